@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "JamDNS",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jamdns", targets: ["jamdns"]),
+        .executable(name: "dnsctl", targets: ["dnsctl"]),
+        .executable(name: "jamdns-ddns", targets: ["jamdns-ddns"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian, found by pkg-config; shim.h wraps what Swift cannot call (variadics, cast macros).
+        .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // recvmmsg/sendmmsg and friends, which Glibc's Swift module does not export.
+        .target(name: "CSys"),
+
+        // Wire format: stdlib only, no I/O.
+        .target(name: "DNSWire", swiftSettings: strict),
+        // Zone-file text, in-memory zones and the authoritative lookup.
+        .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
+        // The SQLite store: the only target with SQL.
+        .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
+        // Query engine, listeners, configuration.
+        .target(
+            name: "DNSServer",
+            dependencies: [
+                "DNSWire", "DNSZone", "DNSStore", "CSys",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "jamdns",
+            dependencies: ["DNSServer", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "dnsctl",
+            dependencies: [
+                "DNSStore", "DNSZone", "DNSWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "jamdns-ddns", swiftSettings: strict),
+
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire"], swiftSettings: strict),
+    ]
+)

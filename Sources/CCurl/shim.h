@@ -1,0 +1,10 @@
+#ifndef JAMDNS_CURL_SHIM_H
+#define JAMDNS_CURL_SHIM_H
+#include <curl/curl.h>
+
+// curl_easy_setopt/getinfo are variadic, which Swift cannot call: one typed wrapper per argument kind.
+static inline CURLcode jam_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode jam_curl_setopt_ptr(CURL *h, CURLoption o, const void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode jam_curl_setopt_str(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode jam_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+#endif

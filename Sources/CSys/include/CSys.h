@@ -1,0 +1,19 @@
+#ifndef JAMDNS_CSYS_H
+#define JAMDNS_CSYS_H
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+// Glibc's Swift module hides recvmmsg/sendmmsg (they need _GNU_SOURCE, which clashes with Glibc's own
+// headers in a package build), so they are wrapped in a .c file compiled with _GNU_SOURCE.
+struct jam_mmsg {
+    struct msghdr hdr;
+    unsigned int len;
+};
+
+int jam_recvmmsg(int fd, struct jam_mmsg *vec, unsigned int n, int flags);
+int jam_sendmmsg(int fd, struct jam_mmsg *vec, unsigned int n, int flags);
+int jam_set_reuseport(int fd);
+int jam_set_v6only(int fd);
+int jam_set_recv_timeout_ms(int fd, int ms);
+#endif

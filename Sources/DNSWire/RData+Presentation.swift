@@ -289,6 +289,12 @@ extension RData {
         }
     }
 
+    /// RFC 3597 §5 generic form: `\# LENGTH HEX`.
+    public func genericPresentation(type: RRType) -> String {
+        let b = wireBytes(type: type)
+        return b.isEmpty ? "\\# 0" : "\\# \(b.count) \(Hex.encode(b))"
+    }
+
     /// Presentation text of the RDATA.
     public func presentation(type: RRType) -> String {
         switch self {

@@ -1,0 +1,159 @@
+import CSQLite
+
+/// An error from the store: a code, a message a person can act on, and the SQLite result code if any.
+public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Code: String, Sendable { case sqlite, notFound, exists, rejected, corrupt, io }
+    public var code: Code
+    public var message: String
+    public var sqliteCode: Int32?
+    public init(_ code: Code, _ message: String, sqliteCode: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.sqliteCode = sqliteCode
+    }
+    public static func == (a: StoreError, b: StoreError) -> Bool { a.code == b.code }
+    public var description: String { message }
+}
+
+/// Owns one `sqlite3*`. Not Sendable: confine each connection to one thread (the server's reloader, or dnsctl).
+final class Database {
+    let handle: OpaquePointer
+    let path: String
+
+    init(path: String, readOnly: Bool = false) throws(StoreError) {
+        var h: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &h, flags, nil)
+        guard rc == SQLITE_OK, let h else {
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let h { sqlite3_close_v2(h) }
+            throw StoreError(.io, "cannot open store \(path): \(msg)", sqliteCode: rc)
+        }
+        handle = h
+        self.path = path
+        sqlite3_extended_result_codes(h, 1)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func error(_ rc: Int32, _ sql: String) -> StoreError {
+        let msg = String(cString: sqlite3_errmsg(handle))
+        var hint = ""
+        switch rc & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED: hint = " (another process holds a write lock on \(path); retry)"
+        case SQLITE_READONLY: hint = " (\(path) or its directory is read-only)"
+        case SQLITE_CANTOPEN: hint = " (check that the directory of \(path) exists and is writable)"
+        case SQLITE_CORRUPT, SQLITE_NOTADB: hint = " (\(path) is damaged or not a JamDNS store)"
+        default: break
+        }
+        return StoreError(.sqlite, "\(msg)\(hint) [in: \(sql.prefix(60))]", sqliteCode: rc)
+    }
+
+    func exec(_ sql: String) throws(StoreError) {
+        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw error(rc, sql) }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        var s: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &s, nil)
+        guard rc == SQLITE_OK, let s else { throw error(rc, sql) }
+        return Statement(db: self, stmt: s, sql: sql)
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction (the write lock is taken up front, so it cannot fail half-way
+    /// with SQLITE_BUSY); any thrown error rolls everything back.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let v = try body()
+            try exec("COMMIT")
+            return v
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A read transaction: a consistent snapshot across several SELECTs while writers commit.
+    func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec("BEGIN DEFERRED")
+        defer { try? exec("COMMIT") }
+        return try body()
+    }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    func scalarInt(_ sql: String) throws(StoreError) -> Int64 {
+        let s = try prepare(sql)
+        guard try s.step() else { throw StoreError(.sqlite, "no row from \(sql)") }
+        return s.int(0)
+    }
+}
+
+/// A prepared statement; reset and reused by its owner.
+final class Statement {
+    let db: Database
+    let stmt: OpaquePointer
+    let sql: String
+
+    init(db: Database, stmt: OpaquePointer, sql: String) {
+        self.db = db
+        self.stmt = stmt
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    @discardableResult
+    func bind(_ values: [SQLValue]) throws(StoreError) -> Statement {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        for (i, v) in values.enumerated() {
+            let idx = Int32(i + 1)
+            let rc: Int32
+            switch v {
+            case .int(let x): rc = sqlite3_bind_int64(stmt, idx, x)
+            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, jam_sqlite_transient())
+            case .blob(let b):
+                rc = b.withUnsafeBytes { p in sqlite3_bind_blob(stmt, idx, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(b.count), jam_sqlite_transient()) }
+            case .null: rc = sqlite3_bind_null(stmt, idx)
+            }
+            guard rc == SQLITE_OK else { throw db.error(rc, sql) }
+        }
+        return self
+    }
+
+    /// Steps once: true if a row is available.
+    func step() throws(StoreError) -> Bool {
+        let rc = sqlite3_step(stmt)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw db.error(rc, sql)
+        }
+    }
+
+    func run(_ values: [SQLValue] = []) throws(StoreError) {
+        try bind(values)
+        while try step() {}
+    }
+
+    func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func text(_ col: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, col) else { return "" }
+        return String(cString: p)
+    }
+    func blob(_ col: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(stmt, col))
+        guard n > 0, let p = sqlite3_column_blob(stmt, col) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}
+
+enum SQLValue {
+    case int(Int64)
+    case text(String)
+    case blob([UInt8])
+    case null
+}

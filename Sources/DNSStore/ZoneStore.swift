@@ -1,0 +1,354 @@
+import CSQLite
+import DNSWire
+import DNSZone
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct ZoneSummary: Sendable, Equatable {
+    public var name: DNSName
+    public var records: Int
+    public var serial: UInt32
+}
+
+/// What an edit or import changed (or, for a dry run, would change).
+public struct ZoneDiff: Sendable, Equatable {
+    public var zone: DNSName
+    public var added: [ResourceRecord] = []
+    public var removed: [ResourceRecord] = []
+    public var serial: UInt32?
+    public var warnings: [String] = []
+    public var isEmpty: Bool { added.isEmpty && removed.isEmpty }
+}
+
+/// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
+/// Not Sendable: one instance per thread.
+public final class ZoneStore {
+    public static let schemaVersion: Int64 = 1
+    let db: Database
+    let now: @Sendable () -> Int64
+
+    /// Opens (creating if needed) the store at `path`: WAL, foreign keys, a busy timeout, migrations.
+    public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 5000,
+                now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(StoreError) {
+        db = try Database(path: path, readOnly: readOnly)
+        self.now = now
+        sqlite3_busy_timeout(db.handle, busyTimeoutMs)
+        try db.exec("PRAGMA foreign_keys = ON")
+        if !readOnly {
+            try db.exec("PRAGMA journal_mode = WAL")
+            // FULL: a committed edit survives a power cut on the Pi's SD card, not just a crash.
+            try db.exec("PRAGMA synchronous = FULL")
+            try migrate()
+        }
+    }
+
+    /// Versioned migrations through PRAGMA user_version, each step in its own transaction.
+    func migrate() throws(StoreError) {
+        let current = try db.scalarInt("PRAGMA user_version")
+        guard current <= Self.schemaVersion else {
+            throw StoreError(.corrupt, "store \(db.path) has schema version \(current), newer than this jamdns (\(Self.schemaVersion)); upgrade jamdns")
+        }
+        let steps: [Int64: String] = [
+            1: """
+            CREATE TABLE zones (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_key BLOB NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE TABLE records (
+                id INTEGER PRIMARY KEY,
+                zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+                owner BLOB NOT NULL,          -- wire form, case preserved
+                owner_key BLOB NOT NULL,      -- wire form, lowercased
+                type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 65535),
+                ttl INTEGER NOT NULL CHECK (ttl BETWEEN 0 AND 2147483647),
+                rdata BLOB NOT NULL,          -- uncompressed wire RDATA
+                rdata_key BLOB NOT NULL,      -- canonical RDATA (RFC 4034 §6.2), for duplicate detection
+                UNIQUE (zone_id, owner_key, type, rdata_key)
+            );
+            CREATE INDEX records_by_zone ON records(zone_id, owner_key, type);
+            """
+        ]
+        var v = current
+        while v < Self.schemaVersion {
+            v += 1
+            guard let sql = steps[v] else { break }
+            try db.transaction { () throws(StoreError) in
+                try db.exec(sql)
+                try db.exec("PRAGMA user_version = \(v)")
+            }
+        }
+    }
+
+    /// Changes whenever another connection commits (PRAGMA data_version): the server polls this.
+    public func dataVersion() throws(StoreError) -> Int64 { try db.scalarInt("PRAGMA data_version") }
+
+    public func integrityCheck() throws(StoreError) -> String {
+        let s = try db.prepare("PRAGMA integrity_check")
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0)) }
+        return out.joined(separator: "\n")
+    }
+
+    // MARK: zones
+
+    public func zones() throws(StoreError) -> [ZoneSummary] {
+        try db.readTransaction { () throws(StoreError) in
+            let s = try db.prepare("""
+                SELECT z.name, (SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id),
+                       (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6 LIMIT 1)
+                FROM zones z ORDER BY z.name
+                """)
+            var out: [ZoneSummary] = []
+            while try s.step() {
+                guard let name = try? DNSName(s.text(0)) else { continue }
+                var serial: UInt32 = 0
+                var r = WireReader(s.blob(2))
+                if case .soa(let soa)? = try? RData.read(type: .soa, from: &r, length: r.remaining) { serial = soa.serial }
+                out.append(ZoneSummary(name: name, records: Int(s.int(1)), serial: serial))
+            }
+            return out.sorted { $0.name < $1.name }
+        }
+    }
+
+    func zoneID(_ origin: DNSName) throws(StoreError) -> Int64? {
+        let s = try db.prepare("SELECT id FROM zones WHERE name_key = ?")
+        try s.bind([.blob(origin.lowercased.wire)])
+        return try s.step() ? s.int(0) : nil
+    }
+
+    /// The served zone holding `name` (longest suffix), if any.
+    public func zone(containing name: DNSName) throws(StoreError) -> DNSName? {
+        var n: DNSName? = name
+        while let c = n {
+            if try zoneID(c) != nil { return c }
+            n = c.parent
+        }
+        return nil
+    }
+
+    /// Creates a zone with an SOA and one NS (`primary`), valid from the start.
+    @discardableResult
+    public func addZone(_ origin: DNSName, primary: DNSName? = nil, hostmaster: DNSName? = nil, ttl: UInt32 = 3600) throws(StoreError) -> ZoneDiff {
+        let ns = primary ?? ((try? origin.prepending(label: Array("ns1".utf8))) ?? origin)
+        let mbox = hostmaster ?? ((try? origin.prepending(label: Array("hostmaster".utf8))) ?? origin)
+        let soa = SOA(mname: ns, rname: mbox, serial: Self.nextSerial(after: 0, now: now()), refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300)
+        let records = [
+            ResourceRecord(name: origin, type: .soa, ttl: ttl, rdata: .soa(soa)),
+            ResourceRecord(name: origin, type: .ns, ttl: ttl, rdata: .name(ns)),
+        ]
+        return try db.transaction { () throws(StoreError) -> ZoneDiff in
+            guard try zoneID(origin) == nil else { throw StoreError(.exists, "zone \(origin) already exists") }
+            var b = ZoneBuilder(origin: origin)
+            for r in records { b.add(r) }
+            do { _ = try b.build() } catch { throw StoreError(.rejected, String(describing: error)) }
+            let id = try insertZone(origin)
+            var diff = ZoneDiff(zone: origin, added: records, serial: soa.serial)
+            try apply(zoneID: id, added: records, removed: [])
+            diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
+            return diff
+        }
+    }
+
+    func insertZone(_ origin: DNSName) throws(StoreError) -> Int64 {
+        let t = now()
+        try db.prepare("INSERT INTO zones(name, name_key, created_at, updated_at) VALUES (?, ?, ?, ?)")
+            .run([.text(origin.description), .blob(origin.lowercased.wire), .int(t), .int(t)])
+        return db.lastInsertRowID
+    }
+
+    public func removeZone(_ origin: DNSName) throws(StoreError) {
+        try db.transaction { () throws(StoreError) in
+            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            try db.prepare("DELETE FROM zones WHERE id = ?").run([.int(id)])
+        }
+    }
+
+    // MARK: records
+
+    public func records(zone origin: DNSName) throws(StoreError) -> [ResourceRecord] {
+        try db.readTransaction { () throws(StoreError) -> [ResourceRecord] in
+            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            return try records(zoneID: id)
+        }
+    }
+
+    func records(zoneID id: Int64) throws(StoreError) -> [ResourceRecord] {
+        let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
+        try s.bind([.int(id)])
+        var out: [ResourceRecord] = []
+        while try s.step() {
+            let type = RRType(UInt16(truncatingIfNeeded: s.int(1)))
+            let rdataBytes = s.blob(3)
+            do {
+                let owner = try DNSName(wire: s.blob(0))
+                var r = WireReader(rdataBytes)
+                let rd = try RData.read(type: type, from: &r, length: rdataBytes.count)
+                out.append(ResourceRecord(name: owner, type: type, ttl: UInt32(clamping: s.int(2)), rdata: rd))
+            } catch {
+                throw StoreError(.corrupt, "record \(s.int(0)) in \(db.path) does not decode (\(error)); the store was edited outside dnsctl")
+            }
+        }
+        return out
+    }
+
+    func apply(zoneID id: Int64, added: [ResourceRecord], removed: [ResourceRecord]) throws(StoreError) {
+        let del = try db.prepare("DELETE FROM records WHERE zone_id = ? AND owner_key = ? AND type = ? AND rdata_key = ?")
+        for r in removed {
+            try del.run([.int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
+        }
+        let ins = try db.prepare("INSERT INTO records(zone_id, owner, owner_key, type, ttl, rdata, rdata_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        for r in added {
+            try ins.run([
+                .int(id), .blob(r.name.wire), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .int(Int64(r.ttl)),
+                .blob(r.rdata.wireBytes(type: r.type)), .blob(r.rdata.wireBytes(type: r.type, canonical: true)),
+            ])
+        }
+        try db.prepare("UPDATE zones SET updated_at = ? WHERE id = ?").run([.int(now()), .int(id)])
+    }
+
+    struct Key: Hashable {
+        var owner: [UInt8], type: UInt16, rdata: [UInt8], ttl: UInt32
+        init(_ r: ResourceRecord, ignoringSerial: Bool = false) {
+            owner = r.name.lowercased.wire
+            type = r.type.rawValue
+            var rd = r.rdata
+            if ignoringSerial, case .soa(var s) = rd {
+                s.serial = 0
+                rd = .soa(s)
+            }
+            rdata = rd.wireBytes(type: r.type, canonical: true)
+            ttl = r.ttl
+        }
+    }
+
+    static func diff(old: [ResourceRecord], new: [ResourceRecord], ignoringSerial: Bool) -> (added: [ResourceRecord], removed: [ResourceRecord]) {
+        let oldKeys = Set(old.map { Key($0, ignoringSerial: ignoringSerial) })
+        let newKeys = Set(new.map { Key($0, ignoringSerial: ignoringSerial) })
+        return (new.filter { !oldKeys.contains(Key($0, ignoringSerial: ignoringSerial)) },
+                old.filter { !newKeys.contains(Key($0, ignoringSerial: ignoringSerial)) })
+    }
+
+    /// Applies `change` to a zone's records in one transaction: validate, bump the SOA serial, write the
+    /// difference. A thrown error or a failed check leaves the store untouched.
+    @discardableResult
+    public func edit(zone origin: DNSName, dryRun: Bool = false,
+                     _ change: (inout [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> ZoneDiff {
+        try db.transaction { () throws(StoreError) -> ZoneDiff in
+            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            let old = try records(zoneID: id)
+            var new = old
+            try change(&new)
+            return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
+        }
+    }
+
+    /// Replaces a zone's whole contents (creating the zone if needed). Idempotent: importing the same data
+    /// twice changes nothing, serial included.
+    @discardableResult
+    public func importZone(_ origin: DNSName, records new: [ResourceRecord], dryRun: Bool = false) throws(StoreError) -> ZoneDiff {
+        try db.transaction { () throws(StoreError) -> ZoneDiff in
+            if let id = try zoneID(origin) {
+                let old = try records(zoneID: id)
+                return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
+            }
+            var b = ZoneBuilder(origin: origin)
+            for r in new { b.add(r) }
+            do { _ = try b.build() } catch { throw StoreError(.rejected, String(describing: error)) }
+            let dedup = Self.dedupe(new)
+            var diff = ZoneDiff(zone: origin, added: dedup, serial: dedup.first { $0.type == .soa }?.rdata.soa?.serial)
+            diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
+            if !dryRun {
+                let id = try insertZone(origin)
+                try apply(zoneID: id, added: dedup, removed: [])
+            }
+            return diff
+        }
+    }
+
+    /// Drops duplicate records and gives every RRset the TTL of its first record, as the zone builder does.
+    static func dedupe(_ records: [ResourceRecord]) -> [ResourceRecord] {
+        var seen = Set<Key>()
+        var ttlOf: [[UInt8]: UInt32] = [:]
+        var out: [ResourceRecord] = []
+        for var r in records {
+            let setKey = r.name.lowercased.wire + [UInt8(r.type.rawValue >> 8), UInt8(r.type.rawValue & 0xFF)]
+            if let t = ttlOf[setKey] { r.ttl = t } else { ttlOf[setKey] = r.ttl }
+            if seen.insert(Key(r)).inserted { out.append(r) }
+        }
+        return out
+    }
+
+    func commit(zoneID id: Int64, origin: DNSName, old: [ResourceRecord], new proposed: [ResourceRecord], dryRun: Bool,
+                keepNewerSerial: Bool) throws(StoreError) -> ZoneDiff {
+        var new = Self.dedupe(proposed)
+        let changed = Self.diff(old: old, new: new, ignoringSerial: true)
+        var diff = ZoneDiff(zone: origin)
+        guard !changed.added.isEmpty || !changed.removed.isEmpty else {
+            diff.serial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial
+            return diff
+        }
+        // Serial: the proposed one if it moved forward (RFC 1982), otherwise the next date-based serial.
+        let oldSerial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial ?? 0
+        if let i = new.firstIndex(where: { $0.type == .soa && $0.name == origin }), case .soa(var s) = new[i].rdata {
+            let bumped = Self.nextSerial(after: oldSerial, now: now())
+            if !(keepNewerSerial && Self.serialGreater(s.serial, oldSerial)) { s.serial = bumped }
+            new[i].rdata = .soa(s)
+            diff.serial = s.serial
+        }
+        var b = ZoneBuilder(origin: origin)
+        for r in new { b.add(r) }
+        do { _ = try b.build() } catch {
+            throw StoreError(.rejected, error.problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))
+        }
+        diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
+        let final = Self.diff(old: old, new: new, ignoringSerial: false)
+        diff.added = final.added
+        diff.removed = final.removed
+        if !dryRun { try apply(zoneID: id, added: final.added, removed: final.removed) }
+        return diff
+    }
+
+    /// RFC 1982 serial comparison: a is "greater" than b.
+    public static func serialGreater(_ a: UInt32, _ b: UInt32) -> Bool {
+        a != b && ((a > b && a - b < 0x8000_0000) || (a < b && b - a > 0x8000_0000))
+    }
+
+    /// Date-based YYYYMMDDnn while that is ahead of the old serial; otherwise old + 1 (wrapping per RFC 1982).
+    public static func nextSerial(after old: UInt32, now: Int64) -> UInt32 {
+        var t = time_t(now)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        let dated = UInt64(tmv.tm_year + 1900) * 1_000_000 + UInt64(tmv.tm_mon + 1) * 10_000 + UInt64(tmv.tm_mday) * 100
+        if dated <= UInt64(UInt32.max), serialGreater(UInt32(dated), old) { return UInt32(dated) }
+        return old &+ 1
+    }
+
+    // MARK: loading for the server
+
+    /// Builds the served catalog from one consistent read of every zone. A zone that fails its checks (possible
+    /// only if the file was edited by hand) is left out and reported.
+    public func loadCatalog(generation: UInt64) throws(StoreError) -> (Catalog, [String]) {
+        try db.readTransaction { () throws(StoreError) -> (Catalog, [String]) in
+            let s = try db.prepare("SELECT id, name FROM zones ORDER BY id")
+            var list: [(Int64, String)] = []
+            while try s.step() { list.append((s.int(0), s.text(1))) }
+            var zones: [Zone] = []
+            var problems: [String] = []
+            for (id, name) in list {
+                guard let origin = try? DNSName(name) else {
+                    problems.append("zone '\(name)' has an invalid name; skipped")
+                    continue
+                }
+                var b = ZoneBuilder(origin: origin)
+                for r in try records(zoneID: id) { b.add(r) }
+                do { zones.append(try b.build()) } catch { problems.append("zone \(origin) not served: \(error)") }
+            }
+            return (Catalog(zones: zones, generation: generation), problems)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import DNSWire
+
+/// A problem found while building or checking a zone: which record and what to do about it.
+public struct ZoneProblem: Sendable, CustomStringConvertible, Equatable {
+    public enum Severity: Sendable { case error, warning }
+    public var severity: Severity
+    public var owner: DNSName
+    public var type: RRType?
+    public var message: String
+    public var description: String {
+        (severity == .error ? "error: " : "warning: ") + "\(owner)" + (type.map { " \($0)" } ?? "") + ": " + message
+    }
+}
+
+public struct ZoneBuildError: Error, Sendable, CustomStringConvertible {
+    public var zone: DNSName
+    public var problems: [ZoneProblem]
+    public var description: String {
+        "zone \(zone): " + problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; ")
+    }
+}
+
+/// Collects records, runs the semantic checks, then freezes an immutable `Zone` with node flags set.
+public struct ZoneBuilder {
+    public static let maxTTL: UInt32 = 0x7FFF_FFFF  // RFC 2181 §8
+
+    public let origin: DNSName
+    var sets: [DNSName: [RRType: RRSet]] = [:]
+    public private(set) var problems: [ZoneProblem] = []
+    var count = 0
+
+    public init(origin: DNSName) { self.origin = origin }
+
+    /// Adds a record. Duplicates are dropped (RFC 2181 §5); a TTL differing within an RRset takes the first TTL
+    /// with a warning, as BIND and Knot do.
+    public mutating func add(_ rr: ResourceRecord) {
+        guard rr.name.isSubdomain(of: origin) else {
+            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "owner is outside zone \(origin)"))
+            return
+        }
+        guard rr.ttl <= Self.maxTTL else {
+            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "TTL \(rr.ttl) is above 2147483647 (RFC 2181 §8)"))
+            return
+        }
+        guard rr.rrclass == .in else {
+            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "class \(rr.rrclass) is not served"))
+            return
+        }
+        guard !rr.type.isMetaOrQuery else {
+            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "type \(rr.type) cannot be stored in a zone"))
+            return
+        }
+        var set = sets[rr.name, default: [:]][rr.type] ?? RRSet(name: rr.name, type: rr.type, ttl: rr.ttl, rdatas: [])
+        if set.rdatas.contains(rr.rdata) { return }
+        if set.ttl != rr.ttl && !set.rdatas.isEmpty {
+            problems.append(ZoneProblem(severity: .warning, owner: rr.name, type: rr.type,
+                                        message: "TTL \(rr.ttl) differs from the RRset's \(set.ttl); using \(set.ttl) (RFC 2181 §5.2)"))
+        }
+        set.rdatas.append(rr.rdata)
+        sets[rr.name, default: [:]][rr.type] = set
+        count += 1
+    }
+
+    /// Checks the zone and builds it. Errors (any `.error` problem) throw; warnings stay in `problems`.
+    public mutating func build() throws(ZoneBuildError) -> Zone {
+        check()
+        guard !problems.contains(where: { $0.severity == .error }),
+            let soaSet = sets[origin]?[.soa], case .soa(let soa) = soaSet.rdatas[0]
+        else { throw ZoneBuildError(zone: origin, problems: problems) }
+
+        var nodes: [DNSName: Node] = [:]
+        nodes.reserveCapacity(sets.count * 2)
+        for (name, types) in sets {
+            var node = Node()
+            node.rrsets = types
+            node.isDelegation = name != origin && types[.ns] != nil
+            nodes[name] = node
+            // Every ancestor up to the apex exists, as an empty non-terminal if it has no data.
+            var p = name.parent
+            while let a = p, a.labelCount >= origin.labelCount, nodes[a] == nil || sets[a] == nil {
+                if nodes[a] == nil { nodes[a] = Node() }
+                if a == origin { break }
+                p = a.parent
+            }
+        }
+        // Occlusion: anything strictly below a cut is glue (or junk), never authoritative.
+        for name in Array(nodes.keys) {
+            var p = name.parent
+            while let a = p, a.labelCount > origin.labelCount {
+                if nodes[a]?.isDelegation == true {
+                    nodes[name]?.isOccluded = true
+                    break
+                }
+                p = a.parent
+            }
+        }
+        return Zone(origin: origin, soa: soa, soaTTL: soaSet.ttl, nodes: nodes, recordCount: count)
+    }
+
+    /// RFC 1035/2181 semantic checks: SOA once at the apex, NS at the apex, CNAME alone (RFC 2181 §10.1) and
+    /// not at the apex, no DNAME-free tricks, NS targets that resolve.
+    mutating func check() {
+        func err(_ n: DNSName, _ t: RRType?, _ m: String) { problems.append(ZoneProblem(severity: .error, owner: n, type: t, message: m)) }
+        func warn(_ n: DNSName, _ t: RRType?, _ m: String) { problems.append(ZoneProblem(severity: .warning, owner: n, type: t, message: m)) }
+        if let soa = sets[origin]?[.soa] {
+            if soa.rdatas.count != 1 { err(origin, .soa, "the apex must have exactly one SOA record, found \(soa.rdatas.count)") }
+        } else {
+            err(origin, .soa, "the zone has no SOA record at its apex; add one (e.g. '@ SOA ns1 hostmaster 1 3600 600 1209600 300')")
+        }
+        if sets[origin]?[.ns] == nil { err(origin, .ns, "the zone has no NS records at its apex; add at least one") }
+        for (name, types) in sets {
+            if name != origin && types[.soa] != nil { err(name, .soa, "SOA is only allowed at the zone apex \(origin)") }
+            if types[.cname] != nil {
+                if name == origin { err(name, .cname, "a CNAME cannot be at the zone apex (it would hide SOA and NS)") }
+                if let c = types[.cname], c.rdatas.count > 1 { err(name, .cname, "more than one CNAME at one name (RFC 2181 §10.1)") }
+                let others = types.keys.filter { $0 != .cname && $0 != .rrsig && $0 != .nsec }
+                if !others.isEmpty {
+                    err(name, .cname, "CNAME cannot coexist with other data (\(others.sorted().map(\.description).joined(separator: ", "))) (RFC 2181 §10.1)")
+                }
+            }
+            if name.isWildcard, types[.ns] != nil { err(name, .ns, "NS records at a wildcard name are not allowed (RFC 4592 §4.2)") }
+            if let ns = types[.ns], name != origin {
+                // In-bailiwick NS targets below the cut need glue.
+                for rd in ns.rdatas {
+                    guard let t = rd.targetName, t.isSubdomain(of: name) else { continue }
+                    if sets[t]?[.a] == nil && sets[t]?[.aaaa] == nil { warn(name, .ns, "NS target \(t) is below the cut but has no glue A/AAAA") }
+                }
+            }
+        }
+    }
+}

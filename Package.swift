@@ -40,7 +40,10 @@ let package = Package(
 
         .executableTarget(
             name: "jamdns",
-            dependencies: ["DNSServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DNSServer", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "dnsctl",

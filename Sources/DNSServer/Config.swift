@@ -1,0 +1,123 @@
+/// A socket address to listen on: "127.0.0.1:5300" or "[::1]:5300".
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public enum Family: Sendable { case v4, v6 }
+    public var host: String
+    public var port: UInt16
+    public var family: Family
+
+    public init?(_ text: String) {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), IPv6Text.valid(host) else { return nil }
+            self.host = host
+            self.port = port
+            self.family = .v6
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let port = UInt16(parts[1]), IPv4Text.valid(String(parts[0])) else { return nil }
+            self.host = String(parts[0])
+            self.port = port
+            self.family = .v4
+        }
+    }
+
+    public var description: String { family == .v6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+import DNSWire
+
+enum IPv4Text { static func valid(_ s: String) -> Bool { IPv4Address(s) != nil } }
+enum IPv6Text { static func valid(_ s: String) -> Bool { IPv6Address(s) != nil } }
+
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Everything `jamdns` can be told. Defaults are the embedded configuration: loopback, port 5300, a store in
+/// the working directory seeded from `zones/`.
+public struct ServerConfig: Sendable {
+    public static let defaultPort: UInt16 = 5300
+
+    /// [server] listen: addresses for UDP and TCP.
+    public var listen: [ListenAddress] = [ListenAddress("127.0.0.1:5300")!, ListenAddress("[::1]:5300")!]
+    /// Whether `listen` came from the user (then every address must bind) or is the default (::1 may be absent).
+    public var listenExplicit = false
+    /// [server] udp_workers: UDP threads per address, each with its own SO_REUSEPORT socket; 0 = one per core.
+    public var udpWorkers = 0
+    /// [server] tcp_max_connections: open TCP connections at most; more are closed at once (RFC 7766 §6.2.2).
+    public var tcpMaxConnections = 256
+    /// [server] tcp_idle_timeout_ms: a TCP connection idle this long is closed (RFC 7766 §6.2.3).
+    public var tcpIdleTimeoutMs = 10_000
+    /// [server] edns_udp_payload: the largest UDP answer sent to EDNS clients (DNS flag day 2020: 1232).
+    public var ednsUDPPayload = 1232
+    /// [store] path: the SQLite file.
+    public var dbPath = "jamdns.sqlite"
+    /// [store] seed_zones: directory of `*.zone` files imported when the store holds no zone yet; "" = none.
+    public var seedZones = "zones"
+    /// [store] poll_interval_ms: how often the server checks the store for committed edits.
+    public var pollIntervalMs = 250
+    /// [log] level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    public init() {}
+
+    static let known: Set<String> = [
+        "server.listen", "server.udp_workers", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
+        "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
+    ]
+
+    /// Parses a TOML config; every error names the line and the key.
+    public static func parse(_ text: String, file: String = "config") throws(ConfigError) -> ServerConfig {
+        let doc: TOMLDocument
+        do { doc = try TOMLDocument.parse(text) } catch { throw ConfigError("\(file):\(error.line): \(error.message)") }
+        var c = ServerConfig()
+        for (key, (_, line)) in doc.values where !known.contains(key) {
+            throw ConfigError("\(file):\(line): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+            guard let (v, line) = doc.values[key] else { return nil }
+            guard case .integer(let i) = v, range.contains(Int(i)) else {
+                throw ConfigError("\(file):\(line): '\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return Int(i)
+        }
+        func string(_ key: String) throws(ConfigError) -> String? {
+            guard let (v, line) = doc.values[key] else { return nil }
+            guard case .string(let s) = v else { throw ConfigError("\(file):\(line): '\(key)' must be a \"string\"") }
+            return s
+        }
+        if let (v, line) = doc.values["server.listen"] {
+            guard case .array(let items) = v, !items.isEmpty else {
+                throw ConfigError("\(file):\(line): 'server.listen' must be a non-empty array like [\"127.0.0.1:5300\", \"[::1]:5300\"]")
+            }
+            var out: [ListenAddress] = []
+            for item in items {
+                guard case .string(let s) = item, let a = ListenAddress(s) else {
+                    throw ConfigError("\(file):\(line): bad listen address \(item); use \"IPv4:PORT\" or \"[IPv6]:PORT\"")
+                }
+                out.append(a)
+            }
+            c.listen = out
+            c.listenExplicit = true
+        }
+        if let v = try int("server.udp_workers", 0...64) { c.udpWorkers = v }
+        if let v = try int("server.tcp_max_connections", 1...65535) { c.tcpMaxConnections = v }
+        if let v = try int("server.tcp_idle_timeout_ms", 100...3_600_000) { c.tcpIdleTimeoutMs = v }
+        if let v = try int("server.edns_udp_payload", 512...4096) { c.ednsUDPPayload = v }
+        if let v = try string("store.path") { c.dbPath = v }
+        if let v = try string("store.seed_zones") { c.seedZones = v }
+        if let v = try int("store.poll_interval_ms", 50...60_000) { c.pollIntervalMs = v }
+        if let v = try string("log.level") {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(v) else {
+                throw ConfigError("\(file):\(doc.values["log.level"]?.1 ?? 0): 'log.level' must be one of \(levels.joined(separator: ", "))")
+            }
+            c.logLevel = v
+        }
+        return c
+    }
+}

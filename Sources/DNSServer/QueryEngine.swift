@@ -1,0 +1,100 @@
+import DNSWire
+import DNSZone
+
+public enum Transport: Sendable { case udp, tcp }
+
+/// Turns one query into one response, synchronously, from an immutable catalog: no I/O, no SQLite, no locks.
+/// The checks run in NSD's fixed order: short or QR → drop; unparsable → FORMERR; opcode → NOTIMP; section
+/// counts → FORMERR; EDNS version → BADVERS; class and type → REFUSED/FORMERR/NOTIMP; then the lookup.
+public struct QueryEngine: Sendable {
+    public var ednsUDPPayload: Int
+
+    public init(ednsUDPPayload: Int = 1232) { self.ednsUDPPayload = ednsUDPPayload }
+
+    /// Writes the response into `out`. Returns false when the query must be dropped (no answer at all).
+    public func respond(to query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter) -> Bool {
+        guard query.count >= 12 else { return false }
+        let flags = UInt16(query[2]) << 8 | UInt16(query[3])
+        guard flags & 0x8000 == 0 else { return false }  // a response: never answer (reflection loops)
+        let id = UInt16(query[0]) << 8 | UInt16(query[1])
+
+        let msg: Message
+        do { msg = try Message.parse(query) } catch {
+            writeHeaderOnly(id: id, queryFlags: flags, rcode: .formErr, into: &out)
+            return true
+        }
+        var resp = Message()
+        resp.header = Header(id: id)
+        resp.header.qr = true
+        resp.header.opcode = msg.header.opcode
+        resp.header.rd = msg.header.rd
+        resp.header.cd = msg.header.cd
+        resp.questions = msg.questions
+        if let qe = msg.edns {
+            var e = EDNS(udpPayloadSize: UInt16(ednsUDPPayload))
+            e.dnssecOK = qe.dnssecOK  // RFC 3225 §3: DO is copied into the response
+            resp.edns = e
+        }
+        let maxSize: Int
+        switch transport {
+        case .tcp: maxSize = 65535
+        case .udp: maxSize = msg.edns.map { min(max(512, Int($0.udpPayloadSize)), ednsUDPPayload) } ?? 512
+        }
+
+        func finish(_ rcode: RCode, ede: ExtendedErrorCode? = nil, _ text: String = "") -> Bool {
+            resp.rcode = rcode
+            if let ede, resp.edns != nil { resp.edns?.options.append(.extendedError(ede, text)) }
+            resp.write(into: &out, maxSize: maxSize)
+            return true
+        }
+
+        guard msg.header.opcode == .query else {
+            return finish(.notImp, ede: .notSupported, "opcode \(msg.header.opcode) is not supported")
+        }
+        guard msg.questions.count == 1, msg.answers.isEmpty, msg.authority.isEmpty else {
+            if msg.questions.count != 1 { resp.questions = [] }
+            return finish(.formErr)
+        }
+        guard msg.additional.isEmpty else {
+            // TSIG and friends are not supported; anything else in additional is malformed for a query.
+            return finish(msg.additional.contains { $0.type == .tsig } ? .notAuth : .formErr)
+        }
+        if let e = msg.edns, e.version > 0 {
+            resp.edns?.version = 0
+            return finish(.badVers)  // RFC 6891 §6.1.3
+        }
+        let q = msg.questions[0]
+        if q.type == .opt || q.type == .tsig || q.type.rawValue == 249 { return finish(.formErr) }
+        guard q.qclass == .in || q.qclass == .any else {
+            return finish(.refused, ede: .notAuthoritative, "class \(q.qclass) is not served")
+        }
+        if q.type == .axfr || q.type == .ixfr {
+            return finish(.refused, ede: .prohibited, "zone transfers are not offered")
+        }
+        if q.type.rawValue >= 128 && q.type.rawValue <= 254 && q.type != .any {
+            return finish(.notImp)
+        }
+        let ans = catalog.answer(q.name, q.type)
+        guard ans.inZone else { return finish(.refused, ede: .notAuthoritative, "not authoritative for this name") }
+        resp.header.aa = ans.authoritative
+        resp.answers = ans.answer
+        resp.authority = ans.authority
+        resp.additional = ans.additional
+        resp.rcode = ans.rcode
+        resp.write(into: &out, maxSize: maxSize)
+        return true
+    }
+
+    func writeHeaderOnly(id: UInt16, queryFlags: UInt16, rcode: RCode, into out: inout WireWriter) {
+        var h = Header(id: id, flags: queryFlags & 0x7910)  // keep opcode, RD and CD
+        h.qr = true
+        h.rcodeLow = UInt8(rcode.rawValue & 0xF)
+        out.reset()
+        out.u16(h.id)
+        out.u16(h.flags)
+        out.u16(0)
+        out.u16(0)
+        out.u16(0)
+        out.u16(0)
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSys
+
+/// A failed system call, named, with errno and the address involved.
+public struct SocketError: Error, Sendable, CustomStringConvertible {
+    public var call: String
+    public var errno: Int32
+    public var address: String
+    public var description: String {
+        var hint = ""
+        if errno == EADDRINUSE { hint = " (another program is already listening there: systemd-resolved's stub or dnsmasq on port 53? pick another port or stop it)" }
+        if errno == EACCES { hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" }
+        if errno == EADDRNOTAVAIL { hint = " (no interface has this address)" }
+        return "\(call) \(address): \(String(cString: strerror(errno)))\(hint)"
+    }
+}
+
+/// A sockaddr_storage for an address, and its length.
+func socketAddress(_ a: ListenAddress) -> (sockaddr_storage, socklen_t) {
+    var ss = sockaddr_storage()
+    switch a.family {
+    case .v4:
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = a.port.bigEndian
+        inet_pton(AF_INET, a.host, &sin.sin_addr)
+        withUnsafeBytes(of: sin) { src in withUnsafeMutableBytes(of: &ss) { $0.copyMemory(from: src) } }
+        return (ss, socklen_t(MemoryLayout<sockaddr_in>.size))
+    case .v6:
+        var sin6 = sockaddr_in6()
+        sin6.sin6_family = sa_family_t(AF_INET6)
+        sin6.sin6_port = a.port.bigEndian
+        inet_pton(AF_INET6, a.host, &sin6.sin6_addr)
+        withUnsafeBytes(of: sin6) { src in withUnsafeMutableBytes(of: &ss) { $0.copyMemory(from: src) } }
+        return (ss, socklen_t(MemoryLayout<sockaddr_in6>.size))
+    }
+}
+
+/// Creates, configures and binds a socket. UDP sockets share the port through SO_REUSEPORT (one per worker).
+func bindSocket(_ a: ListenAddress, udp: Bool) throws(SocketError) -> Int32 {
+    let domain = a.family == .v4 ? AF_INET : AF_INET6
+    let type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) 
+    let fd = socket(domain, type, 0)
+    guard fd >= 0 else { throw SocketError(call: "socket", errno: errno, address: a.description) }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    var one: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    _ = jam_set_reuseport(fd)
+    if a.family == .v6 { _ = jam_set_v6only(fd) }
+    var (ss, len) = socketAddress(a)
+    let rc = withUnsafePointer(to: &ss) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    guard rc == 0 else {
+        let e = errno
+        close(fd)
+        throw SocketError(call: "bind", errno: e, address: "\(a) (\(udp ? "UDP" : "TCP"))")
+    }
+    if !udp {
+        guard listen(fd, 128) == 0 else {
+            let e = errno
+            close(fd)
+            throw SocketError(call: "listen", errno: e, address: a.description)
+        }
+        setNonBlocking(fd)
+    }
+    return fd
+}
+
+func setNonBlocking(_ fd: Int32) {
+    let flags = fcntl(fd, F_GETFL, 0)
+    _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+}
+
+/// Monotonic milliseconds, for timeouts.
+func monotonicMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// Starts a detached-style joinable thread running `body`.
+func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ b: @escaping @Sendable () -> Void) { body = b }
+    }
+    var tid = pthread_t()
+    let ctx = Unmanaged.passRetained(Box(body)).toOpaque()
+    let rc = pthread_create(&tid, nil, { arg in
+        let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+        box.body()
+        return nil
+    }, ctx)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    return tid
+}

@@ -1,0 +1,157 @@
+/// A strict reader for the TOML subset the config uses: `[table]` headers, `key = value` with basic strings,
+/// integers, booleans and (possibly multi-line) arrays of those, and `#` comments. Anything else is an error
+/// naming the line, so a typo never silently falls back to a default.
+public enum TOMLValue: Sendable, Equatable {
+    case string(String)
+    case integer(Int64)
+    case boolean(Bool)
+    case array([TOMLValue])
+}
+
+public struct TOMLError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var line: Int
+    public var message: String
+    public var description: String { "line \(line): \(message)" }
+}
+
+/// Keys as "table.key", each with the line it was set on.
+public struct TOMLDocument: Sendable {
+    public var values: [String: (TOMLValue, Int)] = [:]
+
+    public static func parse(_ text: String) throws(TOMLError) -> TOMLDocument {
+        var doc = TOMLDocument()
+        var table = ""
+        var tables: Set<String> = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        var i = 0
+        while i < lines.count {
+            let lineNo = i + 1
+            var p = Cursor(bytes: lines[i], line: lineNo)
+            i += 1
+            p.skipBlank()
+            if p.atEndOrComment { continue }
+            if p.peek == UInt8(ascii: "[") {
+                p.advance()
+                let name = try p.bareKey()
+                guard p.peek == UInt8(ascii: "]") else { throw TOMLError(line: lineNo, message: "expected ']' after table name") }
+                p.advance()
+                p.skipBlank()
+                guard p.atEndOrComment else { throw TOMLError(line: lineNo, message: "unexpected text after [\(name)]") }
+                guard tables.insert(name).inserted else { throw TOMLError(line: lineNo, message: "table [\(name)] defined twice") }
+                table = name
+                continue
+            }
+            let key = try p.bareKey()
+            p.skipBlank()
+            guard p.peek == UInt8(ascii: "=") else { throw TOMLError(line: lineNo, message: "expected '=' after key '\(key)'") }
+            p.advance()
+            p.skipBlank()
+            // Arrays may continue over following lines: join them until the brackets balance.
+            var value: TOMLValue
+            while true {
+                var probe = p
+                do {
+                    value = try probe.value()
+                    p = probe
+                    break
+                } catch {
+                    guard p.bytes[p.pos...].contains(UInt8(ascii: "[")), i < lines.count, error.message.hasPrefix("unterminated array") else { throw error }
+                    p.bytes += [UInt8(ascii: " ")] + lines[i]
+                    i += 1
+                }
+            }
+            p.skipBlank()
+            guard p.atEndOrComment else { throw TOMLError(line: lineNo, message: "unexpected text after the value of '\(key)'") }
+            let full = table.isEmpty ? key : table + "." + key
+            guard doc.values[full] == nil else { throw TOMLError(line: lineNo, message: "key '\(full)' set twice") }
+            doc.values[full] = (value, lineNo)
+        }
+        return doc
+    }
+
+    struct Cursor {
+        var bytes: [UInt8]
+        var pos = 0
+        let line: Int
+        init(bytes: [UInt8], line: Int) {
+            self.bytes = bytes
+            self.line = line
+        }
+        var peek: UInt8? { pos < bytes.count ? bytes[pos] : nil }
+        mutating func advance() { pos += 1 }
+        mutating func skipBlank() { while let c = peek, c == 0x20 || c == 0x09 || c == 0x0D { pos += 1 } }
+        var atEndOrComment: Bool { peek == nil || peek == UInt8(ascii: "#") }
+        func fail(_ m: String) -> TOMLError { TOMLError(line: line, message: m) }
+
+        mutating func bareKey() throws(TOMLError) -> String {
+            let start = pos
+            while let c = peek, (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D || c == 0x2E { pos += 1 }
+            guard pos > start else { throw fail("expected a key name") }
+            return String(decoding: bytes[start..<pos], as: UTF8.self)
+        }
+
+        mutating func value() throws(TOMLError) -> TOMLValue {
+            guard let c = peek else { throw fail("missing value") }
+            switch c {
+            case UInt8(ascii: "\""):
+                pos += 1
+                var out: [UInt8] = []
+                while true {
+                    guard let d = peek else { throw fail("unterminated string") }
+                    pos += 1
+                    if d == UInt8(ascii: "\"") { break }
+                    if d == UInt8(ascii: "\\") {
+                        guard let e = peek else { throw fail("unterminated string") }
+                        pos += 1
+                        switch e {
+                        case UInt8(ascii: "\""): out.append(e)
+                        case UInt8(ascii: "\\"): out.append(e)
+                        case UInt8(ascii: "n"): out.append(0x0A)
+                        case UInt8(ascii: "t"): out.append(0x09)
+                        default: throw fail("unsupported escape '\\\(Character(Unicode.Scalar(e)))' in string")
+                        }
+                    } else {
+                        out.append(d)
+                    }
+                }
+                return .string(String(decoding: out, as: UTF8.self))
+            case UInt8(ascii: "["):
+                pos += 1
+                var items: [TOMLValue] = []
+                while true {
+                    skipBlank()
+                    if peek == UInt8(ascii: "#") { throw fail("unterminated array") }
+                    guard let d = peek else { throw fail("unterminated array") }
+                    if d == UInt8(ascii: "]") {
+                        pos += 1
+                        return .array(items)
+                    }
+                    items.append(try value())
+                    skipBlank()
+                    if peek == UInt8(ascii: ",") { pos += 1; continue }
+                    skipBlank()
+                    guard peek == UInt8(ascii: "]") || peek == nil else { throw fail("expected ',' or ']' in array") }
+                }
+            case UInt8(ascii: "t"), UInt8(ascii: "f"):
+                let start = pos
+                while let d = peek, d >= 0x61 && d <= 0x7A { pos += 1 }
+                switch String(decoding: bytes[start..<pos], as: UTF8.self) {
+                case "true": return .boolean(true)
+                case "false": return .boolean(false)
+                default: throw fail("expected true or false")
+                }
+            default:
+                let start = pos
+                if c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { pos += 1 }
+                while let d = peek, (d >= 0x30 && d <= 0x39) || d == 0x5F { pos += 1 }
+                let text = String(decoding: bytes[start..<pos], as: UTF8.self).replacingOccurrences_("_")
+                guard let v = Int64(text) else { throw fail("expected a value (\"string\", integer, true/false or [array])") }
+                return .integer(v)
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences_(_ s: Character) -> String { String(filter { $0 != s }) }
+}

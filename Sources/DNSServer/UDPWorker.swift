@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSys
+import DNSWire
+import DNSZone
+
+/// One UDP socket served by one thread with recvmmsg/sendmmsg batches (platform notes: ~1.7x NIO's
+/// per-core throughput). All buffers are allocated once; the loop wakes every 500 ms to check for shutdown.
+final class UDPWorker {
+    static let batch = 32
+    static let recvSize = 4096  // larger datagrams arrive with MSG_TRUNC and are dropped
+    static let sendSize = 4096  // edns_udp_payload is capped at 4096
+
+    let fd: Int32
+    let engine: QueryEngine
+    let authority: Authority
+    let stop: StopFlag
+
+    let recvMsgs: UnsafeMutablePointer<jam_mmsg>
+    let sendMsgs: UnsafeMutablePointer<jam_mmsg>
+    let recvIov: UnsafeMutablePointer<iovec>
+    let sendIov: UnsafeMutablePointer<iovec>
+    let addrs: UnsafeMutablePointer<sockaddr_storage>
+    let recvBuf: UnsafeMutableRawPointer
+    let sendBuf: UnsafeMutableRawPointer
+    var writer = WireWriter(capacity: 4096)
+    var cache: AnswerCache
+
+    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag) {
+        self.fd = fd
+        self.engine = engine
+        self.authority = authority
+        self.stop = stop
+        let n = Self.batch
+        recvMsgs = .allocate(capacity: n)
+        sendMsgs = .allocate(capacity: n)
+        recvIov = .allocate(capacity: n)
+        sendIov = .allocate(capacity: n)
+        addrs = .allocate(capacity: n)
+        recvBuf = .allocate(byteCount: n * Self.recvSize, alignment: 16)
+        sendBuf = .allocate(byteCount: n * Self.sendSize, alignment: 16)
+        cache = AnswerCache(capacity: 4096)
+        _ = jam_set_recv_timeout_ms(fd, 500)
+    }
+
+    deinit {
+        recvMsgs.deallocate()
+        sendMsgs.deallocate()
+        recvIov.deallocate()
+        sendIov.deallocate()
+        addrs.deallocate()
+        recvBuf.deallocate()
+        sendBuf.deallocate()
+        close(fd)
+    }
+
+    func run() {
+        let n = Self.batch
+        while !stop.isSet {
+            for i in 0..<n {
+                recvIov[i] = iovec(iov_base: recvBuf + i * Self.recvSize, iov_len: Self.recvSize)
+                recvMsgs[i] = jam_mmsg(
+                    hdr: msghdr(
+                        msg_name: UnsafeMutableRawPointer(addrs + i), msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size),
+                        msg_iov: recvIov + i, msg_iovlen: 1, msg_control: nil, msg_controllen: 0, msg_flags: 0),
+                    len: 0)
+            }
+            let got = jam_recvmmsg(fd, recvMsgs, UInt32(n), Int32(MSG_WAITFORONE))
+            if got <= 0 { continue }  // timeout (EAGAIN), EINTR, or a transient error such as ECONNREFUSED
+            let catalog = authority.snapshot()
+            var out = 0
+            for i in 0..<Int(got) {
+                let len = Int(recvMsgs[i].len)
+                if recvMsgs[i].hdr.msg_flags & Int32(MSG_TRUNC) != 0 { continue }
+                let query = UnsafeRawBufferPointer(start: recvBuf + i * Self.recvSize, count: len)
+                let dst = sendBuf + out * Self.sendSize
+                guard let size = answer(query, catalog: catalog, into: dst) else { continue }
+                sendIov[out] = iovec(iov_base: dst, iov_len: size)
+                sendMsgs[out] = jam_mmsg(
+                    hdr: msghdr(
+                        msg_name: UnsafeMutableRawPointer(addrs + i), msg_namelen: recvMsgs[i].hdr.msg_namelen,
+                        msg_iov: sendIov + out, msg_iovlen: 1, msg_control: nil, msg_controllen: 0, msg_flags: 0),
+                    len: 0)
+                out += 1
+            }
+            var sent = 0
+            while sent < out {
+                let r = jam_sendmmsg(fd, sendMsgs + sent, UInt32(out - sent), 0)
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    sent += 1  // skip the datagram the kernel refused (e.g. unreachable), keep the rest
+                } else {
+                    sent += Int(r)
+                }
+            }
+        }
+    }
+
+    /// Answers one datagram into `dst`; nil means drop. Repeated questions are served from the per-worker
+    /// answer cache without parsing.
+    @inline(__always)
+    func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, into dst: UnsafeMutableRawPointer) -> Int? {
+        if let size = cache.lookup(query, generation: catalog.generation, into: dst) { return size }
+        let bytes = Array(query)
+        guard engine.respond(to: bytes, transport: .udp, catalog: catalog, into: &writer) else { return nil }
+        let size = min(writer.count, Self.sendSize)
+        writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        cache.insert(query: query, response: writer.bytes, generation: catalog.generation)
+        return size
+    }
+}

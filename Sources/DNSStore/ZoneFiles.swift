@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSWire
+import DNSZone
+
+/// Reading zone files from disk (the I/O half of zone-file handling; the parser itself is pure).
+public enum ZoneFiles {
+    /// Reads a whole file; errors name the path and the reason.
+    public static func read(_ path: String) throws(StoreError) -> [UInt8] {
+        guard let f = fopen(path, "rb") else { throw StoreError(.io, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            if n > 0 { out.append(contentsOf: buf[0..<n]) }
+            if n < buf.count { break }
+            guard out.count <= 256 << 20 else { throw StoreError(.io, "\(path) is larger than 256 MiB") }
+        }
+        return out
+    }
+
+    static func realPath(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    /// Parses a zone file. `$INCLUDE` may only name files inside the zone file's own directory (symlinks
+    /// resolved). The origin defaults to the file name without ".zone".
+    public static func parse(path: String, origin: DNSName?) throws -> (DNSName, [ParsedRecord]) {
+        let dir: String = {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+        }()
+        let name = String(path.split(separator: "/").last ?? "")
+        let guessed = name.hasSuffix(".zone") ? String(name.dropLast(5)) : nil
+        let o: DNSName
+        if let origin { o = origin } else if let g = guessed, let n = try? DNSName(g + ".") { o = n } else {
+            throw StoreError(.rejected, "\(path): cannot tell the zone's name from the file name; pass --zone NAME")
+        }
+        let rootReal = realPath(dir.isEmpty ? "/" : dir) ?? dir
+        let loader: IncludeLoader = { p in
+            guard let real = realPath(p), real.hasPrefix(rootReal + "/") else {
+                throw StoreError(.rejected, "\(p) is outside \(rootReal) or does not exist")
+            }
+            return try read(real)
+        }
+        var parser = ZoneFileParser(text: try read(path), file: path, origin: o, includeRoot: dir.isEmpty ? "/" : dir, includeLoader: loader)
+        return (o, try parser.all())
+    }
+
+    /// Imports every `NAME.zone` file of a directory (the first-start seed).
+    public static func importDirectory(_ dir: String, into store: ZoneStore) throws -> [(DNSName, Int)] {
+        guard let d = opendir(dir) else { throw StoreError(.io, "cannot open zone directory \(dir): \(String(cString: strerror(errno)))") }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if n.hasSuffix(".zone") { names.append(n) }
+        }
+        closedir(d)
+        var out: [(DNSName, Int)] = []
+        for n in names.sorted() {
+            let (origin, parsed) = try parse(path: dir + "/" + n, origin: nil)
+            let diff = try store.importZone(origin, records: parsed.map(\.record))
+            out.append((origin, diff.added.count))
+        }
+        return out
+    }
+}

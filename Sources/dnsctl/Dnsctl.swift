@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import DNSStore
+import DNSWire
+import DNSZone
+
+/// A request the store refused: printed as one line, exit status 1.
+struct Rejected: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "SQLite store (default: $JAMDNS_DB, else jamdns.sqlite, the server's default).")
+    var db: String?
+
+    @Flag(name: .long, help: "Machine-readable JSON output.")
+    var json = false
+
+    var path: String {
+        if let db { return db }
+        if let env = getenv("JAMDNS_DB") { return String(cString: env) }
+        return "jamdns.sqlite"
+    }
+
+    func open() throws -> ZoneStore {
+        do { return try ZoneStore(path: path) } catch { throw Rejected(error.description) }
+    }
+}
+
+@main
+struct Dnsctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dnsctl",
+        abstract: "Edit the zones and records jamdns serves. Every edit is one transaction and bumps the zone's SOA serial; the running server picks it up within a second.",
+        subcommands: [ZoneCommand.self, RecordCommand.self])
+
+    /// Exit codes: 0 success, 1 rejected request (one line on stderr), 2 bad usage.
+    static func main() {
+        do {
+            var cmd = try parseAsRoot()
+            try cmd.run()
+        } catch let r as Rejected {
+            fail("dnsctl: \(r.description)", code: 1)
+        } catch let e as StoreError {
+            fail("dnsctl: \(e.description)", code: 1)
+        } catch let e as ZoneParseError {
+            fail("dnsctl: \(e.description)", code: 1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code == ExitCode(1) { exit(withError: error) }
+            let msg = fullMessage(for: error)
+            fail(msg, code: 2)
+        }
+    }
+
+    static func fail(_ msg: String, code: Int32) -> Never {
+        let line = msg.hasSuffix("\n") ? msg : msg + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        Glibc.exit(code)
+    }
+}
+
+func say(_ s: String) {
+    let line = s + "\n"
+    _ = line.withCString { write(1, $0, strlen($0)) }
+}
+
+/// Resolves a name given on the command line to an absolute name and its zone. Absolute names end in ".";
+/// otherwise `--zone` makes it relative, else a name that falls in a served zone as written is taken as
+/// absolute, else the only zone there is is its origin.
+func resolveName(_ text: String, zone: String?, store: ZoneStore) throws -> (DNSName, DNSName) {
+    let zones = try store.zones().map(\.name)
+    var origin: DNSName?
+    if let zone {
+        guard let z = try? DNSName(zone.hasSuffix(".") ? zone : zone + ".") else { throw ValidationError("bad --zone '\(zone)'") }
+        origin = z
+    }
+    let name: DNSName
+    do {
+        if text.hasSuffix(".") || text == "@" && origin != nil || origin != nil {
+            name = try DNSName(text, origin: origin)
+        } else if let abs = try? DNSName(text + "."), zones.contains(where: { abs.isSubdomain(of: $0) }) {
+            name = abs
+        } else if zones.count == 1 {
+            name = try DNSName(text, origin: zones[0])
+        } else if zones.isEmpty {
+            throw Rejected("no zones exist yet; create one with 'dnsctl zone add NAME' or 'dnsctl zone import FILE'")
+        } else {
+            throw Rejected("'\(text)' is in no zone; write it in full (e.g. \(text).\(zones[0])) or pass --zone")
+        }
+    } catch let e as WireError {
+        throw Rejected("bad name '\(text)': \(e.context)")
+    }
+    guard let owning = zones.filter({ name.isSubdomain(of: $0) }).max(by: { $0.labelCount < $1.labelCount }) else {
+        throw Rejected("\(name) is in no zone served here (zones: \(zones.map(\.description).joined(separator: ", ")))")
+    }
+    if let origin, owning != origin, !name.isSubdomain(of: origin) {
+        throw Rejected("\(name) is not in zone \(origin)")
+    }
+    return (name, owning)
+}
+
+/// Parses RDATA text for one type, relative names against `origin`.
+func parseRData(_ text: String, type: RRType, origin: DNSName) throws -> RData {
+    var lexer = ZoneFileParser(text: "@ 0 IN \(type) \(text)\n", origin: origin)
+    do {
+        guard let r = try lexer.next() else { throw Rejected("empty \(type) RDATA") }
+        return r.record.rdata
+    } catch let e as ZoneParseError {
+        throw Rejected("bad \(type) RDATA '\(text)': \(e.message)")
+    }
+}
+
+func parseType(_ text: String) throws -> RRType {
+    guard let t = RRType(text: text), !t.isMetaOrQuery else {
+        throw ValidationError("unknown record type '\(text)' (A, AAAA, CNAME, MX, TXT, SRV, CAA, ... or TYPEnnn)")
+    }
+    return t
+}
+
+func describe(_ diff: ZoneDiff, json: Bool) {
+    if json {
+        say(JSON.object([
+            ("zone", .string(diff.zone.description)),
+            ("serial", diff.serial.map { .number(Int64($0)) } ?? .null),
+            ("added", .array(diff.added.map { recordJSON($0) })),
+            ("removed", .array(diff.removed.map { recordJSON($0) })),
+            ("warnings", .array(diff.warnings.map { .string($0) })),
+        ]).text)
+        return
+    }
+    for r in diff.removed { say("- \(zoneLine(r, origin: diff.zone))") }
+    for r in diff.added { say("+ \(zoneLine(r, origin: diff.zone))") }
+    for w in diff.warnings { say("warning: \(w)") }
+    if diff.isEmpty { say("no change to \(diff.zone)") } else if let s = diff.serial { say("\(diff.zone) serial \(s)") }
+}
+
+func zoneLine(_ r: ResourceRecord, origin: DNSName) -> String {
+    "\(r.name) \(r.ttl) IN \(r.type) \(r.rdata.presentation(type: r.type))"
+}
+
+func recordJSON(_ r: ResourceRecord) -> JSON {
+    .object([
+        ("name", .string(r.name.description)), ("ttl", .number(Int64(r.ttl))), ("type", .string(r.type.description)),
+        ("rdata", .string(r.rdata.presentation(type: r.type))),
+    ])
+}
+
+/// Minimal JSON writer (no Foundation in the tools).
+indirect enum JSON {
+    case string(String), number(Int64), bool(Bool), null, array([JSON]), object([(String, JSON)])
+
+    var text: String {
+        switch self {
+        case .string(let s): return JSON.quote(s)
+        case .number(let n): return String(n)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        case .array(let a): return "[" + a.map(\.text).joined(separator: ",") + "]"
+        case .object(let o): return "{" + o.map { JSON.quote($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Pads columns for people.
+func table(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  ")
+    }
+    say(line(header))
+    for r in rows { say(line(r)) }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import DNSStore
+import DNSWire
+import DNSZone
+
+struct RecordCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record", abstract: "List, add, remove and replace records.",
+        discussion: "NAME is absolute (ends in '.') or relative to --zone, or written in full without the dot; '@' is the zone apex.",
+        subcommands: [List.self, Add.self, Remove.self, Set.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the records of a zone, of one name, or of every zone.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "A zone or a name; nothing: every zone.") var target: String?
+        @Option(name: .long, help: "Zone for relative names.") var zone: String?
+
+        func run() throws {
+            let store = try options.open()
+            var rows: [ResourceRecord] = []
+            if let target {
+                let (name, owning) = try resolveName(target, zone: zone, store: store)
+                let all = try store.records(zone: owning)
+                let zoneNames = try store.zones().map(\.name)
+                rows = zoneNames.contains(name) && name == owning ? all : all.filter { $0.name == name }
+                if rows.isEmpty { throw Rejected("no records at \(name)") }
+            } else {
+                for z in try store.zones() { rows += try store.records(zone: z.name) }
+            }
+            rows.sort { $0.name != $1.name ? $0.name < $1.name : $0.type < $1.type }
+            if options.json {
+                say(JSON.array(rows.map(recordJSON)).text)
+            } else {
+                table(["NAME", "TTL", "TYPE", "DATA"], rows.map { [$0.name.description, String($0.ttl), $0.type.description, $0.rdata.presentation(type: $0.type)] })
+            }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add one record. The RRset keeps one TTL: --ttl sets it for the whole RRset; without it the record joins the RRset's TTL (or 3600).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var type: String
+        @Argument(parsing: .remaining, help: "RDATA in zone-file syntax, e.g. 192.168.10.80 or 10 mail.") var rdata: [String]
+        @Option(name: .long) var ttl: UInt32?
+        @Option(name: .long, help: "Zone for relative names.") var zone: String?
+
+        func validate() throws {
+            if rdata.isEmpty { throw ValidationError("missing RDATA for \(type)") }
+            if let ttl, ttl > 0x7FFF_FFFF { throw ValidationError("--ttl must be 0-2147483647") }
+        }
+
+        func run() throws {
+            let store = try options.open()
+            let t = try parseType(type)
+            let (owner, origin) = try resolveName(name, zone: zone, store: store)
+            let rd = try parseRData(rdata.joined(separator: " "), type: t, origin: origin)
+            let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) throws(StoreError) in
+                let existing = records.first { $0.name == owner && $0.type == t }
+                if records.contains(where: { $0.name == owner && $0.type == t && $0.rdata == rd }) && ttl == nil {
+                    throw StoreError(.exists, "\(owner) \(t) \(rd.presentation(type: t)) already exists")
+                }
+                let newTTL = ttl ?? existing?.ttl ?? 3600
+                for i in records.indices where records[i].name == owner && records[i].type == t { records[i].ttl = newTTL }
+                records.removeAll { $0.name == owner && $0.type == t && $0.rdata == rd }
+                records.append(ResourceRecord(name: owner, type: t, ttl: newTTL, rdata: rd))
+            }
+            describe(diff, json: options.json)
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove the records of a name, of one type, or one record.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var type: String?
+        @Argument(parsing: .remaining) var rdata: [String] = []
+        @Option(name: .long, help: "Zone for relative names.") var zone: String?
+
+        func run() throws {
+            let store = try options.open()
+            let t = try type.map(parseType)
+            let (owner, origin) = try resolveName(name, zone: zone, store: store)
+            let rd = try t.flatMap { ty in rdata.isEmpty ? nil : try parseRData(rdata.joined(separator: " "), type: ty, origin: origin) }
+            let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) throws(StoreError) in
+                let before = records.count
+                records.removeAll { r in
+                    r.name == owner && (t == nil || r.type == t) && (rd == nil || r.rdata == rd)
+                        && !(t == nil && r.type == .soa)  // "rm @" keeps the SOA; the zone checks say why if NS goes
+                }
+                if records.count == before { throw StoreError(.notFound, "no record matches \(owner)\(t.map { " \($0)" } ?? "")\(rdata.isEmpty ? "" : " " + rdata.joined(separator: " "))") }
+            }
+            describe(diff, json: options.json)
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the RRset of NAME and TYPE with the given values (one argument per record; quote multi-field RDATA).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument var type: String
+        @Argument(help: "One RDATA per argument, e.g. 192.168.10.80 192.168.10.81 or \"10 mail\".") var rdata: [String]
+        @Option(name: .long) var ttl: UInt32?
+        @Option(name: .long, help: "Zone for relative names.") var zone: String?
+
+        func validate() throws {
+            if rdata.isEmpty { throw ValidationError("give at least one RDATA value") }
+            if let ttl, ttl > 0x7FFF_FFFF { throw ValidationError("--ttl must be 0-2147483647") }
+        }
+
+        func run() throws {
+            let store = try options.open()
+            let t = try parseType(type)
+            let (owner, origin) = try resolveName(name, zone: zone, store: store)
+            let values = try rdata.map { try parseRData($0, type: t, origin: origin) }
+            let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) in
+                let oldTTL = records.first { $0.name == owner && $0.type == t }?.ttl
+                records.removeAll { $0.name == owner && $0.type == t }
+                for v in values { records.append(ResourceRecord(name: owner, type: t, ttl: ttl ?? oldTTL ?? 3600, rdata: v)) }
+            }
+            describe(diff, json: options.json)
+        }
+    }
+}

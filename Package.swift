@@ -53,6 +53,9 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(name: "jamdns-ddns", swiftSettings: strict),
+        // libFuzzer targets: build with scripts/fuzz (--sanitize fuzzer); their corpus is Tests/Vectors.
+        .executableTarget(name: "DNSWireFuzz", dependencies: ["DNSWire"], swiftSettings: strict),
+        .executableTarget(name: "ZoneFileFuzz", dependencies: ["DNSZone"], swiftSettings: strict),
 
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),

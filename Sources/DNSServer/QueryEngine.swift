@@ -20,6 +20,9 @@ public struct QueryEngine: Sendable {
 
         let msg: Message
         do { msg = try Message.parse(query) } catch {
+            // A question we cannot even read is dropped, as Knot does (no reflection of garbage); a readable
+            // question with a malformed rest gets FORMERR.
+            guard Self.questionReadable(query) else { return false }
             writeHeaderOnly(id: id, queryFlags: flags, rcode: .formErr, into: &out)
             return true
         }
@@ -69,9 +72,11 @@ public struct QueryEngine: Sendable {
             return finish(.refused, ede: .notAuthoritative, "class \(q.qclass) is not served")
         }
         if q.type == .axfr || q.type == .ixfr {
+            // Transfers only exist over TCP (RFC 5936 §4.2); over TCP we do not offer them.
+            if transport == .udp { return finish(.notImp) }
             return finish(.refused, ede: .prohibited, "zone transfers are not offered")
         }
-        if q.type.rawValue >= 128 && q.type.rawValue <= 254 && q.type != .any {
+        if q.type.rawValue == 0 || (q.type.rawValue >= 128 && q.type.rawValue <= 254 && q.type != .any) {
             return finish(.notImp)
         }
         let ans = catalog.answer(q.name, q.type)
@@ -82,6 +87,14 @@ public struct QueryEngine: Sendable {
         resp.additional = ans.additional
         resp.rcode = ans.rcode
         resp.write(into: &out, maxSize: maxSize)
+        return true
+    }
+
+    /// True when the header's first question (if any) can be read.
+    static func questionReadable(_ q: [UInt8]) -> Bool {
+        var r = WireReader(q, at: 12)
+        guard q[4] != 0 || q[5] != 0 else { return true }
+        guard (try? r.readName()) != nil, r.remaining >= 4 else { return false }
         return true
     }
 

@@ -40,7 +40,7 @@ struct Dnsctl: ParsableCommand {
     /// Exit codes: 0 success, 1 rejected request (one line on stderr), 2 bad usage.
     static func main() {
         do {
-            var cmd = try parseAsRoot()
+            var cmd = try parseAsRoot(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst())))
             try cmd.run()
         } catch let r as Rejected {
             fail("dnsctl: \(r.description)", code: 1)
@@ -54,6 +54,37 @@ struct Dnsctl: ParsableCommand {
             let msg = fullMessage(for: error)
             fail(msg, code: 2)
         }
+    }
+
+    /// `dnsctl [--db PATH] [--json] zone list`: global options may come before the subcommand; they are
+    /// moved after it, where the subcommands declare them.
+    static func hoistGlobalOptions(_ args: [String]) -> [String] {
+        var globals: [String] = []
+        var rest: [String] = []
+        var i = 0
+        var seenCommand = false
+        while i < args.count {
+            let a = args[i]
+            if !seenCommand && a == "--db" && i + 1 < args.count {
+                globals += [a, args[i + 1]]
+                i += 2
+                continue
+            }
+            if !seenCommand && (a.hasPrefix("--db=") || a == "--json") {
+                globals.append(a)
+            } else {
+                if !a.hasPrefix("-") { seenCommand = true }
+                rest.append(a)
+            }
+            i += 1
+        }
+        // Insert right after "GROUP ACTION" so trailing RDATA (parsed as "remaining") stays last.
+        var words = 0
+        for (i, a) in rest.enumerated() where !a.hasPrefix("-") {
+            words += 1
+            if words == 2 { return Array(rest[...i]) + globals + Array(rest[(i + 1)...]) }
+        }
+        return rest + globals
     }
 
     static func fail(_ msg: String, code: Int32) -> Never {

@@ -1,0 +1,270 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSWire
+
+/// Paths and helpers shared by the integration tests. Everything talks to 127.0.0.1 only.
+enum Env {
+    static let root: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+    static var bin: String {
+        if let b = getenv("JAMDNS_BIN_DIR") { return String(cString: b) }
+        return root + "/.build/debug"
+    }
+    static func which(_ tool: String) -> String? {
+        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"] where access(dir + "/" + tool, X_OK) == 0 {
+            return dir + "/" + tool
+        }
+        return nil
+    }
+
+    static func tempDir(_ tag: String) -> String {
+        var tmpl = Array("/tmp/jamdns-\(tag)-XXXXXX".utf8CString)
+        let p = tmpl.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        return String(cString: p!)
+    }
+
+    /// A port nothing listens on right now (bound with port 0, then released), for UDP and TCP.
+    static func freePort() -> UInt16 {
+        while true {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            close(fd)
+            let port = UInt16(bigEndian: sin.sin_port)
+            // Avoid the range the kernel hands out to clients on the next test.
+            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            sin.sin_port = port.bigEndian
+            let ok = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(tcp)
+            if ok == 0 { return port }
+        }
+    }
+
+    static func write(_ path: String, _ text: String) {
+        let f = fopen(path, "w")!
+        fputs(text, f)
+        fclose(f)
+    }
+
+    static func read(_ path: String) -> String {
+        guard let f = fopen(path, "r") else { return "" }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            out += buf[0..<n]
+            if n < buf.count { break }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A child process, killed when the test is done with it.
+final class Child {
+    let pid: pid_t
+    let log: String
+
+    init(_ argv: [String], log: String, env: [String: String] = [:]) throws {
+        var fa = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&fa, 1, 2)
+        var environ: [String] = []
+        var e = Glibc.environ
+        while let p = e.pointee {
+            environ.append(String(cString: p))
+            e += 1
+        }
+        for (k, v) in env { environ.append("\(k)=\(v)") }
+        let cargs = argv.map { strdup($0) } + [nil]
+        let cenv = environ.map { strdup($0) } + [nil]
+        defer {
+            for p in cargs { free(p) }
+            for p in cenv { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &fa, nil, cargs, cenv)
+        guard rc == 0 else { throw TestFailure("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+        self.log = log
+        Child.register(pid)
+    }
+
+    /// Every child still running when the test process exits is killed (servers shared by a suite included).
+    nonisolated(unsafe) static var live: Set<pid_t> = []
+    nonisolated(unsafe) static var hooked = false
+    static let lock = NSLockLike()
+    static func register(_ pid: pid_t) {
+        lock.with {
+            live.insert(pid)
+            if !hooked {
+                hooked = true
+                atexit {
+                    for p in Child.live { kill(p, SIGKILL) }
+                }
+            }
+        }
+    }
+
+    func signal(_ s: Int32) { kill(pid, s) }
+
+    /// Waits for exit up to `ms`; returns the exit status, or nil if still running.
+    func wait(ms: Int) -> Int32? {
+        var status: Int32 = 0
+        for _ in 0..<(ms / 10) {
+            if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xFF }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        if wait(ms: 3000) == nil {
+            kill(pid, SIGKILL)
+            _ = wait(ms: 1000)
+        }
+    }
+
+    deinit { if kill(pid, 0) == 0 { stop() } }
+}
+
+/// A pthread mutex, enough for the child registry.
+final class NSLockLike: @unchecked Sendable {
+    var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    func with<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return body()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A DNS client over UDP and TCP on loopback, using our own codec.
+enum DNSClient {
+    static func udp(_ query: [UInt8], port: UInt16, host: String = "127.0.0.1", timeoutMs: Int = 2000) -> [UInt8]? {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = inet_addr(host)
+        let sent = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard sent == query.count else { return nil }
+        var buf = [UInt8](repeating: 0, count: 65535)
+        let n = recv(fd, &buf, buf.count, 0)
+        guard n > 0 else { return nil }
+        return Array(buf[0..<n])
+    }
+
+    /// Opens a TCP connection; the caller sends frames and reads answers.
+    static func connectTCP(port: UInt16, timeoutMs: Int = 3000) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    static func sendFrame(_ fd: Int32, _ msg: [UInt8]) {
+        let framed = [UInt8(msg.count >> 8), UInt8(msg.count & 0xFF)] + msg
+        _ = framed.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    static func readExactly(_ fd: Int32, _ n: Int) -> [UInt8]? {
+        var out = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: n)
+        while out.count < n {
+            let r = recv(fd, &buf, n - out.count, 0)
+            guard r > 0 else { return nil }
+            out += buf[0..<r]
+        }
+        return out
+    }
+
+    static func readFrame(_ fd: Int32) -> [UInt8]? {
+        guard let len = readExactly(fd, 2) else { return nil }
+        return readExactly(fd, Int(len[0]) << 8 | Int(len[1]))
+    }
+
+    static func tcp(_ query: [UInt8], port: UInt16) -> [UInt8]? {
+        guard let fd = connectTCP(port: port) else { return nil }
+        defer { close(fd) }
+        sendFrame(fd, query)
+        return readFrame(fd)
+    }
+
+    static func ask(_ name: String, _ type: RRType, port: UInt16, edns: EDNS? = EDNS(), tcp: Bool = false) -> Message? {
+        guard let n = try? DNSName(name) else { return nil }
+        let q = Message.query(n, type, id: UInt16.random(in: 0...0xFFFF), recursionDesired: false, edns: edns).wireBytes()
+        guard let r = tcp ? self.tcp(q, port: port) : udp(q, port: port) else { return nil }
+        return try? Message.parse(r)
+    }
+}
+
+/// A jamdns server on a free loopback port, with a fresh store seeded from the given zone directory.
+final class JamdnsServer {
+    let port: UInt16
+    let dir: String
+    let child: Child
+    var db: String { dir + "/store.sqlite" }
+
+    init(zones: String, extraArgs: [String] = []) throws {
+        dir = Env.tempDir("srv")
+        port = Env.freePort()
+        child = try Child(
+            [Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/store.sqlite", "--zones", zones] + extraArgs,
+            log: dir + "/jamdns.log")
+        try waitUntilAnswering(port: port, zone: nil)
+    }
+
+    func dnsctl(_ args: [String]) throws -> (Int32, String) {
+        try runTool(Env.bin + "/dnsctl", ["--db", db] + args, dir: dir)
+    }
+}
+
+/// Waits until something answers a query on `port` (any answer counts).
+func waitUntilAnswering(port: UInt16, zone: String?) throws {
+    let q = Message.query(try DNSName(zone ?? "jamfox.dev."), .soa, id: 7).wireBytes()
+    for _ in 0..<100 {
+        if DNSClient.udp(q, port: port, timeoutMs: 100) != nil { return }
+        usleep(50_000)
+    }
+    throw TestFailure("nothing answers on port \(port)")
+}
+
+/// Runs a tool to completion; returns its exit status and combined output.
+func runTool(_ path: String, _ args: [String], dir: String, env: [String: String] = [:]) throws -> (Int32, String) {
+    let log = dir + "/tool-\(UInt32.random(in: 0...UInt32.max)).out"
+    let argv = [path] + args
+    let c = try Child(argv, log: log, env: env)
+    guard let status = c.wait(ms: 60_000) else { throw TestFailure("\(path) did not finish") }
+    return (status, Env.read(log))
+}

@@ -148,6 +148,9 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
     /// RFC 4291 §2.2 text forms, including "::" and a trailing dotted quad.
     public init?(utf8 t: [UInt8]) {
         guard !t.isEmpty, t.count <= 45 else { return nil }
+        // A single leading or trailing colon is not "::".
+        if t[0] == 0x3A && (t.count < 2 || t[1] != 0x3A) { return nil }
+        if t[t.count - 1] == 0x3A && (t.count < 2 || t[t.count - 2] != 0x3A) { return nil }
         var head: [UInt16] = [], tail: [UInt16] = []
         var seenGap = false
         var groups = t.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { Array($0) }

@@ -1,0 +1,24 @@
+import Testing
+@testable import DNSWire
+
+/// `swift test` replays the fuzz property over the seed corpus (the vectors) and every saved crasher,
+/// as Knot's check_fuzzers does.
+@Suite struct FuzzCorpusTests {
+    @Test("the message fuzz property holds on every vector and regression input", arguments: Vectors.names(suffix: ".hex"))
+    func replay(name: String) {
+        FuzzChecks.message(Vectors.load(name + ".hex"))
+    }
+
+    @Test("mutations of the vectors never trap")
+    func mutations() {
+        var rng = SystemRandomNumberGenerator()
+        for name in Vectors.names(suffix: ".hex") {
+            let base = Vectors.load(name + ".hex")
+            for _ in 0..<300 {
+                var b = base
+                for _ in 0..<Int.random(in: 1...4, using: &rng) { b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                FuzzChecks.message(b)
+            }
+        }
+    }
+}

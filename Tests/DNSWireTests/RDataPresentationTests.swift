@@ -1,0 +1,91 @@
+import Testing
+@testable import DNSWire
+
+@Suite struct RDataPresentationTests {
+    static let origin = try! DNSName("example.test.")
+
+    static func tokens(_ s: String) -> [TextToken] {
+        // Whitespace split with "quoted strings" kept together (enough for these tables).
+        var out: [TextToken] = []
+        var cur: [UInt8] = []
+        var quoted = false, inQ = false
+        for c in s.utf8 {
+            if c == UInt8(ascii: "\"") { inQ.toggle(); if cur.isEmpty { quoted = true }; continue }
+            if c == 0x20 && !inQ {
+                if !cur.isEmpty || quoted { out.append(TextToken(cur, quoted: quoted)) }
+                cur = []
+                quoted = false
+                continue
+            }
+            cur.append(c)
+        }
+        if !cur.isEmpty || quoted { out.append(TextToken(cur, quoted: quoted)) }
+        return out
+    }
+
+    static let table: [(RRType, String, String)] = [
+        (.a, "192.0.2.1", "192.0.2.1"),
+        (.aaaa, "2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+        (.aaaa, "::ffff:192.0.2.1", "::ffff:c000:201"),
+        (.ns, "ns1", "ns1.example.test."),
+        (.cname, "@", "example.test."),
+        (.soa, "ns1 hostmaster 1 1h 10m 2w 300", "ns1.example.test. hostmaster.example.test. 1 3600 600 1209600 300"),
+        (.mx, "10 mail", "10 mail.example.test."),
+        (.txt, #""v=spf1 -all" \065\\"#, #""v=spf1 -all" "A\\""#),
+        (.srv, "10 60 5060 sip.example.", "10 60 5060 sip.example."),
+        (.caa, #"0 issue "letsencrypt.org""#, #"0 issue "letsencrypt.org""#),
+        (.naptr, #"100 10 "S" "SIP+D2U" "" _sip._udp"#, #"100 10 "S" "SIP+D2U" "" _sip._udp.example.test."#),
+        (.sshfp, "4 2 abcdef01", "4 2 ABCDEF01"),
+        (.tlsa, "3 1 1 0c72ac70", "3 1 1 0C72AC70"),
+        (.https, #"1 . alpn="h2,h3" port=8443 ipv4hint=192.0.2.1,192.0.2.2"#, #"1 . alpn="h2,h3" port=8443 ipv4hint=192.0.2.1,192.0.2.2"#),
+        (.svcb, "0 www", "0 www.example.test."),
+        (.ds, "12345 13 2 2BB183AF", "12345 13 2 2BB183AF"),
+        (.ds, "12345 ECDSAP256SHA256 2 2BB183AF", "12345 13 2 2BB183AF"),
+        (.dnskey, "257 3 13 AQID", "257 3 13 AQID"),
+        (.rrsig, "A 13 2 300 20260101000000 20251201000000 12345 example.test. AQID", "A 13 2 300 20260101000000 20251201000000 12345 example.test. AQID"),
+        (.nsec, "a.example.test. A MX RRSIG NSEC TYPE1234", "a.example.test. A MX RRSIG NSEC TYPE1234"),
+        (RRType(65280), ##"\# 4 0a000001"##, ##"\# 4 0a000001"##),
+        (.a, ##"\# 4 c0000201"##, "192.0.2.1"),
+    ]
+
+    @Test("parse → print gives canonical text; print → parse → wire is stable", arguments: 0..<table.count)
+    func roundTrip(index: Int) throws {
+        let (type, input, expected) = Self.table[index]
+        let rd = try RData.parse(type: type, tokens: Self.tokens(input), origin: Self.origin)
+        #expect(rd.presentation(type: type) == expected)
+        let again = try RData.parse(type: type, tokens: Self.tokens(expected), origin: Self.origin)
+        #expect(again == rd)
+        var r = WireReader(rd.wireBytes(type: type))
+        #expect(try RData.read(type: type, from: &r, length: r.remaining) == rd)
+    }
+
+    static let rejects: [(RRType, String)] = [
+        (.a, "192.0.2"), (.a, "192.0.2.256"), (.a, "01.2.3.4"), (.aaaa, "1::2::3"), (.mx, "x mail"),
+        (.mx, "10"), (.txt, #"\256"#), (.srv, "1 2 70000 t"), (.caa, #"0 is-sue "x""#), (.sshfp, "4 2 xyz"),
+        (.dnskey, "257 3 13 !!!!"), (RRType(65280), ##"\# 4 0a0000"##), (RRType(65280), "plain"), (.a, "1.2.3.4 extra"),
+        (.https, "1 . port=x"), (.https, "0 . alpn=h2"), (.https, "1 . port=1 port=2"), (.a, ##"\# 3 010203"##),
+    ]
+
+    @Test("malformed RDATA is rejected with a message", arguments: 0..<rejects.count)
+    func rejectsBadRDATA(index: Int) {
+        let (type, input) = Self.rejects[index]
+        #expect(throws: PresentationError.self) { try RData.parse(type: type, tokens: Self.tokens(input), origin: Self.origin) }
+    }
+
+    @Test func durations() {
+        #expect(parseDuration(Array("1h30m".utf8)) == 5400)
+        #expect(parseDuration(Array("2w".utf8)) == 1_209_600)
+        #expect(parseDuration(Array("10".utf8)) == 10)
+        #expect(parseDuration(Array("1x".utf8)) == nil)
+        #expect(parseDuration(Array("h".utf8)) == nil)
+    }
+
+    @Test func ipv6TextForms() {
+        #expect(IPv6Address("::")?.description == "::")
+        #expect(IPv6Address("1::")?.description == "1::")
+        #expect(IPv6Address("2001:db8:0:1:1:1:1:1")?.description == "2001:db8:0:1:1:1:1:1")
+        #expect(IPv6Address("2001:0:0:1:0:0:0:1")?.description == "2001:0:0:1::1")
+        #expect(IPv6Address("1:2:3:4:5:6:7:8:9") == nil)
+        #expect(IPv6Address(":1") == nil)
+    }
+}

@@ -56,7 +56,7 @@ public struct TOMLDocument: Sendable {
                     break
                 } catch {
                     guard p.bytes[p.pos...].contains(UInt8(ascii: "[")), i < lines.count, error.message.hasPrefix("unterminated array") else { throw error }
-                    p.bytes += [UInt8(ascii: " ")] + lines[i]
+                    p.bytes = Self.stripComment(p.bytes) + [UInt8(ascii: " ")] + Self.stripComment(lines[i])
                     i += 1
                 }
             }
@@ -67,6 +67,19 @@ public struct TOMLDocument: Sendable {
             doc.values[full] = (value, lineNo)
         }
         return doc
+    }
+
+    /// A line without its `#` comment (a `#` inside a string is kept).
+    static func stripComment(_ line: [UInt8]) -> [UInt8] {
+        var inString = false
+        var escaped = false
+        for (i, c) in line.enumerated() {
+            if escaped { escaped = false; continue }
+            if inString && c == UInt8(ascii: "\\") { escaped = true; continue }
+            if c == UInt8(ascii: "\"") { inString.toggle() }
+            if c == UInt8(ascii: "#") && !inString { return Array(line[..<i]) }
+        }
+        return line
     }
 
     struct Cursor {

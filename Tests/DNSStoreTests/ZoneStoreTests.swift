@@ -1,0 +1,175 @@
+import DNSWire
+import DNSZone
+import Testing
+@testable import DNSStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func tempPath(_ tag: String) -> String {
+    var tmpl = Array("/tmp/jamdns-store-\(tag)-XXXXXX".utf8CString)
+    let p = tmpl.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    return String(cString: p!) + "/store.sqlite"
+}
+
+/// 2026-11-21 12:00 UTC, and a clock a test can move.
+final class FakeClock: @unchecked Sendable {
+    var t: Int64 = 1_795_262_400
+}
+
+@Suite struct ZoneStoreTests {
+    static let lab = """
+        $ORIGIN jamfox.dev.
+        $TTL 3600
+        @ SOA rpi0 hostmaster 2026010100 3600 600 1209600 300
+        @ NS rpi0
+        @ A 192.168.10.80
+        * A 192.168.10.80
+        rpi0 A 192.168.10.53
+        vs0 A 192.168.10.130
+        """
+    static let origin = try! DNSName("jamfox.dev.")
+
+    func store(_ clock: FakeClock = FakeClock()) throws -> ZoneStore {
+        let path = tempPath("z")
+        let s = try ZoneStore(path: path, now: { clock.t })
+        var p = ZoneFileParser(text: Self.lab, origin: nil)
+        try s.importZone(Self.origin, records: try p.all().map(\.record))
+        return s
+    }
+
+    func serial(_ s: ZoneStore) throws -> UInt32 { try s.zones().first { $0.name == Self.origin }!.serial }
+
+    @Test func schemaPragmasAndReopen() throws {
+        let path = tempPath("schema")
+        _ = try ZoneStore(path: path)
+        let s = try ZoneStore(path: path)  // migrations are idempotent
+        #expect(try s.db.scalarInt("PRAGMA user_version") == ZoneStore.schemaVersion)
+        let mode = try s.db.prepare("PRAGMA journal_mode")
+        _ = try mode.step()
+        #expect(mode.text(0) == "wal")
+        #expect(try s.db.scalarInt("PRAGMA foreign_keys") == 1)
+        #expect(try s.integrityCheck() == "ok")
+    }
+
+    @Test("an edit bumps the serial to YYYYMMDDnn, then nn+1 within the day")
+    func serialBumps() throws {
+        let clock = FakeClock()
+        let s = try store(clock)
+        #expect(try serial(s) == 2026010100)
+        try s.edit(zone: Self.origin) { $0.append(ResourceRecord(name: try! DNSName("a.jamfox.dev."), type: .a, ttl: 60, rdata: .a(IPv4Address(1)))) }
+        #expect(try serial(s) == 2026112100)
+        let first = try serial(s)
+        try s.edit(zone: Self.origin) { $0.append(ResourceRecord(name: try! DNSName("b.jamfox.dev."), type: .a, ttl: 60, rdata: .a(IPv4Address(2)))) }
+        #expect(try serial(s) == first + 1)
+    }
+
+    @Test func nextSerialRules() {
+        let day: Int64 = 1_795_262_400  // 2026-11-21
+        #expect(ZoneStore.nextSerial(after: 1, now: day) == 2026112100)
+        #expect(ZoneStore.nextSerial(after: 2026112100, now: day) == 2026112101)
+        #expect(ZoneStore.nextSerial(after: 2026112199, now: day) == 2026112200)  // past nn=99: keep counting
+        #expect(ZoneStore.nextSerial(after: 4_000_000_000, now: day) == 4_000_000_001)  // ahead of the date
+        #expect(ZoneStore.nextSerial(after: UInt32.max, now: day) == 2026112100)  // RFC 1982: the date is ahead of 2^32-1
+        #expect(ZoneStore.serialGreater(1, UInt32.max))
+        #expect(!ZoneStore.serialGreater(5, 5))
+    }
+
+    @Test("a rejected edit changes nothing, serial included, and says why")
+    func rejectedEditIsAtomic() throws {
+        let s = try store()
+        let before = try s.records(zone: Self.origin)
+        let serialBefore = try serial(s)
+        do {
+            try s.edit(zone: Self.origin) { recs in
+                recs.append(ResourceRecord(name: try! DNSName("vs0.jamfox.dev."), type: .cname, ttl: 60, rdata: .name(try! DNSName("rpi0.jamfox.dev."))))
+            }
+            Issue.record("CNAME beside A was accepted")
+        } catch {
+            #expect(error.code == .rejected)
+            #expect(error.message.contains("CNAME cannot coexist"))
+        }
+        #expect(try Set(s.records(zone: Self.origin)) == Set(before))
+        #expect(try serial(s) == serialBefore)
+    }
+
+    @Test("an error thrown half-way through an edit rolls back everything")
+    func throwingEditRollsBack() throws {
+        let s = try store()
+        let before = try s.records(zone: Self.origin)
+        #expect(throws: StoreError.self) {
+            try s.edit(zone: Self.origin) { (recs: inout [ResourceRecord]) throws(StoreError) in
+                recs.removeAll { $0.type == .a }
+                throw StoreError(.rejected, "stop")
+            }
+        }
+        #expect(try Set(s.records(zone: Self.origin)) == Set(before))
+    }
+
+    @Test("import is idempotent; dry run writes nothing")
+    func importIdempotent() throws {
+        let s = try store()
+        var p = ZoneFileParser(text: Self.lab, origin: nil)
+        let recs = try p.all().map(\.record)
+        let again = try s.importZone(Self.origin, records: recs)
+        #expect(again.isEmpty)
+        var changed = recs
+        changed.append(ResourceRecord(name: try DNSName("new.jamfox.dev."), type: .a, ttl: 60, rdata: .a(IPv4Address(9))))
+        let dry = try s.importZone(Self.origin, records: changed, dryRun: true)
+        #expect(dry.added.contains { $0.name.description == "new.jamfox.dev." })
+        #expect(try s.records(zone: Self.origin).count == recs.count)
+        let real = try s.importZone(Self.origin, records: changed)
+        #expect(real.added.count == 2)  // the record and the bumped SOA
+        #expect(try s.records(zone: Self.origin).count == recs.count + 1)
+    }
+
+    @Test("export → import into a fresh store → the same export")
+    func exportReimport() throws {
+        let s = try store()
+        let text = ZoneFileWriter.write(try s.records(zone: Self.origin), origin: Self.origin)
+        let t = try ZoneStore(path: tempPath("re"))
+        var p = ZoneFileParser(text: text, origin: nil)
+        try t.importZone(Self.origin, records: try p.all().map(\.record))
+        #expect(ZoneFileWriter.write(try t.records(zone: Self.origin), origin: Self.origin) == text)
+    }
+
+    @Test func zonesAddRemoveAndErrors() throws {
+        let s = try store()
+        let z = try DNSName("lab.example.")
+        try s.addZone(z)
+        #expect(try s.zones().map(\.name).contains(z))
+        #expect(throws: StoreError(.exists, "")) { try s.addZone(z) }
+        #expect(try s.zone(containing: try DNSName("a.b.lab.example.")) == z)
+        try s.removeZone(z)
+        #expect(throws: StoreError(.notFound, "")) { try s.removeZone(z) }
+        #expect(throws: StoreError(.notFound, "")) { try s.records(zone: z) }
+    }
+
+    @Test("loadCatalog reads a consistent snapshot while another connection writes")
+    func readerDuringWrites() throws {
+        let path = tempPath("rw")
+        let w = try ZoneStore(path: path)
+        var p = ZoneFileParser(text: Self.lab, origin: nil)
+        try w.importZone(Self.origin, records: try p.all().map(\.record))
+        let r = try ZoneStore(path: path)
+        let v0 = try r.dataVersion()
+        for i in 0..<20 {
+            try w.edit(zone: Self.origin) { $0.append(ResourceRecord(name: try! DNSName("h\(i).jamfox.dev."), type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(i))))) }
+            let (cat, problems) = try r.loadCatalog(generation: UInt64(i))
+            #expect(problems.isEmpty)
+            #expect(cat.zones[Self.origin]?.nodes[try DNSName("h\(i).jamfox.dev.")] != nil)
+        }
+        #expect(try r.dataVersion() != v0)
+    }
+
+    @Test("a store that cannot be opened says where and why")
+    func unopenable() {
+        do {
+            _ = try ZoneStore(path: "/nonexistent-dir/x.sqlite")
+            Issue.record("opened")
+        } catch {
+            #expect(error.message.contains("/nonexistent-dir/x.sqlite"))
+        }
+    }
+}

@@ -26,6 +26,9 @@ public final class Server {
             let imported = try ZoneFiles.importDirectory(config.seedZones, into: store)
             for (zone, count) in imported { logger.info("seeded zone from \(config.seedZones)", metadata: ["zone": "\(zone)", "records": "\(count)"]) }
         }
+        // The version is read before the load, on the connection the watcher keeps: a commit that lands in
+        // between is seen as a change (one extra reload), never missed.
+        let version = try store.dataVersion()
         let (catalog, problems) = try store.loadCatalog(generation: 1)
         for p in problems { logger.error("\(p)") }
         authority = Authority(catalog)
@@ -64,7 +67,8 @@ public final class Server {
         threads.append(spawnThread { tcpBox.value.run() })
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority,
                                    stop: stopFlag, reload: reloadRequested, logger: logger)
-        threads.append(spawnThread { watcher.run() })
+        let handoff = UncheckedBox((store, version))
+        threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1) })
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workers)"])
     }
 
@@ -112,16 +116,19 @@ struct StoreWatcher: Sendable {
     let reload: ReloadFlag
     let logger: Logger
 
-    func run() {
-        var store: ZoneStore?
-        var lastVersion: Int64 = -1
+    /// - Parameters: `store` and `version`: the connection that loaded the first catalog and its data_version
+    ///   before that load. From here on the connection belongs to this thread.
+    func run(store first: ZoneStore, version: Int64) {
+        var store: ZoneStore? = first
+        var lastVersion = version
         var generation: UInt64 = authority.snapshot().generation
         while !stop.isSet {
             usleep(UInt32(intervalMs) * 1000)
             do {
                 if store == nil {
+                    // After an error: a fresh connection, and a reload to be sure nothing was missed.
                     store = try ZoneStore(path: path)
-                    lastVersion = try store?.dataVersion() ?? -1
+                    lastVersion = -1
                 }
                 guard let s = store else { continue }
                 let v = try s.dataVersion()

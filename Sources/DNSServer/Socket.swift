@@ -47,7 +47,9 @@ func bindSocket(_ a: ListenAddress, udp: Bool) throws(SocketError) -> Int32 {
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     var one: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-    _ = jam_set_reuseport(fd)
+    // Only the UDP worker sockets share a port; the TCP socket does not, so a second server on the same
+    // address fails with EADDRINUSE instead of silently splitting the traffic.
+    if udp { _ = jam_set_reuseport(fd) }
     if a.family == .v6 { _ = jam_set_v6only(fd) }
     var (ss, len) = socketAddress(a)
     let rc = withUnsafePointer(to: &ss) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }

@@ -122,7 +122,8 @@ final class Child {
     func wait(ms: Int) -> Int32? {
         var status: Int32 = 0
         for _ in 0..<(ms / 10) {
-            if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xFF }
+            // Exit status, or 128 + signal for a killed child (as a shell reports it).
+            if waitpid(pid, &status, WNOHANG) == pid { return status & 0x7F != 0 ? 128 + (status & 0x7F) : (status >> 8) & 0xFF }
             usleep(10_000)
         }
         return nil

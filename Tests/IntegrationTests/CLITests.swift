@@ -1,0 +1,134 @@
+import DNSWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built dnsctl and checks its output and exit status (argument-parser's AssertExecuteCommand style).
+@Suite(.serialized) struct CLITests {
+    final class Store {
+        let dir = Env.tempDir("cli")
+        var db: String { dir + "/s.sqlite" }
+        init() throws {
+            let (rc, out) = try run(["zone", "import", Env.root + "/zones/jamfox.dev.zone"])
+            guard rc == 0 else { throw TestFailure(out) }
+        }
+        func run(_ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
+            try runTool(Env.bin + "/dnsctl", args + ["--db", db], dir: dir, env: env)
+        }
+    }
+
+    @Test func zoneListTableAndJSON() throws {
+        let s = try Store()
+        let (rc, out) = try s.run(["zone", "list"])
+        #expect(rc == 0)
+        #expect(out.hasPrefix("ZONE         RECORDS  SERIAL\njamfox.dev.  15       2026112100\n"), "\(out)")
+        let (rc2, json) = try s.run(["zone", "list", "--json"])
+        #expect(rc2 == 0 && json.trimmingWhitespace == #"[{"name":"jamfox.dev.","records":15,"serial":2026112100}]"#)
+    }
+
+    @Test("--db before the subcommand and $JAMDNS_DB work too")
+    func dbPlacement() throws {
+        let s = try Store()
+        let (rc, out) = try runTool(Env.bin + "/dnsctl", ["--db", s.db, "--json", "zone", "list"], dir: s.dir)
+        #expect(rc == 0 && out.contains("jamfox.dev."), "\(out)")
+        let (rc2, out2) = try runTool(Env.bin + "/dnsctl", ["zone", "list"], dir: s.dir, env: ["JAMDNS_DB": s.db])
+        #expect(rc2 == 0 && out2.contains("jamfox.dev."), "\(out2)")
+    }
+
+    @Test("exit codes: 0 done, 1 rejected with one line, 2 bad usage")
+    func exitCodes() throws {
+        let s = try Store()
+        #expect(try s.run(["record", "add", "nas1", "A", "192.168.10.67"]).0 == 0)
+        let (rc1, out1) = try s.run(["record", "add", "nas1", "CNAME", "rpi0"])
+        #expect(rc1 == 1 && out1.hasPrefix("dnsctl: ") && out1.contains("CNAME cannot coexist") && out1.split(separator: "\n").count == 1, "\(out1)")
+        let (rc2, out2) = try s.run(["record", "add", "x", "A", "999.1.1.1"])
+        #expect(rc2 == 1 && out2.contains("expected an IPv4 address"), "\(out2)")
+        #expect(try s.run(["record", "add", "x", "BOGUSTYPE", "1"]).0 == 2)
+        #expect(try s.run(["frobnicate"]).0 == 2)
+        #expect(try s.run(["record", "add", "x", "A"]).0 == 2)
+        #expect(try s.run(["record", "rm", "nothere"]).0 == 1)
+        #expect(try s.run(["zone", "rm", "nothere.example"]).0 == 1)
+        #expect(try s.run(["record", "add", "other.example.", "A", "1.2.3.4"]).0 == 1)
+    }
+
+    @Test("record add / set / rm / list, with names relative, full and absolute")
+    func recordFlow() throws {
+        let s = try Store()
+        #expect(try s.run(["record", "add", "web", "A", "192.168.10.90", "--ttl", "300"]).0 == 0)
+        #expect(try s.run(["record", "add", "web.jamfox.dev", "A", "192.168.10.91"]).0 == 0)
+        let (_, list) = try s.run(["record", "list", "web.jamfox.dev."])
+        #expect(list.contains("web.jamfox.dev.  300  A     192.168.10.90") && list.contains("192.168.10.91"), "\(list)")
+        #expect(try s.run(["record", "set", "web", "A", "10.0.0.1", "10.0.0.2", "10.0.0.3"]).0 == 0)
+        let (_, json) = try s.run(["record", "list", "web", "--json"])
+        #expect(json.components("10.0.0.").count == 4 && !json.contains("192.168.10.90") && json.contains(#""ttl":300"#), "\(json)")
+        #expect(try s.run(["record", "rm", "web", "A", "10.0.0.2"]).0 == 0)
+        #expect(try s.run(["record", "list", "web"]).1.components("10.0.0.").count == 3)
+        #expect(try s.run(["record", "set", "_sip._tcp", "SRV", "10 60 5060 vs0"]).0 == 0)
+        #expect(try s.run(["record", "list", "_sip._tcp"]).1.contains("10 60 5060 vs0.jamfox.dev."))
+        #expect(try s.run(["record", "add", "@", "MX", "10", "rpi0", "--zone", "jamfox.dev"]).0 == 0)
+        #expect(try s.run(["record", "rm", "web"]).0 == 0)
+        #expect(try s.run(["record", "list", "web"]).0 == 1)
+        let (_, zl) = try s.run(["zone", "list", "--json"])
+        #expect(zl.contains(#""serial":2026112"#) && !zl.contains("2026112100"), "serial must have moved: \(zl)")
+    }
+
+    @Test("zone import --dry-run prints the difference and writes nothing; import is idempotent")
+    func importDryRun() throws {
+        let s = try Store()
+        let edited = s.dir + "/jamfox.dev.zone"
+        Env.write(edited, Env.read(Env.root + "/zones/jamfox.dev.zone") + "newhost IN A 192.168.10.140\n")
+        let (rc, out) = try s.run(["zone", "import", edited, "--dry-run"])
+        #expect(rc == 0 && out.contains("+ newhost.jamfox.dev. 3600 IN A 192.168.10.140") && out.contains("dry run"), "\(out)")
+        #expect(try s.run(["record", "list", "newhost"]).0 == 1)
+        #expect(try s.run(["zone", "import", edited]).0 == 0)
+        let (rc2, again) = try s.run(["zone", "import", edited])
+        #expect(rc2 == 0 && again.contains("no change"), "\(again)")
+    }
+
+    @Test("zone import errors say file:line:column")
+    func importErrors() throws {
+        let s = try Store()
+        let bad = s.dir + "/bad.zone"
+        Env.write(bad, "$ORIGIN bad.\n$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.300\n")
+        let (rc, out) = try s.run(["zone", "import", bad, "--zone", "bad"])
+        #expect(rc == 1 && out.contains("bad.zone:5:6:") && out.contains("expected an IPv4 address"), "\(out)")
+        Env.write(bad, "$ORIGIN bad.\n$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.3\nx.other. A 192.0.2.4\n")
+        let (rc2, out2) = try s.run(["zone", "import", bad, "--zone", "bad"])
+        #expect(rc2 == 1 && out2.contains("bad.zone:6: owner x.other. is outside zone bad."), "\(out2)")
+        #expect(try s.run(["zone", "list"]).1.contains("bad.") == false)
+    }
+
+    @Test("zone add creates a valid zone; zone rm removes it")
+    func zoneAddRemove() throws {
+        let s = try Store()
+        #expect(try s.run(["zone", "add", "lab.example", "--ns", "rpi0.jamfox.dev."]).0 == 0)
+        #expect(try s.run(["record", "add", "h.lab.example", "A", "10.0.0.1"]).0 == 0)
+        #expect(try s.run(["zone", "add", "lab.example"]).0 == 1)
+        #expect(try s.run(["zone", "rm", "lab.example"]).0 == 0)
+        #expect(try s.run(["zone", "list"]).1.contains("lab.example") == false)
+    }
+}
+
+extension String {
+    /// Splits on a separator string (no Foundation in the tests).
+    func components(_ sep: String) -> [String] {
+        let a = Array(utf8), b = Array(sep.utf8)
+        var out: [String] = []
+        var cur: [UInt8] = []
+        var i = 0
+        while i < a.count {
+            if i + b.count <= a.count && Array(a[i..<(i + b.count)]) == b {
+                out.append(String(decoding: cur, as: UTF8.self))
+                cur = []
+                i += b.count
+            } else {
+                cur.append(a[i])
+                i += 1
+            }
+        }
+        out.append(String(decoding: cur, as: UTF8.self))
+        return out
+    }
+}

@@ -125,21 +125,29 @@ enum SVCBText {
             let keys = stride(from: 0, to: v.count, by: 2).map { keyName(UInt16(v[$0]) << 8 | UInt16(v[$0 + 1])) }
             return "mandatory=" + keys.joined(separator: ",")
         case 1:
-            var ids: [String] = []
+            // Bytes, not String: an id may hold any octet (invalid UTF-8 must survive the round trip).
+            var out: [UInt8] = Array("alpn=\"".utf8)
             var i = 0
             while i < v.count {
                 let n = Int(v[i])
                 guard n > 0, i + 1 + n <= v.count else { return generic }
-                var s: [UInt8] = []
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 for b in v[(i + 1)...(i + n)] {
-                    if b == UInt8(ascii: ",") || b == UInt8(ascii: "\\") { s += [UInt8(ascii: "\\"), UInt8(ascii: "\\")] }
-                    s.append(b)
+                    switch b {
+                    case UInt8(ascii: ","):
+                        // RFC 9460 Appendix A.1: an escaped comma, escaped again for presentation.
+                        out += [UInt8(ascii: "\\"), UInt8(ascii: "\\"), b]
+                    case UInt8(ascii: "\\"): out += Array("\\092".utf8)
+                    case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), b]
+                    case 0x20...0x7E: out.append(b)
+                    default: out += [UInt8(ascii: "\\"), 0x30 + b / 100, 0x30 + (b / 10) % 10, 0x30 + b % 10]
+                    }
                 }
-                ids.append(String(decoding: s, as: UTF8.self))
                 i += 1 + n
             }
-            guard !ids.isEmpty else { return generic }
-            return "alpn=" + quotedRaw(ids.joined(separator: ","))
+            guard i > 0 else { return generic }
+            out.append(UInt8(ascii: "\""))
+            return String(decoding: out, as: UTF8.self)
         case 2: return v.isEmpty ? "no-default-alpn" : generic
         case 3: return v.count == 2 ? "port=\(UInt16(v[0]) << 8 | UInt16(v[1]))" : generic
         case 4:
@@ -155,21 +163,5 @@ enum SVCBText {
             }.joined(separator: ",")
         default: return generic
         }
-    }
-
-    /// Quotes text whose escapes are already in place (only non-printables are turned into \DDD).
-    static func quotedRaw(_ s: String) -> String {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        for b in s.utf8 {
-            if b == UInt8(ascii: "\"") {
-                out += [UInt8(ascii: "\\"), b]
-            } else if b < 0x20 || b > 0x7E {
-                out += [UInt8(ascii: "\\"), 0x30 + b / 100, 0x30 + (b / 10) % 10, 0x30 + b % 10]
-            } else {
-                out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
     }
 }

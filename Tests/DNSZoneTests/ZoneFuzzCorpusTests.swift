@@ -18,3 +18,16 @@ import Testing
         }
     }
 }
+
+/// Inputs the fuzzers found, kept as named regressions.
+@Suite struct ZoneFuzzRegressionTests {
+    /// ZoneFileFuzz, 2026-11-21: an alpn id with invalid UTF-8 (0x81) came back as U+FFFD after print → parse.
+    @Test func alpnWithInvalidUTF8SurvivesTextRoundTrip() {
+        let line: [UInt8] = Array("$TTL 60\nsvc HTTPS 1 . alpn=\"h2,h; Differ".utf8) + [0x81, 0x11, 0, 0, 0, 0, 0, 0] + Array("\" port=8443\n".utf8)
+        ZoneFuzzChecks.zoneText(line)
+    }
+
+    @Test func alpnWithCommaAndBackslashSurvivesTextRoundTrip() {
+        ZoneFuzzChecks.zoneText(Array(#"$TTL 60\#nsvc HTTPS 1 . alpn="a\\,b,c\092d,e\"f" port=1\#n"#.utf8))
+    }
+}

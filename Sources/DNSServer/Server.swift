@@ -43,13 +43,17 @@ public final class Server {
                 let tcp = try bindSocket(addr, udp: false)
                 var udp: [Int32] = []
                 do {
-                    for _ in 0..<workers { udp.append(try bindSocket(addr, udp: true)) }
+                    for _ in 0..<workers { udp.append(try bindSocket(addr, udp: true, receiveBuffer: config.udpReceiveBuffer)) }
                 } catch {
                     close(tcp)
                     for f in udp { close(f) }
                     throw error
                 }
                 tcpFDs.append(tcp)
+                if let first = udp.first, receiveBufferSize(first) < config.udpReceiveBuffer {
+                    logger.warning("UDP receive buffer capped by the kernel; raise net.core.rmem_max to absorb bursts",
+                                   metadata: ["granted": "\(receiveBufferSize(first))", "asked": "\(config.udpReceiveBuffer)"])
+                }
                 for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag)) }
                 boundAddresses.append(addr)
             } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {

@@ -40,10 +40,8 @@ let package = Package(
 
         .executableTarget(
             name: "jamdns",
-            dependencies: [
-                "DNSServer", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            // No ArgumentParser here: it pulls in FoundationEssentials (~3 MB of RSS) for five options.
+            dependencies: ["DNSServer", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
             name: "dnsctl",

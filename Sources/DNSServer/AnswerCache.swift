@@ -18,10 +18,11 @@ struct AnswerCache {
     let mask: Int
     var generation: UInt64 = .max
 
+    /// capacity 0: disabled (every lookup misses, nothing is stored).
     init(capacity: Int) {
         var n = 1
         while n < capacity { n <<= 1 }
-        slots = Array(repeating: nil, count: n)
+        slots = capacity == 0 ? [] : Array(repeating: nil, count: n)
         mask = n - 1
     }
 
@@ -36,7 +37,7 @@ struct AnswerCache {
     }
 
     mutating func lookup(_ q: UnsafeRawBufferPointer, generation g: UInt64, into dst: UnsafeMutableRawPointer) -> Int? {
-        guard q.count >= 12, q.count <= Self.maxQuery else { return nil }
+        guard q.count >= 12, q.count <= Self.maxQuery, !slots.isEmpty else { return nil }
         if g != generation {
             for i in slots.indices { slots[i] = nil }
             generation = g
@@ -54,7 +55,7 @@ struct AnswerCache {
     }
 
     mutating func insert(query q: UnsafeRawBufferPointer, response: [UInt8], generation g: UInt64) {
-        guard q.count >= 12, q.count <= Self.maxQuery, g == generation, response.count >= 12 else { return }
+        guard q.count >= 12, q.count <= Self.maxQuery, g == generation, response.count >= 12, !slots.isEmpty else { return }
         slots[Self.hash(q) & mask] = Entry(key: Array(q[2...]), response: response)
     }
 }

@@ -50,6 +50,9 @@ public struct ServerConfig: Sendable {
     public var udpWorkers = 0
     /// [server] udp_receive_buffer: bytes of kernel buffer per UDP socket (capped by net.core.rmem_max).
     public var udpReceiveBuffer = 4 << 20
+    /// [server] answer_cache_slots: finished UDP answers memoised per worker, keyed by the exact query bytes
+    /// (emptied when the zones change); 0 turns the memo off.
+    public var answerCacheSlots = 4096
     /// [server] tcp_max_connections: open TCP connections at most; more are closed at once (RFC 7766 §6.2.2).
     public var tcpMaxConnections = 256
     /// [server] tcp_idle_timeout_ms: a TCP connection idle this long is closed (RFC 7766 §6.2.3).
@@ -68,7 +71,7 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     static let known: Set<String> = [
-        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
+        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
     ]
 
@@ -108,6 +111,7 @@ public struct ServerConfig: Sendable {
         }
         if let v = try int("server.udp_workers", 0...64) { c.udpWorkers = v }
         if let v = try int("server.udp_receive_buffer", 0...(256 << 20)) { c.udpReceiveBuffer = v }
+        if let v = try int("server.answer_cache_slots", 0...1 << 20) { c.answerCacheSlots = v }
         if let v = try int("server.tcp_max_connections", 1...65535) { c.tcpMaxConnections = v }
         if let v = try int("server.tcp_idle_timeout_ms", 100...3_600_000) { c.tcpIdleTimeoutMs = v }
         if let v = try int("server.edns_udp_payload", 512...4096) { c.ednsUDPPayload = v }

@@ -54,7 +54,7 @@ public final class Server {
                     logger.warning("UDP receive buffer capped by the kernel; raise net.core.rmem_max to absorb bursts",
                                    metadata: ["granted": "\(receiveBufferSize(first))", "asked": "\(config.udpReceiveBuffer)"])
                 }
-                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag)) }
+                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag, answerCacheSlots: config.answerCacheSlots)) }
                 boundAddresses.append(addr)
             } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
                 logger.warning("IPv6 loopback unavailable; not listening on \(addr)")

@@ -8,7 +8,7 @@ import DNSZone
 /// One UDP socket served by one thread with recvmmsg/sendmmsg batches (platform notes: ~1.7x NIO's
 /// per-core throughput). All buffers are allocated once; the loop wakes every 500 ms to check for shutdown.
 final class UDPWorker {
-    static let batch = 32
+    static let batch = 64
     static let recvSize = 4096  // larger datagrams arrive with MSG_TRUNC and are dropped
     static let sendSize = 4096  // edns_udp_payload is capped at 4096
 
@@ -27,7 +27,7 @@ final class UDPWorker {
     var writer = WireWriter(capacity: 4096)
     var cache: AnswerCache
 
-    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag) {
+    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag, answerCacheSlots: Int) {
         self.fd = fd
         self.engine = engine
         self.authority = authority
@@ -40,7 +40,7 @@ final class UDPWorker {
         addrs = .allocate(capacity: n)
         recvBuf = .allocate(byteCount: n * Self.recvSize, alignment: 16)
         sendBuf = .allocate(byteCount: n * Self.sendSize, alignment: 16)
-        cache = AnswerCache(capacity: 4096)
+        cache = AnswerCache(capacity: answerCacheSlots)
         _ = jam_set_recv_timeout_ms(fd, 500)
     }
 

@@ -1,93 +1,133 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import DNSServer
 import Logging
 
-/// `jamdns`: the DNS server. Reads the config, then hands everything to `DNSServer`.
-struct JamDNS: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "jamdns",
-        abstract: "Authoritative DNS for the lab's zones, served from a SQLite store.",
-        discussion: "With no options at all it serves 127.0.0.1:5300 and [::1]:5300 from ./jamdns.sqlite, seeded from ./zones/ on first start.")
+/// `jamdns`: the DNS server. Reads its options and config, then hands everything to `DNSServer`.
+/// Options are parsed by hand: swift-argument-parser would pull FoundationEssentials into the daemon.
 
-    @Option(name: .long, help: "TOML configuration file.")
+let usage = """
+    USAGE: jamdns [--config FILE] [--listen ADDR:PORT ...] [--db PATH] [--zones DIR] [--log-level LEVEL]
+
+    Authoritative DNS for the lab's zones, served from a SQLite store. With no options it serves
+    127.0.0.1:5300 and [::1]:5300 from ./jamdns.sqlite, seeded from ./zones/ on first start.
+
+    OPTIONS:
+      --config FILE       TOML configuration file
+      --listen ADDR:PORT  address to listen on, IPv4:PORT or [IPv6]:PORT (repeatable; overrides the config)
+      --db PATH           SQLite store (overrides the config)
+      --zones DIR         directory of NAME.zone files to seed an empty store from (overrides the config)
+      --log-level LEVEL   trace, debug, info, notice, warning, error, critical
+      -h, --help          show this help
+
+    """
+
+func say(_ s: String, fd: Int32 = 1) {
+    _ = s.withCString { write(fd, $0, strlen($0)) }
+}
+
+func fail(_ message: String, status: Int32) -> Never {
+    say("jamdns: \(message)\n", fd: 2)
+    exit(status)
+}
+
+struct Options {
     var config: String?
-
-    @Option(name: .long, help: "Address to listen on, IPv4:PORT or [IPv6]:PORT (repeatable; overrides the config).")
-    var listen: [String] = []
-
-    @Option(name: .long, help: "SQLite store (overrides the config).")
+    var listen: [ListenAddress] = []
     var db: String?
-
-    @Option(name: .long, help: "Directory of NAME.zone files to seed an empty store from (overrides the config).")
     var zones: String?
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
-    func validate() throws {
-        for l in listen where ListenAddress(l) == nil {
-            throw ValidationError("bad --listen '\(l)': use IPv4:PORT (127.0.0.1:5300) or [IPv6]:PORT ([::1]:5300)")
+    /// Exit status 2 on bad usage, like dnsctl.
+    init(_ args: [String]) {
+        var i = 0
+        func value(_ flag: String) -> String {
+            i += 1
+            guard i < args.count else { fail("\(flag) needs a value\n\n\(usage)", status: 2) }
+            return args[i]
         }
-    }
-
-    func run() throws {
-        var cfg = ServerConfig()
-        if let path = config {
-            guard let f = fopen(path, "r") else { throw ValidationError("cannot read config \(path): \(String(cString: strerror(errno)))") }
-            var text: [UInt8] = []
-            var buf = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-                text += buf[0..<n]
-                if n < buf.count { break }
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "-h", "--help":
+                say(usage)
+                exit(0)
+            case "--config": config = value(a)
+            case "--db": db = value(a)
+            case "--zones": zones = value(a)
+            case "--log-level": logLevel = value(a)
+            case "--listen":
+                let v = value(a)
+                guard let l = ListenAddress(v) else {
+                    fail("bad --listen '\(v)': use IPv4:PORT (127.0.0.1:5300) or [IPv6]:PORT ([::1]:5300)", status: 2)
+                }
+                listen.append(l)
+            default: fail("unknown option '\(a)'\n\n\(usage)", status: 2)
             }
-            fclose(f)
-            cfg = try ServerConfig.parse(String(decoding: text, as: UTF8.self), file: path)
-        }
-        if !listen.isEmpty {
-            cfg.listen = listen.compactMap(ListenAddress.init)
-            cfg.listenExplicit = true
-        }
-        if let db { cfg.dbPath = db }
-        if let zones { cfg.seedZones = zones }
-        if let logLevel { cfg.logLevel = logLevel }
-        let level = Logger.Level(rawValue: cfg.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let logger = Logger(label: "jamdns")
-
-        // Signals are taken synchronously by this thread; every other thread inherits the mask.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        signal(SIGPIPE, SIG_IGN)
-
-        let server: Server
-        do { server = try Server(config: cfg, logger: logger) } catch {
-            logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
-        }
-        while true {
-            var sig: Int32 = 0
-            sigwait(&set, &sig)
-            if sig == SIGHUP {
-                logger.info("SIGHUP: reloading zones")
-                server.requestReload()
-                continue
-            }
-            logger.info("shutting down", metadata: ["signal": "\(sig)"])
-            server.stop()
-            logger.info("stopped")
-            return
+            i += 1
         }
     }
 }
 
-JamDNS.main()
+func readText(_ path: String) -> String {
+    guard let f = fopen(path, "r") else { fail("cannot read config \(path): \(String(cString: strerror(errno)))", status: 1) }
+    defer { fclose(f) }
+    var text: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+        text += buf[0..<n]
+        if n < buf.count { break }
+        if text.count > 1 << 20 { fail("config \(path) is larger than 1 MiB", status: 1) }
+    }
+    return String(decoding: text, as: UTF8.self)
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+var cfg = ServerConfig()
+if let path = options.config {
+    do { cfg = try ServerConfig.parse(readText(path), file: path) } catch { fail(error.description, status: 1) }
+}
+if !options.listen.isEmpty {
+    cfg.listen = options.listen
+    cfg.listenExplicit = true
+}
+if let db = options.db { cfg.dbPath = db }
+if let zones = options.zones { cfg.seedZones = zones }
+if let level = options.logLevel { cfg.logLevel = level }
+guard let level = Logger.Level(rawValue: cfg.logLevel) else {
+    fail("unknown log level '\(cfg.logLevel)' (trace, debug, info, notice, warning, error, critical)", status: 2)
+}
+LoggingSystem.bootstrap { label in
+    var h = StreamLogHandler.standardError(label: label)
+    h.logLevel = level
+    return h
+}
+let logger = Logger(label: "jamdns")
+
+// Signals are taken synchronously by this thread; every other thread inherits the mask.
+var signals = sigset_t()
+sigemptyset(&signals)
+for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
+pthread_sigmask(SIG_BLOCK, &signals, nil)
+signal(SIGPIPE, SIG_IGN)
+
+let server: Server
+do { server = try Server(config: cfg, logger: logger) } catch {
+    logger.critical("cannot start: \(error)")
+    exit(1)
+}
+while true {
+    var sig: Int32 = 0
+    sigwait(&signals, &sig)
+    if sig == SIGHUP {
+        logger.info("SIGHUP: reloading zones")
+        server.requestReload()
+        continue
+    }
+    logger.info("shutting down", metadata: ["signal": "\(sig)"])
+    server.stop()
+    logger.info("stopped")
+    exit(0)
+}

@@ -26,4 +26,15 @@ import Testing
         #expect(q2.withUnsafeBytes { c.lookup($0, generation: 2, into: dst) } == nil)
         #expect(q2.withUnsafeBytes { c.lookup($0, generation: 2, into: dst) } == nil)
     }
+
+    @Test("capacity 0 turns the memo off")
+    func disabled() throws {
+        var c = AnswerCache(capacity: 0)
+        let q = Message.query(try DNSName("a.test."), .a, id: 1).wireBytes()
+        let dst = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { dst.deallocate() }
+        _ = q.withUnsafeBytes { c.lookup($0, generation: 1, into: dst) }
+        q.withUnsafeBytes { c.insert(query: $0, response: [UInt8](repeating: 1, count: 20), generation: 1) }
+        #expect(q.withUnsafeBytes { c.lookup($0, generation: 1, into: dst) } == nil)
+    }
 }

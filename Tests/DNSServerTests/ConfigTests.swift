@@ -35,6 +35,8 @@ import Glibc
               "[::1]:53",
             ]
             udp_workers = 2
+            udp_receive_buffer = 1048576
+            answer_cache_slots = 0
             tcp_max_connections = 10
             tcp_idle_timeout_ms = 500
             edns_udp_payload = 1400
@@ -46,6 +48,7 @@ import Glibc
             level = "debug"
             """)
         #expect(c.listen.map(\.description) == ["192.168.10.53:53", "[::1]:53"])
+        #expect(c.udpReceiveBuffer == 1_048_576 && c.answerCacheSlots == 0)
         #expect(c.udpWorkers == 2 && c.tcpMaxConnections == 10 && c.tcpIdleTimeoutMs == 500 && c.ednsUDPPayload == 1400)
         #expect(c.dbPath == "/var/lib/jamdns/x.sqlite" && c.seedZones == "" && c.pollIntervalMs == 100 && c.logLevel == "debug")
     }

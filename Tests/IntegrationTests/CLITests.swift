@@ -100,6 +100,26 @@ import Glibc
         #expect(try s.run(["zone", "list"]).1.contains("bad.") == false)
     }
 
+    @Test("$INCLUDE reads files inside the zone's directory and refuses others, symlinks included")
+    func includeFromDisk() throws {
+        let s = try Store()
+        let zdir = s.dir + "/z"
+        mkdir(zdir, 0o755)
+        mkdir(zdir + "/parts", 0o755)
+        Env.write(zdir + "/parts/hosts.inc", "h1 A 192.0.2.11\nh2 A 192.0.2.12\n")
+        Env.write(zdir + "/inc.test.zone", "$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n$INCLUDE parts/hosts.inc\n")
+        let (rc, out) = try s.run(["zone", "import", zdir + "/inc.test.zone"])
+        #expect(rc == 0 && out.contains("h2.inc.test."), "\(out)")
+        Env.write(s.dir + "/secret.inc", "leak A 192.0.2.99\n")
+        Env.write(zdir + "/bad.test.zone", "$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n$INCLUDE ../secret.inc\n")
+        let (rc2, out2) = try s.run(["zone", "import", zdir + "/bad.test.zone"])
+        #expect(rc2 == 1 && out2.contains("bad.test.zone:5:10:") && out2.contains("leaves the zone's directory"), "\(out2)")
+        symlink(s.dir + "/secret.inc", zdir + "/parts/link.inc")
+        Env.write(zdir + "/sym.test.zone", "$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n$INCLUDE parts/link.inc\n")
+        let (rc3, out3) = try s.run(["zone", "import", zdir + "/sym.test.zone"])
+        #expect(rc3 == 1 && out3.contains("outside"), "\(out3)")
+    }
+
     @Test("zone add creates a valid zone; zone rm removes it")
     func zoneAddRemove() throws {
         let s = try Store()

@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "DNSWire", swiftSettings: strict),
         // Zone-file text, in-memory zones and the authoritative lookup.
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
+        // The resolver's answer cache: pure, time passed in.
+        .target(name: "DNSCache", dependencies: ["DNSWire"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
         // Query engine, listeners, configuration.
@@ -58,6 +60,7 @@ let package = Package(
         .executableTarget(name: "DNSBench", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
 
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),

@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
         // The resolver's answer cache: pure, time passed in.
         .target(name: "DNSCache", dependencies: ["DNSWire"], swiftSettings: strict),
+        // Forwarding to upstream servers through c-ares 1.18, on its own poll loop.
+        .target(name: "DNSForward", dependencies: ["DNSWire", "CAres"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
         // Query engine, listeners, configuration.
@@ -61,9 +63,10 @@ let package = Package(
 
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward"], swiftSettings: strict),
     ]
 )

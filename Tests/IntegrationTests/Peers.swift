@@ -3,13 +3,13 @@ import Glibc
 #endif
 
 /// Knot DNS serving the same zone files, as the reference for differential tests.
-final class KnotServer {
+final class KnotServer: Sendable {
     let port: UInt16
     let dir: String
     let child: Child
 
     /// nil when knotd is not installed (scripts/test installs it; the test then fails loudly instead of skipping).
-    init(zones: [(name: String, file: String)]) throws {
+    init(zones: [(name: String, file: String)], waitZone: String? = nil) throws {
         guard let knotd = Env.which("knotd") else { throw TestFailure("knotd is not installed: run scripts/test, which installs it") }
         dir = Env.tempDir("knot")
         port = Env.freePort()
@@ -36,6 +36,6 @@ final class KnotServer {
         }
         Env.write(dir + "/knot.conf", conf)
         child = try Child([knotd, "-c", dir + "/knot.conf"], log: dir + "/knot.log")
-        try waitUntilAnswering(port: port, zone: zones.first?.name)
+        try waitUntilAnswering(port: port, zone: waitZone ?? zones.first?.name)
     }
 }

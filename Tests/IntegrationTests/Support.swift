@@ -69,7 +69,7 @@ enum Env {
 }
 
 /// A child process, killed when the test is done with it.
-final class Child {
+final class Child: Sendable {
     let pid: pid_t
     let log: String
 

@@ -1,0 +1,351 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CAres
+import DNSWire
+import Synchronization
+
+/// Identical questions in flight share one upstream query (coalescing): this names "identical".
+public struct CoalesceKey: Hashable, Sendable {
+    public var name: [UInt8]
+    public var type: UInt16
+    public var qclass: UInt16
+    public var dnssecOK: Bool
+    public var zone: Int
+    public init(name: DNSName, type: RRType, qclass: RRClass, dnssecOK: Bool, zone: Int) {
+        self.name = name.lowercased.wire
+        self.type = type.rawValue
+        self.qclass = qclass.rawValue
+        self.dnssecOK = dnssecOK
+        self.zone = zone
+    }
+}
+
+public typealias ForwardCompletion = @Sendable (Result<[UInt8], ForwardError>) -> Void
+
+public struct ForwarderOptions: Sendable {
+    /// Per-try timeout: short, so failover to the next server happens well under a second.
+    public var tryTimeoutMs = 400
+    /// Overall budget for one question across every server of its zone.
+    public var deadlineMs = 1500
+    /// Upstream queries in flight at most (platform notes: thousands at once lost 5-18 % on loopback).
+    public var maxInFlight = 256
+    public init() {}
+}
+
+/// Forwards queries to upstream servers through c-ares 1.18, on one thread that owns every channel and
+/// drives their sockets with poll(2) (`ARES_OPT_SOCK_STATE_CB` + `ares_process_fd` + `ares_timeout`).
+/// Other threads hand work in through `forward`, which never blocks on the network.
+public final class Forwarder: Sendable {
+    struct Request: Sendable {
+        var query: [UInt8]
+        var key: CoalesceKey
+        var completion: ForwardCompletion
+    }
+
+    let inbox = Mutex<[Request]>([])
+    let wakeRead: Int32
+    let wakeWrite: Int32
+    let stopping = Atomic<Bool>(false)
+    let stats = Mutex(ForwarderStats())
+    let healthView: Mutex<[[ServerHealth]]>
+    nonisolated(unsafe) var thread = pthread_t()
+
+    public init(zones: [[UpstreamServer]], options: ForwarderOptions = ForwarderOptions()) throws(ForwardError) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw .badMessage("pipe: \(String(cString: strerror(errno)))") }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        healthView = Mutex(zones.map { Array(repeating: ServerHealth(), count: $0.count) })
+        AresLibrary.initOnce()
+        let loop = try ForwardLoop(zones: zones, options: options, owner: self)
+        let box = LoopBox(loop)
+        let ctx = Unmanaged.passRetained(box).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            let b = Unmanaged<LoopBox>.fromOpaque(arg!).takeRetainedValue()
+            b.loop.run()
+            return nil
+        }, ctx)
+        guard rc == 0 else { throw .badMessage("pthread_create: \(rc)") }
+    }
+
+    /// Queues `query` (a complete DNS query; its ID is replaced) for the zone's servers. `completion` runs on
+    /// the forwarder's thread with the upstream's answer (ID as sent by us: the caller restores its own).
+    public func forward(_ query: [UInt8], key: CoalesceKey, completion: @escaping ForwardCompletion) {
+        inbox.withLock { $0.append(Request(query: query, key: key, completion: completion)) }
+        var b: UInt8 = 1
+        _ = write(wakeWrite, &b, 1)
+    }
+
+    public var statistics: ForwarderStats { stats.withLock { $0 } }
+    public var health: [[ServerHealth]] { healthView.withLock { $0 } }
+
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        var b: UInt8 = 0
+        _ = write(wakeWrite, &b, 1)
+        pthread_join(thread, nil)
+        close(wakeRead)
+        close(wakeWrite)
+    }
+}
+
+public struct ForwarderStats: Sendable, Equatable {
+    public var received = 0, coalesced = 0, sentUpstream = 0, answered = 0, failed = 0, overloaded = 0
+}
+
+enum AresLibrary {
+    static let once: Void = { _ = ares_library_init(ARES_LIB_INIT_ALL) }()
+    static func initOnce() { _ = once }
+}
+
+final class LoopBox: @unchecked Sendable {  // handed to the loop thread once, never shared after
+    let loop: ForwardLoop
+    init(_ l: ForwardLoop) { loop = l }
+}
+
+/// One c-ares channel talking to exactly one server (c-ares' own failover is not used: ours sees health).
+final class AresChannel {
+    var channel: ares_channel?
+    let server: UpstreamServer
+    let ref: ChannelRef
+
+    init(server: UpstreamServer, timeoutMs: Int, ref: ChannelRef) throws(ForwardError) {
+        self.server = server
+        self.ref = ref
+        var opts = ares_options()
+        // NOCHECKRESP: SERVFAIL/REFUSED come back as answers (we judge them), not as ECONNREFUSED.
+        opts.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH
+        opts.timeout = Int32(timeoutMs)
+        opts.tries = 1
+        opts.sock_state_cb = { data, fd, readable, writable in
+            guard let data else { return }
+            let r = Unmanaged<ChannelRef>.fromOpaque(data).takeUnretainedValue()
+            r.loop?.socketState(fd: fd, channel: r.index, read: readable != 0, write: writable != 0)
+        }
+        opts.sock_state_cb_data = Unmanaged.passUnretained(ref).toOpaque()
+        let mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB
+        var ch: ares_channel?
+        let rc = ares_init_options(&ch, &opts, mask)
+        guard rc == ARES_SUCCESS, let ch else { throw .badMessage("ares_init_options: \(String(cString: ares_strerror(rc)))") }
+        let src = ares_set_servers_ports_csv(ch, server.aresCSV)
+        guard src == ARES_SUCCESS else {
+            ares_destroy(ch)
+            throw .badMessage("bad upstream \(server): \(String(cString: ares_strerror(src)))")
+        }
+        channel = ch
+    }
+
+    deinit { if let channel { ares_destroy(channel) } }
+}
+
+final class ChannelRef {
+    weak var loop: ForwardLoop?
+    let index: Int
+    init(index: Int) { self.index = index }
+}
+
+/// A question being worked on: who waits for it, which servers were tried.
+final class Pending {
+    var query: [UInt8]
+    let key: CoalesceKey
+    var completions: [ForwardCompletion]
+    let started: Int64
+    var tried: Set<Int> = []
+    var done = false
+    init(query: [UInt8], key: CoalesceKey, completion: @escaping ForwardCompletion, started: Int64) {
+        self.query = query
+        self.key = key
+        self.completions = [completion]
+        self.started = started
+    }
+}
+
+/// One try of one question at one server; the callback's context.
+final class Attempt {
+    let pending: Pending
+    let server: Int
+    let sentAt: Int64
+    weak var loop: ForwardLoop?
+    init(pending: Pending, server: Int, sentAt: Int64, loop: ForwardLoop) {
+        self.pending = pending
+        self.server = server
+        self.sentAt = sentAt
+        self.loop = loop
+    }
+}
+
+/// Everything the forwarder's thread owns. Confined to that thread.
+final class ForwardLoop {
+    let zones: [[UpstreamServer]]
+    let options: ForwarderOptions
+    unowned let owner: Forwarder
+    var channels: [[AresChannel]] = []
+    var flatChannels: [AresChannel] = []
+    var channelZone: [(zone: Int, server: Int)] = []
+    var health: [[ServerHealth]]
+    var sockets: [Int32: (channel: Int, read: Bool, write: Bool)] = [:]
+    var waiting: [CoalesceKey: Pending] = [:]
+    var inFlight = 0
+    var idRandom = SystemRandomNumberGenerator()
+
+    init(zones: [[UpstreamServer]], options: ForwarderOptions, owner: Forwarder) throws(ForwardError) {
+        self.zones = zones
+        self.options = options
+        self.owner = owner
+        health = zones.map { Array(repeating: ServerHealth(), count: $0.count) }
+        for (z, servers) in zones.enumerated() {
+            var row: [AresChannel] = []
+            for (s, server) in servers.enumerated() {
+                let ref = ChannelRef(index: flatChannels.count)
+                let ch = try AresChannel(server: server, timeoutMs: options.tryTimeoutMs, ref: ref)
+                row.append(ch)
+                flatChannels.append(ch)
+                channelZone.append((z, s))
+            }
+            channels.append(row)
+        }
+        for ch in flatChannels { ch.ref.loop = self }
+    }
+
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    func socketState(fd: Int32, channel: Int, read: Bool, write: Bool) {
+        if !read && !write { sockets[fd] = nil } else { sockets[fd] = (channel, read, write) }
+    }
+
+    func run() {
+        var fds: [pollfd] = []
+        var drain = [UInt8](repeating: 0, count: 256)
+        while !owner.stopping.load(ordering: .acquiring) {
+            fds.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: owner.wakeRead, events: Int16(POLLIN), revents: 0))
+            for (fd, s) in sockets { fds.append(pollfd(fd: fd, events: Int16((s.read ? POLLIN : 0) | (s.write ? POLLOUT : 0)), revents: 0)) }
+            var timeout: Int32 = 100
+            var maxTV = timeval(tv_sec: 0, tv_usec: 100_000)
+            var tv = timeval()
+            for ch in flatChannels {
+                if let c = ch.channel, let t = ares_timeout(c, &maxTV, &tv) {
+                    timeout = min(timeout, Int32(t.pointee.tv_sec * 1000 + t.pointee.tv_usec / 1000))
+                }
+            }
+            _ = poll(&fds, nfds_t(fds.count), max(0, timeout))
+            if fds[0].revents != 0 { while read(owner.wakeRead, &drain, drain.count) > 0 {} }
+            for p in fds.dropFirst() where p.revents != 0 {
+                guard let s = sockets[p.fd], let c = flatChannels[s.channel].channel else { continue }
+                let r = p.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 ? p.fd : ARES_SOCKET_BAD
+                let w = p.revents & Int16(POLLOUT) != 0 ? p.fd : ARES_SOCKET_BAD
+                ares_process_fd(c, r, w)
+            }
+            // Timeouts: c-ares checks them on every process call.
+            for ch in flatChannels { if let c = ch.channel { ares_process_fd(c, ARES_SOCKET_BAD, ARES_SOCKET_BAD) } }
+            let requests = owner.inbox.withLock { q -> [Forwarder.Request] in
+                let all = q
+                q.removeAll(keepingCapacity: true)
+                return all
+            }
+            for r in requests { accept(r) }
+            owner.healthView.withLock { $0 = health }
+        }
+        // Shutting down: everyone still waiting gets an answer.
+        for p in waiting.values { finish(p, .failure(.allServersFailed(tried: p.tried.count))) }
+        waiting.removeAll()
+        channels = []
+        flatChannels = []
+    }
+
+    func accept(_ r: Forwarder.Request) {
+        owner.stats.withLock { $0.received += 1 }
+        if let p = waiting[r.key] {
+            p.completions.append(r.completion)
+            owner.stats.withLock { $0.coalesced += 1 }
+            return
+        }
+        guard inFlight < options.maxInFlight else {
+            owner.stats.withLock { $0.overloaded += 1 }
+            r.completion(.failure(.overloaded))
+            return
+        }
+        guard r.key.zone >= 0, r.key.zone < zones.count, !zones[r.key.zone].isEmpty else {
+            r.completion(.failure(.allServersFailed(tried: 0)))
+            return
+        }
+        let p = Pending(query: r.query, key: r.key, completion: r.completion, started: Self.nowMs())
+        waiting[r.key] = p
+        inFlight += 1
+        dispatch(p)
+    }
+
+    /// Sends `p` to the best server not tried yet, or fails it when none is left or the deadline passed.
+    func dispatch(_ p: Pending) {
+        let now = Self.nowMs()
+        let z = p.key.zone
+        let order = ServerSelection.order(health[z], now: now).filter { !p.tried.contains($0) }
+        guard let s = order.first, now - p.started < Int64(options.deadlineMs) else {
+            finish(p, .failure(.allServersFailed(tried: p.tried.count)))
+            return
+        }
+        p.tried.insert(s)
+        // A fresh random ID per try: c-ares sends our bytes as they are.
+        let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
+        p.query[0] = UInt8(id >> 8)
+        p.query[1] = UInt8(id & 0xFF)
+        guard let c = channels[z][s].channel else { return dispatch(p) }
+        let attempt = Attempt(pending: p, server: s, sentAt: now, loop: self)
+        owner.stats.withLock { $0.sentUpstream += 1 }
+        let ctx = Unmanaged.passRetained(attempt).toOpaque()
+        // A copy: c-ares may call back inside ares_send (and the retry rewrites p.query); it copies the bytes.
+        let bytes = p.query
+        bytes.withUnsafeBufferPointer { buf in
+            ares_send(c, buf.baseAddress, Int32(buf.count), { arg, status, _, abuf, alen in
+                guard let arg else { return }
+                let a = Unmanaged<Attempt>.fromOpaque(arg).takeRetainedValue()
+                let answer: [UInt8]? = (status == ARES_SUCCESS && alen > 0 && abuf != nil) ? Array(UnsafeBufferPointer(start: abuf, count: Int(alen))) : nil
+                a.loop?.completed(a, status: status, answer: answer)
+            }, ctx)
+        }
+    }
+
+    func completed(_ a: Attempt, status: Int32, answer: [UInt8]?) {
+        let p = a.pending
+        guard !p.done else { return }
+        let now = Self.nowMs()
+        let z = p.key.zone
+        if let answer, answer.count >= 12 {
+            let rcode = answer[3] & 0x0F
+            if rcode == 2 {
+                // SERVFAIL: this server cannot answer now; count it and try the next one.
+                health[z][a.server].failure(now: now)
+                return dispatch(p)
+            }
+            // Anything else (REFUSED from Consul for names outside consul. included) is the server's answer.
+            health[z][a.server].success(rttMs: Double(now - a.sentAt))
+            finish(p, .success(answer))
+            return
+        }
+        // Timeout, refused connection, malformed answer: a failure of this server.
+        if status != ARES_EDESTRUCTION && status != ARES_ECANCELLED {
+            health[z][a.server].failure(now: now)
+        }
+        dispatch(p)
+    }
+
+    func finish(_ p: Pending, _ result: Result<[UInt8], ForwardError>) {
+        guard !p.done else { return }
+        p.done = true
+        waiting[p.key] = nil
+        inFlight -= 1
+        owner.stats.withLock {
+            if case .success = result { $0.answered += 1 } else { $0.failed += 1 }
+        }
+        for c in p.completions { c(result) }
+    }
+}

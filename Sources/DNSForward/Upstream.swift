@@ -1,0 +1,101 @@
+import DNSWire
+
+/// One upstream server: an IP address and a port ("192.168.10.120:8600", "[::1]:53", or dnsmasq's
+/// "192.168.10.120#8600").
+public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+    public var isIPv6: Bool
+
+    public init?(_ text: String) {
+        var t = text
+        var port: UInt16 = 53
+        if let hash = t.lastIndex(of: "#") {
+            guard let p = UInt16(t[t.index(after: hash)...]) else { return nil }
+            port = p
+            t = String(t[..<hash])
+        }
+        if t.hasPrefix("[") {
+            guard let close = t.firstIndex(of: "]") else { return nil }
+            let rest = t[t.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let p = UInt16(rest.dropFirst()) else { return nil }
+                port = p
+            }
+            t = String(t[t.index(after: t.startIndex)..<close])
+            guard IPv6Address(t) != nil else { return nil }
+            isIPv6 = true
+        } else if IPv6Address(t) != nil {
+            isIPv6 = true
+        } else {
+            let parts = t.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, IPv4Address(String(parts[0])) != nil else { return nil }
+            if parts.count == 2 {
+                guard let p = UInt16(parts[1]) else { return nil }
+                port = p
+            }
+            t = String(parts[0])
+            isIPv6 = false
+        }
+        host = t
+        self.port = port
+    }
+
+    /// The form `ares_set_servers_ports_csv` takes.
+    var aresCSV: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String { aresCSV }
+}
+
+/// Why a forwarded query got no usable answer.
+public enum ForwardError: Error, Sendable, Equatable {
+    /// Every server of the zone timed out or failed within the deadline.
+    case allServersFailed(tried: Int)
+    /// The in-flight window is full and the queue too: shed load instead of growing memory.
+    case overloaded
+    /// The query could not be built or the answer did not match it.
+    case badMessage(String)
+}
+
+/// Health of one server, from real answers: an EWMA of latency, consecutive failures, and a back-off during
+/// which it is only probed (one query at a time).
+public struct ServerHealth: Sendable, Equatable {
+    public var rttMs: Double = 50
+    public var consecutiveFailures = 0
+    public var deadUntilMs: Int64 = 0
+    public var probing = false
+    public var answered = 0
+    public var failed = 0
+
+    public func isAlive(now: Int64) -> Bool { now >= deadUntilMs }
+
+    mutating func success(rttMs r: Double) {
+        rttMs = rttMs * 0.8 + r * 0.2
+        consecutiveFailures = 0
+        deadUntilMs = 0
+        probing = false
+        answered += 1
+    }
+
+    /// Two failures in a row mark the server dead for a back-off that doubles up to 30 s.
+    mutating func failure(now: Int64) {
+        consecutiveFailures += 1
+        failed += 1
+        probing = false
+        if consecutiveFailures >= 2 {
+            let backoff = min(30_000, 1000 << min(consecutiveFailures - 2, 5))
+            deadUntilMs = now + Int64(backoff)
+        }
+    }
+}
+
+/// Chooses the order in which a zone's servers are tried: alive ones by latency, then dead ones whose
+/// back-off is over (a probe), then the rest (better a dead server than none).
+public enum ServerSelection {
+    public static func order(_ health: [ServerHealth], now: Int64) -> [Int] {
+        let idx = Array(health.indices)
+        let alive = idx.filter { health[$0].isAlive(now: now) && health[$0].consecutiveFailures == 0 }.sorted { health[$0].rttMs < health[$1].rttMs }
+        let suspect = idx.filter { health[$0].isAlive(now: now) && health[$0].consecutiveFailures > 0 }
+        let dead = idx.filter { !health[$0].isAlive(now: now) }.sorted { health[$0].deadUntilMs < health[$1].deadUntilMs }
+        return alive + suspect + dead
+    }
+}

@@ -1,0 +1,152 @@
+import DNSForward
+import DNSWire
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// DNSForward against real upstream servers (knotd) on loopback, with dead servers simulated by ports that
+/// nobody serves or by a socket that never answers.
+@Suite(.serialized) struct ForwarderTests {
+    final class Box<T: Sendable>: Sendable {
+        let m: Mutex<T?> = Mutex(nil)
+        func set(_ v: T) { m.withLock { $0 = v } }
+        var value: T? { m.withLock { $0 } }
+    }
+
+    static let knot: Result<KnotServer, Error> = Result {
+        try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone"), ("jamfox.dev.", Env.root + "/zones/jamfox.dev.zone")])
+    }
+
+    func query(_ name: String, _ type: RRType, edns: EDNS? = EDNS()) -> [UInt8] {
+        Message.query(try! DNSName(name), type, id: 0, recursionDesired: true, edns: edns).wireBytes()
+    }
+
+    func key(_ name: String, _ type: RRType, zone: Int = 0) -> CoalesceKey {
+        CoalesceKey(name: try! DNSName(name), type: type, qclass: .in, dnssecOK: false, zone: zone)
+    }
+
+    /// Waits for a completion, bounded.
+    func wait<T: Sendable>(_ box: Box<T>, ms: Int = 5000) -> T? {
+        for _ in 0..<(ms / 5) {
+            if let v = box.value { return v }
+            usleep(5000)
+        }
+        return nil
+    }
+
+    func forward(_ f: Forwarder, _ q: [UInt8], _ k: CoalesceKey) -> (Result<[UInt8], ForwardError>?, Int64) {
+        let box = Box<Result<[UInt8], ForwardError>>()
+        let t0 = monotonicMs()
+        f.forward(q, key: k) { box.set($0) }
+        let r = wait(box)
+        return (r, monotonicMs() - t0)
+    }
+
+    /// A UDP socket bound on loopback that reads nothing: a server that never answers.
+    static func blackHole() -> (Int32, UInt16) {
+        let port = Env.freePort()
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return (fd, port)
+    }
+
+    @Test("a query reaches the upstream and its answer comes back")
+    func forwards() throws {
+        let knot = try Self.knot.get()
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(knot.port)")!]])
+        defer { f.stop() }
+        let (r, _) = forward(f, query("alias.example.test.", .a), key("alias.example.test.", .a))
+        let m = try Message.parse(try #require(try r?.get()))
+        #expect(m.answers.count == 3 && m.rcode == .noError)
+    }
+
+    @Test("a dead first server: failover to the next well under a second, and the dead one is marked")
+    func failover() throws {
+        let knot = try Self.knot.get()
+        let (hole, holePort) = Self.blackHole()
+        defer { close(hole) }
+        var opts = ForwarderOptions()
+        opts.tryTimeoutMs = 300
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(holePort)")!, UpstreamServer("127.0.0.1:\(knot.port)")!]], options: opts)
+        defer { f.stop() }
+        // Both servers start equal, so the first query may go to either; a few rounds make the hole fail twice.
+        var worst: Int64 = 0
+        for i in 0..<6 {
+            let (r, ms) = forward(f, query("vs\(i % 3).jamfox.dev.", .a), key("vs\(i % 3).jamfox.dev.", .a))
+            #expect((try? r?.get()) != nil)
+            worst = max(worst, ms)
+        }
+        #expect(worst < 900, "failover took \(worst) ms")
+        usleep(150_000)
+        let h = f.health[0]
+        #expect(h[1].answered == 6)
+        // Once marked dead, queries go straight to the live server: no more timeouts.
+        let (_, fast) = forward(f, query("rpi0.jamfox.dev.", .a), key("rpi0.jamfox.dev.", .a))
+        #expect(fast < 100, "\(fast) ms after the dead server was marked")
+    }
+
+    @Test("every server dead: a failure within the deadline, not a hang")
+    func allDead() throws {
+        let (h1, p1) = Self.blackHole()
+        let (h2, p2) = Self.blackHole()
+        defer { close(h1); close(h2) }
+        var opts = ForwarderOptions()
+        opts.tryTimeoutMs = 200
+        opts.deadlineMs = 1000
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(p1)")!, UpstreamServer("127.0.0.1:\(p2)")!]], options: opts)
+        defer { f.stop() }
+        let (r, ms) = forward(f, query("x.example.test.", .a), key("x.example.test.", .a))
+        #expect(r == .failure(.allServersFailed(tried: 2)))
+        #expect(ms < 1500, "\(ms) ms")
+    }
+
+    @Test("identical questions in flight are coalesced into one upstream query")
+    func coalescing() throws {
+        let (hole, port) = Self.blackHole()
+        defer { close(hole) }
+        var opts = ForwarderOptions()
+        opts.tryTimeoutMs = 400
+        opts.deadlineMs = 400
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(port)")!]], options: opts)
+        defer { f.stop() }
+        let done = Atomic<Int>(0)
+        for _ in 0..<50 { f.forward(query("same.example.test.", .a), key: key("same.example.test.", .a)) { _ in done.add(1, ordering: .relaxed) } }
+        for _ in 0..<400 where done.load(ordering: .relaxed) < 50 { usleep(5000) }
+        #expect(done.load(ordering: .relaxed) == 50)
+        #expect(f.statistics.sentUpstream == 1)
+        #expect(f.statistics.coalesced == 49)
+    }
+
+    @Test("SERVFAIL from one server: the next one is asked")
+    func servfailTriesNext() throws {
+        let knot = try Self.knot.get()
+        // A second knot whose zone file is missing answers SERVFAIL for that zone.
+        let broken = try KnotServer(zones: [("jamfox.dev.", "/nonexistent/jamfox.dev.zone"), ("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")], waitZone: "example.test.")
+        var first: Result<[UInt8], ForwardError>?
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(broken.port)")!, UpstreamServer("127.0.0.1:\(knot.port)")!]])
+        defer { f.stop() }
+        for i in 0..<4 {
+            let (r, _) = forward(f, query("vb\(i % 3).jamfox.dev.", .a), key("vb\(i % 3).jamfox.dev.", .a))
+            if first == nil { first = r }
+            let m = try Message.parse(try #require(try r?.get()))
+            #expect(m.rcode == .noError && m.answers.count == 1)
+        }
+    }
+
+    @Test("a truncated UDP answer is retried over TCP by c-ares")
+    func truncatedRetriesOverTCP() throws {
+        let knot = try Self.knot.get()
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(knot.port)")!]])
+        defer { f.stop() }
+        let (r, _) = forward(f, query("many.example.test.", .a, edns: nil), key("many.example.test.", .a))
+        let m = try Message.parse(try #require(try r?.get()))
+        #expect(!m.header.tc && m.answers.count == 36)
+    }
+}

@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "DNSStore", "CSys",
+                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

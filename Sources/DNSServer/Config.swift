@@ -67,6 +67,8 @@ public struct ServerConfig: Sendable {
     public var pollIntervalMs = 250
     /// [log] level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
+    /// [resolver] and [forward."zone."]: recursion for LAN clients (see ResolverConfig).
+    public var resolver = ResolverConfig()
 
     public init() {}
 
@@ -80,7 +82,7 @@ public struct ServerConfig: Sendable {
         let doc: TOMLDocument
         do { doc = try TOMLDocument.parse(text) } catch { throw ConfigError("\(file):\(error.line): \(error.message)") }
         var c = ServerConfig()
-        for (key, (_, line)) in doc.values where !known.contains(key) {
+        for (key, (_, line)) in doc.values where !known.contains(key) && !resolverKeys.contains(key) && !key.hasPrefix("forward.\"") {
             throw ConfigError("\(file):\(line): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
@@ -124,6 +126,13 @@ public struct ServerConfig: Sendable {
                 throw ConfigError("\(file):\(doc.values["log.level"]?.1 ?? 0): 'log.level' must be one of \(levels.joined(separator: ", "))")
             }
             c.logLevel = v
+        }
+        c.resolver = try parseResolver(doc, file: file)
+        // Loop detection: forwarding to our own listen address would send queries around in circles.
+        for u in c.resolver.upstreams + c.resolver.zones.flatMap(\.servers) {
+            if c.listen.contains(where: { $0.host == u.host && $0.port == u.port }) {
+                throw ConfigError("\(file): upstream \(u) is one of jamdns's own listen addresses; that would loop")
+            }
         }
         return c
     }

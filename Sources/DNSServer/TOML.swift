@@ -96,11 +96,25 @@ public struct TOMLDocument: Sendable {
         var atEndOrComment: Bool { peek == nil || peek == UInt8(ascii: "#") }
         func fail(_ m: String) -> TOMLError { TOMLError(line: line, message: m) }
 
+        /// A key: bare parts (letters, digits, `_`, `-`, `.`) and quoted parts (`"consul."`, for names with
+        /// dots), joined: `forward."consul."` stays one string with the quotes kept.
         mutating func bareKey() throws(TOMLError) -> String {
-            let start = pos
-            while let c = peek, (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D || c == 0x2E { pos += 1 }
-            guard pos > start else { throw fail("expected a key name") }
-            return String(decoding: bytes[start..<pos], as: UTF8.self)
+            var out = ""
+            while true {
+                if peek == UInt8(ascii: "\"") {
+                    guard case .string(let s) = try value() else { throw fail("expected a key name") }
+                    guard !s.isEmpty, !s.contains("\"") else { throw fail("bad quoted key") }
+                    out += "\"" + s + "\""
+                } else {
+                    let start = pos
+                    while let c = peek, (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D || c == 0x2E { pos += 1 }
+                    guard pos > start else { break }
+                    out += String(decoding: bytes[start..<pos], as: UTF8.self)
+                }
+                if peek != UInt8(ascii: "\"") && !(out.hasSuffix("\"") && peek == UInt8(ascii: ".")) { break }
+            }
+            guard !out.isEmpty else { throw fail("expected a key name") }
+            return out
         }
 
         mutating func value() throws(TOMLError) -> TOMLValue {

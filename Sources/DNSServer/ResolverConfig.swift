@@ -1,0 +1,183 @@
+import DNSForward
+import DNSWire
+
+/// An address prefix for ACLs: "192.168.0.0/16", "fc00::/7", "127.0.0.1".
+public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
+    public var bytes: [UInt8]  // 4 or 16
+    public var length: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return nil }
+        let addr = String(parts[0])
+        if let v4 = IPv4Address(addr) {
+            bytes = v4.bytes
+        } else if let v6 = IPv6Address(addr) {
+            bytes = v6.bytes
+        } else {
+            return nil
+        }
+        if parts.count == 2 {
+            guard let l = Int(parts[1]), l >= 0, l <= bytes.count * 8 else { return nil }
+            length = l
+        } else {
+            length = bytes.count * 8
+        }
+    }
+
+    /// True when `address` (4 or 16 bytes; IPv4-mapped IPv6 is matched as IPv4) lies inside the prefix.
+    public func contains(_ address: [UInt8]) -> Bool {
+        var a = address
+        if a.count == 16 && bytes.count == 4 && a[0..<10].allSatisfy({ $0 == 0 }) && a[10] == 0xFF && a[11] == 0xFF {
+            a = Array(a[12...])
+        }
+        guard a.count == bytes.count else { return false }
+        var bits = length
+        var i = 0
+        while bits > 0 {
+            let mask: UInt8 = bits >= 8 ? 0xFF : UInt8(0xFF << (8 - bits) & 0xFF)
+            if a[i] & mask != bytes[i] & mask { return false }
+            bits -= 8
+            i += 1
+        }
+        return true
+    }
+
+    public var description: String {
+        let a = bytes.count == 4 ? IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]).description : IPv6Address(bytes: bytes).description
+        return "\(a)/\(length)"
+    }
+
+    /// Loopback, RFC 1918, RFC 6598 (CGNAT), link-local, ULA: who may use recursion by default.
+    public static let localDefaults: [IPPrefix] = [
+        "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+        "::1/128", "fc00::/7", "fe80::/10",
+    ].compactMap(IPPrefix.init)
+}
+
+/// A forward zone: names at or below `name` go to `servers` (longest match wins).
+public struct ForwardZoneConfig: Sendable, Equatable {
+    public var name: DNSName
+    public var servers: [UpstreamServer]
+    /// Cache answers from this zone at all (Consul's TTL-0 answers: hold them `minTTL` or not at all).
+    public var cache: Bool
+    public var minTTL: UInt32
+    /// Serve stale answers from this zone when its servers fail (off for consul., where stale would hurt).
+    public var serveStale: Bool
+}
+
+/// The resolver part of the configuration (dnsmasq's server=, no-resolv, domain-needed, bogus-priv,
+/// local-service, cache-size).
+public struct ResolverConfig: Sendable, Equatable {
+    /// [resolver] upstreams: the default forward zone "."; empty = names outside our zones are REFUSED.
+    public var upstreams: [UpstreamServer] = []
+    /// [forward."NAME"] zones, most specific first after sorting.
+    public var zones: [ForwardZoneConfig] = []
+    /// [resolver] allow_recursion: client prefixes that get recursion; others get REFUSED (dnsmasq local-service).
+    public var allowRecursion: [IPPrefix] = IPPrefix.localDefaults
+    /// [resolver] domain_needed: single-label names are never sent upstream.
+    public var domainNeeded = true
+    /// [resolver] bogus_priv: reverse lookups of private ranges never go to the default upstreams.
+    public var bogusPriv = true
+    /// [resolver] cache_size: answers held at most (dnsmasq cache-size); [resolver] cache_max_bytes bounds memory.
+    public var cacheSize = 65_536
+    public var cacheMaxBytes = 64 << 20
+    public var cacheMinTTL: UInt32 = 0
+    public var cacheMaxTTL: UInt32 = 86_400
+    public var negativeMaxTTL: UInt32 = 3_600
+    /// [resolver] stale_window: seconds an expired answer may still be served when every upstream fails.
+    public var staleWindow: UInt32 = 86_400
+    public var tryTimeoutMs = 400
+    public var deadlineMs = 1500
+
+    public init() {}
+
+    public var enabled: Bool { !upstreams.isEmpty || !zones.isEmpty }
+}
+
+extension ServerConfig {
+    static let resolverKeys: Set<String> = [
+        "resolver.upstreams", "resolver.allow_recursion", "resolver.domain_needed", "resolver.bogus_priv",
+        "resolver.cache_size", "resolver.cache_max_bytes", "resolver.cache_min_ttl", "resolver.cache_max_ttl",
+        "resolver.negative_max_ttl", "resolver.stale_window", "resolver.try_timeout_ms", "resolver.deadline_ms",
+    ]
+
+    /// Reads `[resolver]` and every `[forward."zone."]` table: `servers = [...]`, `cache = true`,
+    /// `min_ttl = 0`, `serve_stale = true`.
+    static func parseResolver(_ doc: TOMLDocument, file: String) throws(ConfigError) -> ResolverConfig {
+        var r = ResolverConfig()
+        func line(_ k: String) -> Int { doc.values[k]?.1 ?? 0 }
+        func servers(_ key: String) throws(ConfigError) -> [UpstreamServer]? {
+            guard let (v, l) = doc.values[key] else { return nil }
+            guard case .array(let items) = v else { throw ConfigError("\(file):\(l): '\(key)' must be an array of \"IP\", \"IP:PORT\" or \"IP#PORT\"") }
+            var out: [UpstreamServer] = []
+            for i in items {
+                guard case .string(let s) = i, let u = UpstreamServer(s) else {
+                    throw ConfigError("\(file):\(l): bad server \(i) in '\(key)'; use \"8.8.8.8\", \"192.168.10.120#8600\" or \"[::1]:53\"")
+                }
+                out.append(u)
+            }
+            return out
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+            guard let (v, l) = doc.values[key] else { return nil }
+            guard case .integer(let i) = v, range.contains(Int(i)) else {
+                throw ConfigError("\(file):\(l): '\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return Int(i)
+        }
+        func bool(_ key: String) throws(ConfigError) -> Bool? {
+            guard let (v, l) = doc.values[key] else { return nil }
+            guard case .boolean(let b) = v else { throw ConfigError("\(file):\(l): '\(key)' must be true or false") }
+            return b
+        }
+        if let s = try servers("resolver.upstreams") { r.upstreams = s }
+        if let (v, l) = doc.values["resolver.allow_recursion"] {
+            guard case .array(let items) = v else { throw ConfigError("\(file):\(l): 'resolver.allow_recursion' must be an array of prefixes") }
+            var out: [IPPrefix] = []
+            for i in items {
+                guard case .string(let s) = i, let p = IPPrefix(s) else { throw ConfigError("\(file):\(l): bad prefix \(i); use \"192.168.10.0/24\" or \"fd00::/8\"") }
+                out.append(p)
+            }
+            r.allowRecursion = out
+        }
+        if let b = try bool("resolver.domain_needed") { r.domainNeeded = b }
+        if let b = try bool("resolver.bogus_priv") { r.bogusPriv = b }
+        if let v = try int("resolver.cache_size", 0...10_000_000) { r.cacheSize = v }
+        if let v = try int("resolver.cache_max_bytes", 4096...(4 << 30)) { r.cacheMaxBytes = v }
+        if let v = try int("resolver.cache_min_ttl", 0...86_400) { r.cacheMinTTL = UInt32(v) }
+        if let v = try int("resolver.cache_max_ttl", 0...604_800) { r.cacheMaxTTL = UInt32(v) }
+        if let v = try int("resolver.negative_max_ttl", 0...86_400) { r.negativeMaxTTL = UInt32(v) }
+        if let v = try int("resolver.stale_window", 0...604_800) { r.staleWindow = UInt32(v) }
+        if let v = try int("resolver.try_timeout_ms", 50...10_000) { r.tryTimeoutMs = v }
+        if let v = try int("resolver.deadline_ms", 100...30_000) { r.deadlineMs = v }
+
+        // [forward."consul."] tables: keys arrive as forward."consul.".servers and so on.
+        var zoneNames: [String] = []
+        for key in doc.values.keys where key.hasPrefix("forward.\"") {
+            let rest = key.dropFirst("forward.\"".count)
+            guard let close = rest.firstIndex(of: "\"") else { continue }
+            let z = String(rest[..<close])
+            if !zoneNames.contains(z) { zoneNames.append(z) }
+        }
+        for z in zoneNames.sorted() {
+            let prefix = "forward.\"\(z)\"."
+            for key in doc.values.keys where key.hasPrefix(prefix) {
+                let field = key.dropFirst(prefix.count)
+                guard ["servers", "cache", "min_ttl", "serve_stale"].contains(String(field)) else {
+                    throw ConfigError("\(file):\(line(key)): unknown key '\(field)' in [forward.\"\(z)\"] (known: servers, cache, min_ttl, serve_stale)")
+                }
+            }
+            guard let name = try? DNSName(z.hasSuffix(".") ? z : z + ".") else {
+                throw ConfigError("\(file):\(line(prefix + "servers")): bad zone name '\(z)' in [forward.\"\(z)\"]")
+            }
+            guard let s = try servers(prefix + "servers"), !s.isEmpty else {
+                throw ConfigError("\(file): [forward.\"\(z)\"] needs servers = [\"IP#PORT\", ...]")
+            }
+            r.zones.append(ForwardZoneConfig(
+                name: name, servers: s, cache: try bool(prefix + "cache") ?? true,
+                minTTL: UInt32(try int(prefix + "min_ttl", 0...86_400) ?? 0), serveStale: try bool(prefix + "serve_stale") ?? true))
+        }
+        return r
+    }
+}

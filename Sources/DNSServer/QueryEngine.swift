@@ -3,28 +3,53 @@ import DNSZone
 
 public enum Transport: Sendable { case udp, tcp }
 
+/// What to do with a query: the answer is in the writer, say nothing, or ask the resolver.
+public enum Disposition: Sendable {
+    case reply
+    case drop
+    case recurse(RecursionQuery)
+}
+
 /// Turns one query into one response, synchronously, from an immutable catalog: no I/O, no SQLite, no locks.
 /// The checks run in NSD's fixed order: short or QR → drop; unparsable → FORMERR; opcode → NOTIMP; section
 /// counts → FORMERR; EDNS version → BADVERS; class and type → REFUSED/FORMERR/NOTIMP; then the lookup.
 public struct QueryEngine: Sendable {
     public var ednsUDPPayload: Int
+    /// With a resolver configured, names outside the served zones are handed to it instead of REFUSED.
+    public var recursion: Bool
 
-    public init(ednsUDPPayload: Int = 1232) { self.ednsUDPPayload = ednsUDPPayload }
+    public init(ednsUDPPayload: Int = 1232, recursion: Bool = false) {
+        self.ednsUDPPayload = ednsUDPPayload
+        self.recursion = recursion
+    }
 
-    /// Writes the response into `out`. Returns false when the query must be dropped (no answer at all).
+    /// Compatibility for callers that only serve authoritative data: true = answer written, false = drop.
     public func respond(to query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter) -> Bool {
-        guard query.count >= 12 else { return false }
+        switch decide(query, transport: transport, catalog: catalog, into: &out) {
+        case .reply: return true
+        case .drop: return false
+        case .recurse(let q):
+            out.reset()
+            out.append(Resolver.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not authoritative for this name", ednsPayload: ednsUDPPayload))
+            return true
+        }
+    }
+
+    /// Decides a query: writes the authoritative (or error) answer into `out` (`.reply`), drops it, or hands
+    /// a name outside the served zones to the resolver (`.recurse`).
+    public func decide(_ query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter) -> Disposition {
+        guard query.count >= 12 else { return .drop }
         let flags = UInt16(query[2]) << 8 | UInt16(query[3])
-        guard flags & 0x8000 == 0 else { return false }  // a response: never answer (reflection loops)
+        guard flags & 0x8000 == 0 else { return .drop }  // a response: never answer (reflection loops)
         let id = UInt16(query[0]) << 8 | UInt16(query[1])
 
         let msg: Message
         do { msg = try Message.parse(query) } catch {
             // A question we cannot even read is dropped, as Knot does (no reflection of garbage); a readable
             // question with a malformed rest gets FORMERR.
-            guard Self.questionReadable(query) else { return false }
+            guard Self.questionReadable(query) else { return .drop }
             writeHeaderOnly(id: id, queryFlags: flags, rcode: .formErr, into: &out)
-            return true
+            return .reply
         }
         var resp = Message()
         resp.header = Header(id: id)
@@ -44,11 +69,11 @@ public struct QueryEngine: Sendable {
         case .udp: maxSize = msg.edns.map { min(max(512, Int($0.udpPayloadSize)), ednsUDPPayload) } ?? 512
         }
 
-        func finish(_ rcode: RCode, ede: ExtendedErrorCode? = nil, _ text: String = "") -> Bool {
+        func finish(_ rcode: RCode, ede: ExtendedErrorCode? = nil, _ text: String = "") -> Disposition {
             resp.rcode = rcode
             if let ede, resp.edns != nil { resp.edns?.options.append(.extendedError(ede, text)) }
             resp.write(into: &out, maxSize: maxSize)
-            return true
+            return .reply
         }
 
         guard msg.header.opcode == .query else {
@@ -80,14 +105,19 @@ public struct QueryEngine: Sendable {
             return finish(.notImp)
         }
         let ans = catalog.answer(q.name, q.type)
-        guard ans.inZone else { return finish(.refused, ede: .notAuthoritative, "not authoritative for this name") }
+        guard ans.inZone else {
+            if recursion && q.qclass == .in {
+                return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize))
+            }
+            return finish(.refused, ede: .notAuthoritative, "not authoritative for this name")
+        }
         resp.header.aa = ans.authoritative
         resp.answers = ans.answer
         resp.authority = ans.authority
         resp.additional = ans.additional
         resp.rcode = ans.rcode
         resp.write(into: &out, maxSize: maxSize)
-        return true
+        return .reply
     }
 
     /// True when the header's first question (if any) can be read.

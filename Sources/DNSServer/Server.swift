@@ -12,6 +12,7 @@ public final class Server {
     public let authority: Authority
     let stopFlag = StopFlag()
     let reloadRequested = ReloadFlag()
+    public let resolver: Resolver?
     var threads: [pthread_t] = []
     let logger: Logger
     public private(set) var boundAddresses: [ListenAddress] = []
@@ -34,7 +35,12 @@ public final class Server {
         authority = Authority(catalog)
         logger.info("zones loaded", metadata: ["zones": "\(catalog.zones.count)"])
 
-        let engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload)
+        resolver = config.resolver.enabled ? try Resolver(config: config.resolver, ednsPayload: config.ednsUDPPayload) : nil
+        if let r = resolver {
+            logger.info("resolver on", metadata: ["upstreams": "\(r.config.upstreams.map(\.description).joined(separator: " "))",
+                                                 "forward_zones": "\(r.config.zones.map { $0.name.description }.joined(separator: " "))"])
+        }
+        let engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
         let workers = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var udpWorkers: [UDPWorker] = []
         var tcpFDs: [Int32] = []
@@ -54,7 +60,7 @@ public final class Server {
                     logger.warning("UDP receive buffer capped by the kernel; raise net.core.rmem_max to absorb bursts",
                                    metadata: ["granted": "\(receiveBufferSize(first))", "asked": "\(config.udpReceiveBuffer)"])
                 }
-                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag, answerCacheSlots: config.answerCacheSlots)) }
+                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag, answerCacheSlots: config.answerCacheSlots, resolver: resolver)) }
                 boundAddresses.append(addr)
             } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
                 logger.warning("IPv6 loopback unavailable; not listening on \(addr)")
@@ -62,7 +68,7 @@ public final class Server {
         }
         guard !boundAddresses.isEmpty else { throw ConfigError("no listen address could be bound") }
         let tcp = TCPServer(listeners: tcpFDs, engine: engine, authority: authority, stop: stopFlag,
-                            maxConnections: config.tcpMaxConnections, idleTimeoutMs: config.tcpIdleTimeoutMs)
+                            maxConnections: config.tcpMaxConnections, idleTimeoutMs: config.tcpIdleTimeoutMs, resolver: resolver)
         for w in udpWorkers {
             let box = UncheckedBox(w)
             threads.append(spawnThread { box.value.run() })
@@ -84,6 +90,7 @@ public final class Server {
         stopFlag.set()
         for t in threads { pthread_join(t, nil) }
         threads = []
+        resolver?.stop()
     }
 }
 

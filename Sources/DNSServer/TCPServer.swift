@@ -3,6 +3,43 @@ import Glibc
 #endif
 import DNSWire
 import DNSZone
+import Synchronization
+
+/// Answers the resolver finishes for TCP clients, handed back to the TCP thread (which owns the sockets).
+final class TCPCompletions: Sendable {
+    struct Item: Sendable {
+        var fd: Int32
+        var connection: UInt64
+        var bytes: [UInt8]
+    }
+    let items = Mutex<[Item]>([])
+    let wakeRead: Int32
+    let wakeWrite: Int32
+
+    init() {
+        var fds: [Int32] = [0, 0]
+        _ = pipe(&fds)
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
+    }
+
+    func post(_ item: Item) {
+        items.withLock { $0.append(item) }
+        var b: UInt8 = 1
+        _ = write(wakeWrite, &b, 1)
+    }
+
+    func take() -> [Item] {
+        var drain = [UInt8](repeating: 0, count: 64)
+        while read(wakeRead, &drain, drain.count) > 0 {}
+        return items.withLock { q in
+            let all = q
+            q.removeAll(keepingCapacity: true)
+            return all
+        }
+    }
+}
 
 /// DNS over TCP (RFC 7766) on one thread with poll(2): pipelined queries answered in order, an idle timeout,
 /// a connection limit, and bounded buffers so a client that never reads cannot grow our memory.
@@ -11,12 +48,16 @@ final class TCPServer {
 
     final class Connection {
         let fd: Int32
+        let id: UInt64
+        let clientIP: [UInt8]
         var input: [UInt8] = []
         var output: [UInt8] = []
         var outputOffset = 0
         var lastActive: Int64
-        init(fd: Int32, now: Int64) {
+        init(fd: Int32, id: UInt64, clientIP: [UInt8], now: Int64) {
             self.fd = fd
+            self.id = id
+            self.clientIP = clientIP
             lastActive = now
         }
     }
@@ -27,11 +68,16 @@ final class TCPServer {
     let stop: StopFlag
     let maxConnections: Int
     let idleTimeoutMs: Int64
+    let resolver: Resolver?
+    let completions = TCPCompletions()
+    var nextID: UInt64 = 0
     var connections: [Int32: Connection] = [:]
     var writer = WireWriter(capacity: 65535)
     var readBuf = [UInt8](repeating: 0, count: 16384)
 
-    init(listeners: [Int32], engine: QueryEngine, authority: Authority, stop: StopFlag, maxConnections: Int, idleTimeoutMs: Int) {
+    init(listeners: [Int32], engine: QueryEngine, authority: Authority, stop: StopFlag, maxConnections: Int, idleTimeoutMs: Int,
+         resolver: Resolver?) {
+        self.resolver = resolver
         self.listeners = listeners
         self.engine = engine
         self.authority = authority
@@ -49,6 +95,7 @@ final class TCPServer {
         var fds: [pollfd] = []
         while !stop.isSet {
             fds.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: completions.wakeRead, events: Int16(POLLIN), revents: 0))
             for l in listeners { fds.append(pollfd(fd: l, events: Int16(POLLIN), revents: 0)) }
             for c in connections.values {
                 let wantWrite = c.outputOffset < c.output.count
@@ -59,7 +106,9 @@ final class TCPServer {
             let now = monotonicMs()
             if rc > 0 {
                 for p in fds where p.revents != 0 {
-                    if listeners.contains(p.fd) {
+                    if p.fd == completions.wakeRead {
+                        deliverCompletions(now: now)
+                    } else if listeners.contains(p.fd) {
                         acceptAll(p.fd, now: now)
                     } else if let c = connections[p.fd] {
                         if p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readFrom(c, now: now) }
@@ -71,9 +120,22 @@ final class TCPServer {
         }
     }
 
+    /// Appends finished resolver answers to their connections (if those are still the same connections).
+    func deliverCompletions(now: Int64) {
+        for item in completions.take() {
+            guard let c = connections[item.fd], c.id == item.connection else { continue }
+            c.output.append(UInt8(item.bytes.count >> 8 & 0xFF))
+            c.output.append(UInt8(item.bytes.count & 0xFF))
+            c.output.append(contentsOf: item.bytes)
+            flush(c, now: now)
+        }
+    }
+
     func acceptAll(_ l: Int32, now: Int64) {
         while true {
-            let fd = accept(l, nil, nil)
+            var ss = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &ss) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(l, $0, &len) } }
             guard fd >= 0 else { return }
             setNonBlocking(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -83,7 +145,8 @@ final class TCPServer {
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            connections[fd] = Connection(fd: fd, now: now)
+            nextID &+= 1
+            connections[fd] = Connection(fd: fd, id: nextID, clientIP: withUnsafeMutablePointer(to: &ss) { ClientAddress($0, len).ip }, now: now)
         }
     }
 
@@ -115,10 +178,19 @@ final class TCPServer {
             guard c.input.count - start - 2 >= len else { break }
             let query = Array(c.input[(start + 2)..<(start + 2 + len)])
             start += 2 + len
-            if engine.respond(to: query, transport: .tcp, catalog: catalog, into: &writer) {
+            switch engine.decide(query, transport: .tcp, catalog: catalog, into: &writer) {
+            case .reply:
                 c.output.append(UInt8(writer.count >> 8))
                 c.output.append(UInt8(writer.count & 0xFF))
                 c.output.append(contentsOf: writer.bytes)
+            case .drop:
+                break
+            case .recurse(let q):
+                // Answered later, possibly out of order (RFC 7766 §7), through the completion queue.
+                guard let resolver else { break }
+                let item = (fd: c.fd, id: c.id)
+                let done = completions
+                resolver.resolve(q, client: c.clientIP) { bytes in done.post(.init(fd: item.fd, connection: item.id, bytes: bytes)) }
             }
         }
         if start > 0 { c.input.removeFirst(start) }

@@ -16,6 +16,7 @@ final class UDPWorker {
     let engine: QueryEngine
     let authority: Authority
     let stop: StopFlag
+    let resolver: Resolver?
 
     let recvMsgs: UnsafeMutablePointer<jam_mmsg>
     let sendMsgs: UnsafeMutablePointer<jam_mmsg>
@@ -27,7 +28,8 @@ final class UDPWorker {
     var writer = WireWriter(capacity: 4096)
     var cache: AnswerCache
 
-    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag, answerCacheSlots: Int) {
+    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag, answerCacheSlots: Int, resolver: Resolver?) {
+        self.resolver = resolver
         self.fd = fd
         self.engine = engine
         self.authority = authority
@@ -75,7 +77,7 @@ final class UDPWorker {
                 if recvMsgs[i].hdr.msg_flags & Int32(MSG_TRUNC) != 0 { continue }
                 let query = UnsafeRawBufferPointer(start: recvBuf + i * Self.recvSize, count: len)
                 let dst = sendBuf + out * Self.sendSize
-                guard let size = answer(query, catalog: catalog, into: dst) else { continue }
+                guard let size = answer(query, catalog: catalog, into: dst, from: addrs + i, addrLen: recvMsgs[i].hdr.msg_namelen) else { continue }
                 sendIov[out] = iovec(iov_base: dst, iov_len: size)
                 sendMsgs[out] = jam_mmsg(
                     hdr: msghdr(
@@ -97,16 +99,57 @@ final class UDPWorker {
         }
     }
 
-    /// Answers one datagram into `dst`; nil means drop. Repeated questions are served from the per-worker
-    /// answer cache without parsing.
+    /// Answers one datagram into `dst`; nil means drop (or answered later by the resolver). Repeated
+    /// authoritative questions are served from the per-worker answer memo without parsing.
     @inline(__always)
-    func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, into dst: UnsafeMutableRawPointer) -> Int? {
+    func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, into dst: UnsafeMutableRawPointer,
+                from addr: UnsafeMutablePointer<sockaddr_storage>, addrLen: socklen_t) -> Int? {
         if let size = cache.lookup(query, generation: catalog.generation, into: dst) { return size }
         let bytes = Array(query)
-        guard engine.respond(to: bytes, transport: .udp, catalog: catalog, into: &writer) else { return nil }
-        let size = min(writer.count, Self.sendSize)
-        writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-        cache.insert(query: query, response: writer.bytes, generation: catalog.generation)
-        return size
+        switch engine.decide(bytes, transport: .udp, catalog: catalog, into: &writer) {
+        case .drop:
+            return nil
+        case .recurse(let q):
+            guard let resolver else { return nil }
+            // The answer may come later from the forwarder's thread: it sends on this socket (sendto is
+            // thread-safe) to a copy of the client's address.
+            let client = ClientAddress(addr, addrLen)
+            let fd = self.fd
+            resolver.resolve(q, client: client.ip) { bytes in client.send(bytes, on: fd) }
+            return nil
+        case .reply:
+            let size = min(writer.count, Self.sendSize)
+            writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
+            cache.insert(query: query, response: writer.bytes, generation: catalog.generation)
+            return size
+        }
+    }
+}
+
+/// A client's socket address, copied out of the receive buffers so an answer can be sent later.
+struct ClientAddress: Sendable {
+    let storage: [UInt8]
+    let length: socklen_t
+
+    init(_ p: UnsafeMutablePointer<sockaddr_storage>, _ len: socklen_t) {
+        storage = Array(UnsafeRawBufferPointer(start: p, count: Int(len)))
+        length = len
+    }
+
+    /// The IP address bytes (4 or 16) for ACL checks.
+    var ip: [UInt8] {
+        guard storage.count >= 2 else { return [] }
+        let family = storage.withUnsafeBytes { $0.load(as: sa_family_t.self) }
+        if family == sa_family_t(AF_INET), storage.count >= 8 { return Array(storage[4..<8]) }
+        if family == sa_family_t(AF_INET6), storage.count >= 24 { return Array(storage[8..<24]) }
+        return []
+    }
+
+    func send(_ bytes: [UInt8], on fd: Int32) {
+        storage.withUnsafeBytes { a in
+            _ = bytes.withUnsafeBytes { b in
+                sendto(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL), a.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
+            }
+        }
     }
 }

@@ -158,9 +158,15 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// A DNS client over UDP and TCP on loopback, using our own codec.
 enum DNSClient {
-    static func udp(_ query: [UInt8], port: UInt16, host: String = "127.0.0.1", timeoutMs: Int = 2000) -> [UInt8]? {
+    static func udp(_ query: [UInt8], port: UInt16, host: String = "127.0.0.1", timeoutMs: Int = 2000, from source: String? = nil) -> [UInt8]? {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
+        if let source {
+            var src = sockaddr_in()
+            src.sin_family = sa_family_t(AF_INET)
+            src.sin_addr.s_addr = inet_addr(source)
+            _ = withUnsafePointer(to: &src) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var sin = sockaddr_in()
@@ -222,10 +228,11 @@ enum DNSClient {
         return readFrame(fd)
     }
 
-    static func ask(_ name: String, _ type: RRType, port: UInt16, edns: EDNS? = EDNS(), tcp: Bool = false) -> Message? {
+    static func ask(_ name: String, _ type: RRType, port: UInt16, edns: EDNS? = EDNS(), tcp: Bool = false, rd: Bool = false,
+                    id: UInt16 = UInt16.random(in: 0...0xFFFF), from source: String? = nil) -> Message? {
         guard let n = try? DNSName(name) else { return nil }
-        let q = Message.query(n, type, id: UInt16.random(in: 0...0xFFFF), recursionDesired: false, edns: edns).wireBytes()
-        guard let r = tcp ? self.tcp(q, port: port) : udp(q, port: port) else { return nil }
+        let q = Message.query(n, type, id: id, recursionDesired: rd, edns: edns).wireBytes()
+        guard let r = tcp ? self.tcp(q, port: port) : udp(q, port: port, from: source) else { return nil }
         return try? Message.parse(r)
     }
 }

@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSCache
+import DNSForward
+import DNSWire
+import Synchronization
+
+/// A question that no served zone answers, handed from the query engine to the resolver.
+public struct RecursionQuery: Sendable {
+    public var id: UInt16
+    public var flags: UInt16
+    public var question: Question
+    /// The client's EDNS, if it sent one.
+    public var edns: EDNS?
+    /// The largest answer the client takes over its transport.
+    public var maxSize: Int
+}
+
+/// Where a question goes (decided before any network traffic).
+public enum Route: Sendable, Equatable {
+    case forward(zone: Int)
+    case refuse(ExtendedErrorCode, String)
+    case nxDomain(String)
+}
+
+/// Recursion for LAN clients: policy, cache and forwarding. `resolve` never blocks; answers are delivered
+/// through `reply`, from the caller's thread (cache hits, policy answers) or the forwarder's thread.
+public final class Resolver: Sendable {
+    public let config: ResolverConfig
+    let forwarder: Forwarder
+    let cache: Mutex<DNSCache>
+    /// Forward zones, the default ("." = upstreams) last; index = forwarder zone index.
+    let zoneNames: [DNSName]
+    let policies: [CachePolicy]
+    let staleAllowed: [Bool]
+    let ednsPayload: Int
+
+    public init(config: ResolverConfig, ednsPayload: Int = 1232) throws {
+        self.config = config
+        self.ednsPayload = ednsPayload
+        var names: [DNSName] = []
+        var servers: [[UpstreamServer]] = []
+        var policies: [CachePolicy] = []
+        var stale: [Bool] = []
+        let base = CachePolicy(minTTL: config.cacheMinTTL, maxTTL: config.cacheMaxTTL, negativeMaxTTL: config.negativeMaxTTL,
+                               staleWindow: config.staleWindow)
+        for z in config.zones {
+            names.append(z.name)
+            servers.append(z.servers)
+            var p = base
+            p.enabled = z.cache
+            p.minTTL = max(base.minTTL, z.minTTL)
+            if !z.serveStale { p.staleWindow = 0 }
+            policies.append(p)
+            stale.append(z.serveStale)
+        }
+        if !config.upstreams.isEmpty {
+            names.append(.root)
+            servers.append(config.upstreams)
+            policies.append(base)
+            stale.append(true)
+        }
+        zoneNames = names
+        self.policies = policies
+        staleAllowed = stale
+        var opts = ForwarderOptions()
+        opts.tryTimeoutMs = config.tryTimeoutMs
+        opts.deadlineMs = config.deadlineMs
+        forwarder = try Forwarder(zones: servers, options: opts)
+        cache = Mutex(DNSCache(maxEntries: config.cacheSize, maxBytes: config.cacheMaxBytes))
+    }
+
+    public func stop() { forwarder.stop() }
+
+    public var cacheStats: CacheStats { cache.withLock { $0.stats } }
+    public var forwarderStats: ForwarderStats { forwarder.statistics }
+
+    public func flushCache(_ name: DNSName?) -> Int { cache.withLock { $0.flush(name) } }
+
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Policy first (nothing leaves the machine for a refused or local answer), then the longest forward zone.
+    public func route(_ q: Question, client: [UInt8]) -> Route {
+        guard config.allowRecursion.contains(where: { $0.contains(client) }) else {
+            return .refuse(.prohibited, "recursion is not offered to this client")
+        }
+        var best: Int? = nil
+        for (i, z) in zoneNames.enumerated() where q.name.isSubdomain(of: z) {
+            if best == nil || z.labelCount > zoneNames[best!].labelCount { best = i }
+        }
+        let isDefault = best.map { zoneNames[$0].isRoot } ?? true
+        if isDefault {
+            // domain-needed: a plain name ("nas") is never sent upstream (dnsmasq answers it locally too).
+            if config.domainNeeded, q.name.labelCount == 1, ![RRType.ns, .soa, .ds, .dnskey].contains(q.type) {
+                return .nxDomain("single-label names are not forwarded (domain_needed)")
+            }
+            // bogus-priv: reverse lookups for private ranges never go to public upstreams.
+            if config.bogusPriv, Self.isPrivateReverse(q.name) {
+                return .nxDomain("private-range reverse lookups are not forwarded (bogus_priv)")
+            }
+        }
+        guard let b = best else { return .refuse(.notAuthoritative, "not authoritative and no upstream is configured") }
+        return .forward(zone: b)
+    }
+
+    /// in-addr.arpa / ip6.arpa names inside RFC 1918, RFC 6598, loopback, link-local or ULA space.
+    static func isPrivateReverse(_ name: DNSName) -> Bool {
+        let labels = name.labels.map { String(decoding: $0, as: UTF8.self).lowercased() }
+        guard labels.count >= 2 else { return false }
+        let tail = labels.suffix(2)
+        if tail.elementsEqual(["in-addr", "arpa"]) {
+            let octets = labels.dropLast(2).reversed().compactMap { UInt8($0) }
+            guard let a = octets.first else { return false }
+            let b = octets.count > 1 ? octets[1] : nil
+            if a == 10 || a == 127 { return true }
+            if a == 192, b == 168 { return true }
+            if a == 172, let b, (16...31).contains(b) { return true }
+            if a == 169, b == 254 { return true }
+            if a == 100, let b, (64...127).contains(b) { return true }
+            return false
+        }
+        if tail.elementsEqual(["ip6", "arpa"]) {
+            let nibbles = labels.dropLast(2).reversed().compactMap { UInt8($0, radix: 16) }
+            guard nibbles.count >= 2 else { return false }
+            if nibbles[0] == 0xF && (nibbles[1] == 0xC || nibbles[1] == 0xD) { return true }  // fc00::/7
+            if nibbles.count >= 3, nibbles[0] == 0xF, nibbles[1] == 0xE, (8...0xB).contains(nibbles[2]) { return true }  // fe80::/10
+            return false
+        }
+        return false
+    }
+
+    /// Answers `q` for a client at `client` (4- or 16-byte address); `reply` gets the finished message bytes.
+    public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8]) -> Void) {
+        switch route(q.question, client: client) {
+        case .refuse(let ede, let text):
+            reply(Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload))
+            return
+        case .nxDomain(let text):
+            reply(Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload))
+            return
+        case .forward(let zone):
+            let key = CacheKey(name: q.question.name, type: q.question.type, qclass: q.question.qclass, dnssecOK: q.edns?.dnssecOK ?? false)
+            let now = Self.nowMs()
+            let hit = cache.withLock { $0.lookup(key, now: now) }
+            if let hit {
+                reply(clientAnswer(from: hit.wire, q, stale: false))
+                if hit.wantsPrefetch { fetch(q, zone: zone, key: key, reply: nil) }
+                return
+            }
+            // RD clear: a cache-only question (RFC 1034 §4.3.1); nothing cached means nothing to say.
+            guard q.flags & 0x0100 != 0 else {
+                reply(Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload))
+                return
+            }
+            fetch(q, zone: zone, key: key, reply: reply)
+        }
+    }
+
+    /// Asks upstream; caches what comes back; answers the client (nil: a prefetch, nobody waits).
+    func fetch(_ q: RecursionQuery, zone: Int, key: CacheKey, reply: (@Sendable ([UInt8]) -> Void)?) {
+        var m = Message(header: Header(id: 0))
+        m.header.rd = true
+        m.header.cd = q.flags & 0x0010 != 0
+        m.questions = [q.question]
+        // Always EDNS upstream: Consul returns at most 3 A records without it and never sets TC.
+        m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: q.edns?.dnssecOK ?? false)
+        let upstreamQuery = m.wireBytes()
+        let ck = CoalesceKey(name: q.question.name, type: q.question.type, qclass: q.question.qclass, dnssecOK: q.edns?.dnssecOK ?? false, zone: zone)
+        let policy = policies[zone]
+        let stale = staleAllowed[zone]
+        forwarder.forward(upstreamQuery, key: ck) { [self] result in
+            switch result {
+            case .success(let answer):
+                cache.withLock { _ = $0.insert(answer, for: key, policy: policy, now: Self.nowMs()) }
+                reply?(clientAnswer(from: answer, q, stale: false))
+            case .failure(let err):
+                guard let reply else { return }
+                if stale, let old = cache.withLock({ $0.lookup(key, now: Self.nowMs(), allowStale: true) }) {
+                    reply(clientAnswer(from: old.wire, q, stale: true))
+                    return
+                }
+                let text: String
+                switch err {
+                case .overloaded: text = "too many questions in flight upstream"
+                case .allServersFailed(let n): text = "no upstream answered (\(n) tried)"
+                case .badMessage(let s): text = s
+                }
+                reply(Self.localAnswer(q, rcode: .servFail, ede: .noReachableAuthority, text: text, ednsPayload: ednsPayload))
+            }
+        }
+    }
+
+    /// The upstream's (or the cache's) answer made into the client's: its ID, its question as written, RD/CD
+    /// as asked, RA set, AA clear, our own OPT, and no more than the client can take (TC otherwise).
+    func clientAnswer(from wire: [UInt8], _ q: RecursionQuery, stale: Bool) -> [UInt8] {
+        guard var m = try? Message.parse(wire) else {
+            return Self.localAnswer(q, rcode: .servFail, ede: .invalidData, text: "upstream answer did not parse", ednsPayload: ednsPayload)
+        }
+        let rcode = m.rcode
+        var h = Header(id: q.id)
+        h.qr = true
+        h.opcode = .query
+        h.rd = q.flags & 0x0100 != 0
+        h.cd = q.flags & 0x0010 != 0
+        h.ra = true
+        m.header = h
+        m.questions = [q.question]
+        if let ce = q.edns {
+            var e = EDNS(udpPayloadSize: UInt16(ednsPayload), dnssecOK: ce.dnssecOK)
+            if stale { e.options.append(.extendedError(.staleAnswer, "upstream unreachable; answer from expired cache")) }
+            m.edns = e
+        } else {
+            m.edns = nil
+        }
+        m.rcode = RCode(rawValue: rcode.rawValue & 0xF)
+        return m.wireBytes(maxSize: q.maxSize)
+    }
+
+    static func localAnswer(_ q: RecursionQuery, rcode: RCode, ede: ExtendedErrorCode, text: String, ednsPayload: Int) -> [UInt8] {
+        var m = Message(header: Header(id: q.id, flags: q.flags & 0x7910))
+        m.header.qr = true
+        m.header.ra = true
+        m.questions = [q.question]
+        if let ce = q.edns {
+            m.edns = EDNS(udpPayloadSize: UInt16(ednsPayload), dnssecOK: ce.dnssecOK, options: [.extendedError(ede, text)])
+        }
+        m.rcode = rcode
+        return m.wireBytes(maxSize: q.maxSize)
+    }
+}

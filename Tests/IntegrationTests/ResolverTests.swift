@@ -1,0 +1,121 @@
+import DNSWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// jamdns as the LAN's resolver, against real peers on loopback: knotd as "the internet" (example.test) and a
+/// second knotd standing in for Consul's DNS interface (consul., TTL 0).
+@Suite(.serialized) struct ResolverTests {
+    final class Lab: @unchecked Sendable {
+        let internet: KnotServer
+        let consul: KnotServer
+        let jam: JamdnsServer
+        init(extra: String = "") throws {
+            internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")])
+            consul = try KnotServer(zones: [("consul.", Env.root + "/Tests/Fixtures/consul.zone")])
+            let dir = Env.tempDir("rescfg")
+            Env.write(dir + "/jamdns.toml", """
+                [resolver]
+                upstreams = ["127.0.0.1:\(internet.port)"]
+                try_timeout_ms = 300
+                deadline_ms = 900
+                \(extra)
+                [forward."consul."]
+                servers = ["127.0.0.1#\(consul.port)"]
+                cache = false
+                serve_stale = false
+                """)
+            jam = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        }
+    }
+
+    @Test("forwarded answers: RA set, AA clear, the client's ID and question case back, the same records as upstream")
+    func forwards() throws {
+        let lab = try Lab()
+        let m = try #require(DNSClient.ask("AlIaS.ExAmPlE.tEsT.", .a, port: lab.jam.port, rd: true, id: 0x4242))
+        #expect(m.header.id == 0x4242 && m.header.ra && !m.header.aa && m.header.rd)
+        #expect(m.questions.first?.name.description == "AlIaS.ExAmPlE.tEsT.")
+        #expect(m.answers.count == 3 && m.rcode == .noError)
+        // Over TCP too.
+        let t = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, tcp: true, rd: true))
+        #expect(t.answers.count == 1 && t.header.ra)
+        // The lab's own zone still answers authoritatively.
+        let own = try #require(DNSClient.ask("vs0.jamfox.dev.", .a, port: lab.jam.port, rd: true))
+        #expect(own.header.aa && own.answers.count == 1)
+    }
+
+    @Test("the cache: TTLs count down; NXDOMAIN is cached with the SOA's negative TTL")
+    func cache() throws {
+        let lab = try Lab()
+        let first = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true))
+        usleep(2_100_000)
+        let second = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true))
+        let t1 = try #require(first.answers.first?.ttl), t2 = try #require(second.answers.first?.ttl)
+        #expect(t1 - t2 >= 2 && t1 - t2 <= 3, "TTL \(t1) then \(t2)")
+        let nx = try #require(DNSClient.ask("nothere.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(nx.rcode == .nxDomain && nx.authority.first?.type == .soa && nx.authority.first?.ttl == 300)
+        usleep(1_100_000)
+        let nx2 = try #require(DNSClient.ask("nothere.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(nx2.rcode == .nxDomain && (nx2.authority.first?.ttl ?? 300) < 300)
+    }
+
+    @Test("consul. goes to the Consul servers, TTL 0, SRV and all, never cached")
+    func consulZone() throws {
+        let lab = try Lab()
+        let srv = try #require(DNSClient.ask("web.service.consul.", .srv, port: lab.jam.port, rd: true))
+        #expect(srv.answers.count == 2 && srv.answers.allSatisfy { $0.ttl == 0 })
+        let a = try #require(DNSClient.ask("web.service.consul.", .a, port: lab.jam.port, rd: true))
+        #expect(a.answers.count == 2)
+        // The internet's servers never heard of consul.: answers came from the stand-in.
+        let direct = try #require(DNSClient.ask("web.service.consul.", .a, port: lab.internet.port))
+        #expect(direct.rcode == .refused || direct.rcode == .notAuth)
+    }
+
+    @Test("every upstream dead: SERVFAIL with an Extended DNS Error, within a bounded time")
+    func allDead() throws {
+        let lab = try Lab()
+        lab.internet.child.stop()
+        let t0 = monotonicMs()
+        let m = try #require(DNSClient.ask("www.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(monotonicMs() - t0 < 2000)
+        #expect(m.rcode == .servFail)
+        #expect(m.edns?.extendedErrors.first?.code == .noReachableAuthority)
+    }
+
+    @Test("serve-stale: an expired answer, TTL 30 and EDE 3, when the upstream is gone (RFC 8767)")
+    func serveStale() throws {
+        let lab = try Lab(extra: "cache_max_ttl = 1")
+        let fresh = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(fresh.answers.count == 1)
+        lab.internet.child.stop()
+        usleep(1_500_000)
+        let stale = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(stale.answers.first?.ttl == 30)
+        #expect(stale.edns?.extendedErrors.first?.code == .staleAnswer)
+    }
+
+    @Test("domain-needed and bogus-priv answer locally; a reverse forward zone still gets its queries")
+    func policies() throws {
+        let lab = try Lab()
+        let plain = try #require(DNSClient.ask("nas.", .a, port: lab.jam.port, rd: true))
+        #expect(plain.rcode == .nxDomain && plain.edns?.extendedErrors.first?.code == .blocked)
+        let rev = try #require(DNSClient.ask("1.0.168.192.in-addr.arpa.", .ptr, port: lab.jam.port, rd: true))
+        #expect(rev.rcode == .nxDomain && rev.edns?.extendedErrors.first?.code == .blocked)
+        let rev10 = try #require(DNSClient.ask("5.4.3.10.in-addr.arpa.", .ptr, port: lab.jam.port, rd: true))
+        #expect(rev10.rcode == .nxDomain)
+    }
+
+    @Test("recursion only for allowed clients: another loopback address gets REFUSED")
+    func acl() throws {
+        let lab = try Lab(extra: "allow_recursion = [\"127.0.0.1/32\"]")
+        let ok = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true, from: "127.0.0.1"))
+        #expect(ok.rcode == .noError && ok.answers.count == 1)
+        let no = try #require(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true, from: "127.0.0.2"))
+        #expect(no.rcode == .refused && no.edns?.extendedErrors.first?.code == .prohibited)
+        // Authoritative answers are still given to it.
+        let own = try #require(DNSClient.ask("vs0.jamfox.dev.", .a, port: lab.jam.port, rd: true, from: "127.0.0.2"))
+        #expect(own.header.aa && own.answers.count == 1)
+    }
+}

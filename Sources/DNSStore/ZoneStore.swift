@@ -25,7 +25,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
     let db: Database
     let now: @Sendable () -> Int64
 
@@ -71,7 +71,16 @@ public final class ZoneStore {
                 UNIQUE (zone_id, owner_key, type, rdata_key)
             );
             CREATE INDEX records_by_zone ON records(zone_id, owner_key, type);
-            """
+            """,
+            // Names inside the served zones that are resolved upstream instead (dnsmasq's server=/name/#).
+            2: """
+            CREATE TABLE upstream_names (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_key BLOB NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL
+            );
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {
@@ -328,6 +337,38 @@ public final class ZoneStore {
         return old &+ 1
     }
 
+    // MARK: names resolved upstream
+
+    /// Names (and everything below them) inside the served zones that the resolver answers from upstream
+    /// instead of the zone (e.g. a public service under the lab's wildcard domain).
+    public func upstreamNames() throws(StoreError) -> [DNSName] {
+        let s = try db.prepare("SELECT name FROM upstream_names ORDER BY name")
+        var out: [DNSName] = []
+        while try s.step() { if let n = try? DNSName(s.text(0)) { out.append(n) } }
+        return out.sorted()
+    }
+
+    public func addUpstreamName(_ name: DNSName) throws(StoreError) {
+        try db.transaction { () throws(StoreError) in
+            guard try zone(containing: name) != nil else {
+                throw StoreError(.rejected, "\(name) is in no served zone, so it is resolved upstream already; nothing to do")
+            }
+            let exists = try db.prepare("SELECT 1 FROM upstream_names WHERE name_key = ?")
+            try exists.bind([.blob(name.lowercased.wire)])
+            guard try !exists.step() else { throw StoreError(.exists, "\(name) is already resolved upstream") }
+            try db.prepare("INSERT INTO upstream_names(name, name_key, created_at) VALUES (?, ?, ?)")
+                .run([.text(name.description), .blob(name.lowercased.wire), .int(now())])
+        }
+    }
+
+    public func removeUpstreamName(_ name: DNSName) throws(StoreError) {
+        try db.transaction { () throws(StoreError) in
+            let del = try db.prepare("DELETE FROM upstream_names WHERE name_key = ?")
+            try del.run([.blob(name.lowercased.wire)])
+            guard sqlite3_changes(db.handle) > 0 else { throw StoreError(.notFound, "\(name) is not in the resolve-upstream list (see 'dnsctl upstream list')") }
+        }
+    }
+
     // MARK: loading for the server
 
     /// Builds the served catalog from one consistent read of every zone. A zone that fails its checks (possible
@@ -348,7 +389,7 @@ public final class ZoneStore {
                 for r in try records(zoneID: id) { b.add(r) }
                 do { zones.append(try b.build()) } catch { problems.append("zone \(origin) not served: \(error)") }
             }
-            return (Catalog(zones: zones, generation: generation), problems)
+            return (Catalog(zones: zones, generation: generation, upstreamNames: try upstreamNames()), problems)
         }
     }
 }

@@ -8,12 +8,28 @@ public final class Catalog: Sendable {
     /// Bumped on every rebuild; lets caches keyed on a catalog notice a swap.
     public let generation: UInt64
 
-    public init(zones: [Zone], generation: UInt64 = 0) {
+    /// Names (with their subtrees) inside the zones that are answered by the resolver, not the zones.
+    public let upstreamNames: Set<DNSName>
+    let upstreamDepths: [Int]
+
+    public init(zones: [Zone], generation: UInt64 = 0, upstreamNames: [DNSName] = []) {
         var map: [DNSName: Zone] = [:]
         for z in zones { map[z.origin] = z }
         self.zones = map
         self.depths = Set(zones.map { $0.origin.labelCount }).sorted(by: >)
         self.generation = generation
+        self.upstreamNames = Set(upstreamNames)
+        self.upstreamDepths = Set(upstreamNames.map(\.labelCount)).sorted()
+    }
+
+    /// True when `name` is at or below a name marked "resolve upstream".
+    public func isResolvedUpstream(_ name: DNSName) -> Bool {
+        guard !upstreamNames.isEmpty else { return false }
+        let n = name.labelCount
+        for d in upstreamDepths where d <= n {
+            if upstreamNames.contains(name.suffix(labels: d)) { return true }
+        }
+        return false
     }
 
     /// The zone with the longest origin that contains `name` (hickory `Catalog.find`).

@@ -172,4 +172,31 @@ final class FakeClock: @unchecked Sendable {
             #expect(error.message.contains("/nonexistent-dir/x.sqlite"))
         }
     }
+
+    @Test("resolve-upstream names: add, list, remove; outside every zone is refused")
+    func upstreamNames() throws {
+        let s = try store()
+        try s.addUpstreamName(try DNSName("docs.jamfox.dev."))
+        try s.addUpstreamName(try DNSName("VPN.jamfox.dev."))
+        #expect(throws: StoreError(.exists, "")) { try s.addUpstreamName(try DNSName("docs.JAMFOX.dev.")) }
+        #expect(throws: StoreError(.rejected, "")) { try s.addUpstreamName(try DNSName("example.com.")) }
+        #expect(try s.upstreamNames().map(\.description) == ["docs.jamfox.dev.", "VPN.jamfox.dev."])
+        let (cat, _) = try s.loadCatalog(generation: 1)
+        #expect(try cat.isResolvedUpstream(try DNSName("a.b.docs.jamfox.dev.")) && !cat.isResolvedUpstream(try DNSName("vs0.jamfox.dev.")))
+        try s.removeUpstreamName(try DNSName("vpn.jamfox.dev."))
+        #expect(throws: StoreError(.notFound, "")) { try s.removeUpstreamName(try DNSName("vpn.jamfox.dev.")) }
+        #expect(try s.upstreamNames().count == 1)
+    }
+
+    @Test("a version-1 store is migrated to version 2 in place")
+    func migratesV1() throws {
+        let path = tempPath("v1")
+        do {
+            let s = try ZoneStore(path: path)
+            try s.db.exec("DROP TABLE upstream_names; PRAGMA user_version = 1")
+        }
+        let s = try ZoneStore(path: path)
+        #expect(try s.db.scalarInt("PRAGMA user_version") == 2)
+        #expect(try s.upstreamNames().isEmpty)
+    }
 }

@@ -13,7 +13,9 @@ import Glibc
         let consul: KnotServer
         let jam: JamdnsServer
         init(extra: String = "") throws {
-            internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")])
+            internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone"),
+                                              ("jamfox.dev.", Env.root + "/Tests/Fixtures/public-jamfox.dev.zone")],
+                                      waitZone: "example.test.")
             consul = try KnotServer(zones: [("consul.", Env.root + "/Tests/Fixtures/consul.zone")])
             let dir = Env.tempDir("rescfg")
             Env.write(dir + "/jamdns.toml", """
@@ -117,5 +119,36 @@ import Glibc
         // Authoritative answers are still given to it.
         let own = try #require(DNSClient.ask("vs0.jamfox.dev.", .a, port: lab.jam.port, rd: true, from: "127.0.0.2"))
         #expect(own.header.aa && own.answers.count == 1)
+    }
+
+    @Test("'resolve upstream' names inside the lab's zone: live on dnsctl, subtree included, and back")
+    func resolveUpstream() throws {
+        let lab = try Lab()
+        func a(_ n: String) -> IPv4Address? {
+            if case .a(let v)? = DNSClient.ask(n, .a, port: lab.jam.port, rd: true)?.answers.first?.rdata { return v }
+            return nil
+        }
+        #expect(a("docs.jamfox.dev.") == IPv4Address(192, 168, 10, 80))  // the wildcard, authoritatively
+        let (rc, out) = try lab.jam.dnsctl(["upstream", "add", "docs.jamfox.dev"])
+        #expect(rc == 0, "\(out)")
+        var switched = false
+        for _ in 0..<50 where !switched {
+            usleep(20_000)
+            switched = a("docs.jamfox.dev.") == IPv4Address(203, 0, 113, 10)
+        }
+        #expect(switched, "not resolved upstream within a second")
+        #expect(a("x.docs.jamfox.dev.") == IPv4Address(203, 0, 113, 11))
+        let m = try #require(DNSClient.ask("docs.jamfox.dev.", .a, port: lab.jam.port, rd: true))
+        #expect(!m.header.aa && m.header.ra)
+        #expect(a("vs0.jamfox.dev.") == IPv4Address(192, 168, 10, 130))  // the rest of the zone is untouched
+        #expect(try lab.jam.dnsctl(["upstream", "list", "--json"]).1.contains("docs.jamfox.dev."))
+        #expect(try lab.jam.dnsctl(["upstream", "rm", "docs.jamfox.dev"]).0 == 0)
+        var back = false
+        for _ in 0..<50 where !back {
+            usleep(20_000)
+            back = a("docs.jamfox.dev.") == IPv4Address(192, 168, 10, 80)
+        }
+        #expect(back)
+        #expect(try lab.jam.dnsctl(["upstream", "add", "example.com."]).0 == 1)  // absolute and in no zone
     }
 }

@@ -59,6 +59,21 @@ public struct ServerConfig: Sendable {
     public var tcpIdleTimeoutMs = 10_000
     /// [server] edns_udp_payload: the largest UDP answer sent to EDNS clients (DNS flag day 2020: 1232).
     public var ednsUDPPayload = 1232
+    /// [server] control_socket: the Unix socket `dnsctl cache` talks to (mode 0660); "" = none; unset = beside
+    /// the store (`<store dir>/jamdns.ctl`), which is where dnsctl looks by default.
+    public var controlSocket: String? = nil
+
+    /// The control socket path in effect.
+    public var controlSocketPath: String? {
+        if let c = controlSocket { return c.isEmpty ? nil : c }
+        return Self.defaultControlSocket(forStore: dbPath)
+    }
+
+    /// `<directory of the store>/jamdns.ctl`: shared by jamdns and dnsctl so both agree without configuration.
+    public static func defaultControlSocket(forStore db: String) -> String {
+        guard let slash = db.lastIndex(of: "/") else { return "jamdns.ctl" }
+        return String(db[...slash]) + "jamdns.ctl"
+    }
     /// [store] path: the SQLite file.
     public var dbPath = "jamdns.sqlite"
     /// [store] seed_zones: directory of `*.zone` files imported when the store holds no zone yet; "" = none.
@@ -73,7 +88,7 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     static let known: Set<String> = [
-        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
+        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.control_socket", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
     ]
 
@@ -117,6 +132,7 @@ public struct ServerConfig: Sendable {
         if let v = try int("server.tcp_max_connections", 1...65535) { c.tcpMaxConnections = v }
         if let v = try int("server.tcp_idle_timeout_ms", 100...3_600_000) { c.tcpIdleTimeoutMs = v }
         if let v = try int("server.edns_udp_payload", 512...4096) { c.ednsUDPPayload = v }
+        if let v = try string("server.control_socket") { c.controlSocket = v }
         if let v = try string("store.path") { c.dbPath = v }
         if let v = try string("store.seed_zones") { c.seedZones = v }
         if let v = try int("store.poll_interval_ms", 50...60_000) { c.pollIntervalMs = v }

@@ -78,6 +78,11 @@ public final class Resolver: Sendable {
 
     public func flushCache(_ name: DNSName?) -> Int { cache.withLock { $0.flush(name) } }
 
+    public func cacheEntries(for name: DNSName) -> [(type: RRType, kind: AnswerKind, remaining: Int, dnssecOK: Bool)] {
+        let now = Self.nowMs()
+        return cache.withLock { $0.entries(for: name, now: now) }
+    }
+
     static func nowMs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

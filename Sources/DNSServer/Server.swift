@@ -75,6 +75,11 @@ public final class Server {
         }
         let tcpBox = UncheckedBox(tcp)
         threads.append(spawnThread { tcpBox.value.run() })
+        if let path = config.controlSocketPath {
+            let control = try ControlServer(path: path, resolver: resolver, stop: stopFlag)
+            let controlBox = UncheckedBox(control)
+            threads.append(spawnThread { controlBox.value.run() })
+        }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority,
                                    stop: stopFlag, reload: reloadRequested, logger: logger)
         let handoff = UncheckedBox((store, version))

@@ -151,4 +151,21 @@ import Glibc
         #expect(back)
         #expect(try lab.jam.dnsctl(["upstream", "add", "example.com."]).0 == 1)  // absolute and in no zone
     }
+
+    @Test("dnsctl cache show / flush / stats over the control socket")
+    func cacheControl() throws {
+        let lab = try Lab()
+        #expect(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true)?.answers.count == 1)
+        #expect(DNSClient.ask("mail.example.test.", .aaaa, port: lab.jam.port, rd: true) != nil)
+        let (rc, show) = try lab.jam.dnsctl(["cache", "show", "mail.example.test"])
+        #expect(rc == 0 && show.contains("2 entries") && show.contains("A positive") && show.contains("AAAA"), "\(show)")
+        let (rc2, stats) = try lab.jam.dnsctl(["cache", "stats"])
+        #expect(rc2 == 0 && stats.contains("cache entries=2"), "\(stats)")
+        let (rc3, flushed) = try lab.jam.dnsctl(["cache", "flush", "mail.example.test"])
+        #expect(rc3 == 0 && flushed.contains("flushed 2 entries"), "\(flushed)")
+        #expect(try lab.jam.dnsctl(["cache", "show", "mail.example.test"]).1.contains("nothing cached"))
+        #expect(try lab.jam.dnsctl(["cache", "flush"]).0 == 0)
+        let (rc4, err) = try lab.jam.dnsctl(["cache", "stats", "--socket", "/nonexistent/ctl"])
+        #expect(rc4 == 1 && err.contains("cannot reach jamdns"), "\(err)")
+    }
 }

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSCache
+import DNSWire
+
+/// The local control channel: a Unix stream socket (mode 0660, so only the service's user and group reach
+/// it), one text request per connection, answered and closed. Requests:
+///   `flush`, `flush NAME`, `show NAME`, `stats`.
+final class ControlServer {
+    let fd: Int32
+    let path: String
+    let resolver: Resolver?
+    let stop: StopFlag
+
+    init(path: String, resolver: Resolver?, stop: StopFlag) throws(SocketError) {
+        self.path = path
+        self.resolver = resolver
+        self.stop = stop
+        unlink(path)
+        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard s >= 0 else { throw SocketError(call: "socket", errno: errno, address: path) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(s)
+            throw SocketError(call: "bind", errno: ENAMETOOLONG, address: path)
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in bytes.enumerated() { p[i] = b }
+        }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0, chmod(path, 0o660) == 0, listen(s, 8) == 0 else {
+            let e = errno
+            close(s)
+            throw SocketError(call: "bind", errno: e, address: path)
+        }
+        _ = jamSetRecvTimeout(s, ms: 500)
+        fd = s
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    func run() {
+        while !stop.isSet {
+            let c = accept(fd, nil, nil)
+            guard c >= 0 else { continue }  // timeout: check the stop flag
+            _ = jamSetRecvTimeout(c, ms: 2000)
+            var buf = [UInt8](repeating: 0, count: 1024)
+            let n = read(c, &buf, buf.count)
+            let request = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
+            let reply = handle(request)
+            _ = reply.withCString { write(c, $0, strlen($0)) }
+            close(c)
+        }
+    }
+
+    func handle(_ request: String) -> String {
+        let words = request.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map(String.init)
+        guard let verb = words.first else { return "error: empty request\n" }
+        guard let resolver else { return "error: no resolver is configured, so there is no cache\n" }
+        func name(_ i: Int) -> DNSName? {
+            guard words.count > i else { return nil }
+            let t = words[i]
+            return try? DNSName(t.hasSuffix(".") ? t : t + ".")
+        }
+        switch verb {
+        case "flush":
+            if words.count > 1 {
+                guard let n = name(1) else { return "error: bad name '\(words[1])'\n" }
+                return "ok: flushed \(resolver.flushCache(n)) entries for \(n)\n"
+            }
+            return "ok: flushed \(resolver.flushCache(nil)) entries\n"
+        case "show":
+            guard let n = name(1) else { return "error: show needs a name\n" }
+            let entries = resolver.cacheEntries(for: n)
+            if entries.isEmpty { return "ok: nothing cached for \(n)\n" }
+            var out = "ok: \(entries.count) entries for \(n)\n"
+            for e in entries {
+                let state = e.remaining >= 0 ? "\(e.remaining)s left" : "expired \(-e.remaining)s ago (stale)"
+                out += "\(e.type) \(e.kind) \(state)\(e.dnssecOK ? " DO" : "")\n"
+            }
+            return out
+        case "stats":
+            let c = resolver.cacheStats, f = resolver.forwarderStats
+            return "ok: cache entries=\(c.entries) bytes=\(c.bytes) hits=\(c.hits) misses=\(c.misses) evictions=\(c.evictions) stale=\(c.staleServed)\n"
+                + "forwarder received=\(f.received) coalesced=\(f.coalesced) upstream=\(f.sentUpstream) answered=\(f.answered) failed=\(f.failed) overloaded=\(f.overloaded)\n"
+        default:
+            return "error: unknown request '\(verb)' (flush [NAME], show NAME, stats)\n"
+        }
+    }
+}
+
+import CSys
+
+func jamSetRecvTimeout(_ fd: Int32, ms: Int32) -> Int32 { jam_set_recv_timeout_ms(fd, ms) }

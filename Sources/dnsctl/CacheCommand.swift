@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+
+/// `dnsctl cache`: talks to the running jamdns over its Unix control socket.
+struct CacheCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache", abstract: "Flush or inspect the running server's cache (over its control socket).",
+        subcommands: [Flush.self, Show.self, Stats.self])
+
+    struct SocketOption: ParsableArguments {
+        @Option(name: .long, help: "The server's control socket (default: $JAMDNS_CONTROL, else jamdns.ctl beside the store, as the server does).")
+        var socket: String?
+        @OptionGroup var store: GlobalOptions
+
+        var path: String {
+            if let socket { return socket }
+            if let env = getenv("JAMDNS_CONTROL") { return String(cString: env) }
+            let db = store.path
+            guard let slash = db.lastIndex(of: "/") else { return "jamdns.ctl" }
+            return String(db[...slash]) + "jamdns.ctl"
+        }
+    }
+
+    struct Flush: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop every cached answer, or those for NAME.")
+        @OptionGroup var socket: SocketOption
+        @Argument var name: String?
+        func run() throws { try ask(socket.path, "flush" + (name.map { " " + $0 } ?? "")) }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show what the cache holds for NAME.")
+        @OptionGroup var socket: SocketOption
+        @Argument var name: String
+        func run() throws { try ask(socket.path, "show " + name) }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cache and forwarder counters.")
+        @OptionGroup var socket: SocketOption
+        func run() throws { try ask(socket.path, "stats") }
+    }
+}
+
+/// One request, one answer; "error: ..." answers exit 1.
+func ask(_ path: String, _ request: String) throws {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw Rejected("socket: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Rejected("control socket path too long: \(path)") }
+    withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    guard rc == 0 else {
+        throw Rejected("cannot reach jamdns at \(path): \(String(cString: strerror(errno))) (is it running? pass --socket or set JAMDNS_CONTROL)")
+    }
+    let line = request + "\n"
+    _ = line.withCString { write(fd, $0, strlen($0)) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n <= 0 { break }
+        out += buf[0..<n]
+        if out.count > 1 << 20 { break }
+    }
+    let text = String(decoding: out, as: UTF8.self)
+    if text.hasPrefix("error: ") { throw Rejected(String(text.dropFirst(7)).trimmingCharacters()) }
+    _ = text.withCString { write(1, $0, strlen($0)) }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -170,12 +170,15 @@ final class Attempt {
     let pending: Pending
     let server: Int
     let sentAt: Int64
+    /// A health probe of a server coming out of its back-off: only its health is updated.
+    let isProbe: Bool
     weak var loop: ForwardLoop?
-    init(pending: Pending, server: Int, sentAt: Int64, loop: ForwardLoop) {
+    init(pending: Pending, server: Int, sentAt: Int64, loop: ForwardLoop, isProbe: Bool = false) {
         self.pending = pending
         self.server = server
         self.sentAt = sentAt
         self.loop = loop
+        self.isProbe = isProbe
     }
 }
 
@@ -300,10 +303,15 @@ final class ForwardLoop {
         p.query[1] = UInt8(id & 0xFF)
         guard let c = channels[z][s].channel else { return dispatch(p) }
         let attempt = Attempt(pending: p, server: s, sentAt: now, loop: self)
+        send(p.query, on: c, attempt)
+        probeRecovering(zone: z, except: s, query: p.query, pending: p, now: now)
+    }
+
+    func send(_ query: [UInt8], on c: ares_channel, _ attempt: Attempt) {
         owner.stats.withLock { $0.sentUpstream += 1 }
         let ctx = Unmanaged.passRetained(attempt).toOpaque()
         // A copy: c-ares may call back inside ares_send (and the retry rewrites p.query); it copies the bytes.
-        let bytes = p.query
+        let bytes = query
         bytes.withUnsafeBufferPointer { buf in
             ares_send(c, buf.baseAddress, Int32(buf.count), { arg, status, _, abuf, alen in
                 guard let arg else { return }
@@ -314,11 +322,35 @@ final class ForwardLoop {
         }
     }
 
+    /// Re-probing: a server whose back-off is over but that has not answered since gets a copy of a real
+    /// question (one probe at a time). Healthy servers keep the client's traffic meanwhile; a good answer
+    /// puts the server back among them.
+    func probeRecovering(zone z: Int, except s: Int, query: [UInt8], pending: Pending, now: Int64) {
+        for (i, h) in health[z].enumerated() where i != s && h.consecutiveFailures > 0 && !h.probing && h.isAlive(now: now) {
+            guard let c = channels[z][i].channel else { continue }
+            health[z][i].probing = true
+            var q = query
+            let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
+            q[0] = UInt8(id >> 8)
+            q[1] = UInt8(id & 0xFF)
+            send(q, on: c, Attempt(pending: pending, server: i, sentAt: now, loop: self, isProbe: true))
+            return
+        }
+    }
+
     func completed(_ a: Attempt, status: Int32, answer: [UInt8]?) {
         let p = a.pending
-        guard !p.done else { return }
         let now = Self.nowMs()
         let z = p.key.zone
+        if a.isProbe {
+            if let answer, answer.count >= 12, answer[3] & 0x0F != 2 {
+                health[z][a.server].success(rttMs: Double(now - a.sentAt))
+            } else if status != ARES_EDESTRUCTION && status != ARES_ECANCELLED {
+                health[z][a.server].failure(now: now)
+            }
+            return
+        }
+        guard !p.done else { return }
         if let answer, answer.count >= 12 {
             let rcode = answer[3] & 0x0F
             if rcode == 2 {

@@ -89,6 +89,7 @@ final class ControlServer {
             let c = resolver.cacheStats, f = resolver.forwarderStats
             return "ok: cache entries=\(c.entries) bytes=\(c.bytes) hits=\(c.hits) misses=\(c.misses) evictions=\(c.evictions) stale=\(c.staleServed)\n"
                 + "forwarder received=\(f.received) coalesced=\(f.coalesced) upstream=\(f.sentUpstream) answered=\(f.answered) failed=\(f.failed) overloaded=\(f.overloaded)\n"
+                + resolver.upstreamReport()
         default:
             return "error: unknown request '\(verb)' (flush [NAME], show NAME, stats)\n"
         }

@@ -78,6 +78,23 @@ public final class Resolver: Sendable {
 
     public func flushCache(_ name: DNSName?) -> Int { cache.withLock { $0.flush(name) } }
 
+    /// One line per upstream server: zone, address, alive or dead, latency, answers and failures.
+    public func upstreamReport() -> String {
+        let health = forwarder.health
+        let now = Self.nowMs()
+        var servers: [[UpstreamServer]] = config.zones.map(\.servers)
+        if !config.upstreams.isEmpty { servers.append(config.upstreams) }
+        var out = ""
+        for (z, row) in servers.enumerated() where z < health.count {
+            for (i, server) in row.enumerated() where i < health[z].count {
+                let h = health[z][i]
+                let state = !h.isAlive(now: now) ? "dead" : h.consecutiveFailures > 0 ? "suspect" : "alive"
+                out += "upstream \(zoneNames[z]) \(server) \(state) rtt=\(Int(h.rttMs))ms answered=\(h.answered) failed=\(h.failed)\n"
+            }
+        }
+        return out
+    }
+
     public func cacheEntries(for name: DNSName) -> [(type: RRType, kind: AnswerKind, remaining: Int, dnssecOK: Bool)] {
         let now = Self.nowMs()
         return cache.withLock { $0.entries(for: name, now: now) }

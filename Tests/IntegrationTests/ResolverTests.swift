@@ -168,4 +168,62 @@ import Glibc
         let (rc4, err) = try lab.jam.dnsctl(["cache", "stats", "--socket", "/nonexistent/ctl"])
         #expect(rc4 == 1 && err.contains("cannot reach jamdns"), "\(err)")
     }
+
+    /// `upstream consul. 127.0.0.1:PORT alive rtt=3ms answered=N failed=M` lines from `dnsctl cache stats`.
+    static func upstreamLine(_ stats: String, port: UInt16) -> (state: String, answered: Int, failed: Int)? {
+        for line in stats.split(separator: "\n") where line.hasPrefix("upstream ") && line.contains(":\(port) ") {
+            let f = line.split(separator: " ")
+            guard f.count >= 7 else { continue }
+            let answered = Int(f[5].split(separator: "=").last ?? "") ?? -1
+            let failed = Int(f[6].split(separator: "=").last ?? "") ?? -1
+            return (String(f[3]), answered, failed)
+        }
+        return nil
+    }
+
+    @Test("one of three Consul servers stops mid-test: answers keep coming within a second; when it is back, a probe revives it")
+    func consulFailoverAndRecovery() throws {
+        let fixture = Env.root + "/Tests/Fixtures/consul.zone"
+        let consuls = try (0..<3).map { _ in try KnotServer(zones: [("consul.", fixture)]) }
+        let dir = Env.tempDir("consulcfg")
+        Env.write(dir + "/jamdns.toml", """
+            [resolver]
+            try_timeout_ms = 300
+            deadline_ms = 900
+            [forward."consul."]
+            servers = [\(consuls.map { "\"127.0.0.1#\($0.port)\"" }.joined(separator: ", "))]
+            cache = false
+            serve_stale = false
+            """)
+        let jam = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        for _ in 0..<10 { #expect(DNSClient.ask("web.service.consul.", .a, port: jam.port, rd: true)?.answers.count == 2) }
+        // Stop the server that carries the traffic.
+        let stats = try jam.dnsctl(["cache", "stats"]).1
+        let busiest = try #require(consuls.max { (Self.upstreamLine(stats, port: $0.port)?.answered ?? 0) < (Self.upstreamLine(stats, port: $1.port)?.answered ?? 0) })
+        busiest.child.stop()
+        var worst: Int64 = 0
+        for _ in 0..<30 {
+            let t0 = monotonicMs()
+            let m = DNSClient.ask("web.service.consul.", .a, port: jam.port, rd: true)
+            worst = max(worst, monotonicMs() - t0)
+            #expect(m?.rcode == .noError && m?.answers.count == 2)
+        }
+        #expect(worst < 1000, "an answer took \(worst) ms during the failover")
+        let during = try #require(Self.upstreamLine(try jam.dnsctl(["cache", "stats"]).1, port: busiest.port))
+        #expect(during.state != "alive" && during.failed >= 1, "\(during)")
+        // Bring it back on the same port; keep asking so probes go out; it must come back alive.
+        let knotd = try #require(Env.which("knotd"))
+        let again = try Child([knotd, "-c", busiest.dir + "/knot.conf"], log: busiest.dir + "/knot2.log")
+        _ = again
+        var revived = false
+        let t0 = monotonicMs()
+        while !revived && monotonicMs() - t0 < 8000 {
+            _ = DNSClient.ask("web.service.consul.", .srv, port: jam.port, rd: true)
+            usleep(200_000)
+            if let l = Self.upstreamLine(try jam.dnsctl(["cache", "stats"]).1, port: busiest.port), l.state == "alive", l.answered > during.answered {
+                revived = true
+            }
+        }
+        #expect(revived, "the restarted server was not probed back to alive within 8 s")
+    }
 }

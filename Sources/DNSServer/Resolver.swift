@@ -156,30 +156,29 @@ public final class Resolver: Sendable {
         return false
     }
 
-    /// Answers `q` for a client at `client` (4- or 16-byte address); `reply` gets the finished message bytes.
-    public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8]) -> Void) {
+    /// Answers `q` for a client at `client` (4- or 16-byte address). An answer known at once (cache hit,
+    /// policy) is returned, so the caller can send it in its batch; otherwise nil is returned and `reply`
+    /// gets the answer later, from the forwarder's thread.
+    public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8]) -> Void) -> [UInt8]? {
         switch route(q.question, client: client) {
         case .refuse(let ede, let text):
-            reply(Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload))
-            return
+            return Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload)
         case .nxDomain(let text):
-            reply(Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload))
-            return
+            return Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload)
         case .forward(let zone):
             let key = CacheKey(name: q.question.name, type: q.question.type, qclass: q.question.qclass, dnssecOK: q.edns?.dnssecOK ?? false)
             let now = Self.nowMs()
             let hit = cache.withLock { $0.lookup(key, now: now) }
             if let hit {
-                reply(clientAnswer(from: hit.wire, q, stale: false))
                 if hit.wantsPrefetch { fetch(q, zone: zone, key: key, reply: nil) }
-                return
+                return clientAnswer(from: hit.wire, q, stale: false)
             }
             // RD clear: a cache-only question (RFC 1034 §4.3.1); nothing cached means nothing to say.
             guard q.flags & 0x0100 != 0 else {
-                reply(Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload))
-                return
+                return Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload)
             }
             fetch(q, zone: zone, key: key, reply: reply)
+            return nil
         }
     }
 
@@ -199,7 +198,7 @@ public final class Resolver: Sendable {
             switch result {
             case .success(let answer):
                 cache.withLock { _ = $0.insert(answer, for: key, policy: policy, now: Self.nowMs()) }
-                reply?(clientAnswer(from: answer, q, stale: false))
+                reply?(reencodedAnswer(from: answer, q, stale: false))
             case .failure(let err):
                 guard let reply else { return }
                 if stale, let old = cache.withLock({ $0.lookup(key, now: Self.nowMs(), allowStale: true) }) {
@@ -219,7 +218,43 @@ public final class Resolver: Sendable {
 
     /// The upstream's (or the cache's) answer made into the client's: its ID, its question as written, RD/CD
     /// as asked, RA set, AA clear, our own OPT, and no more than the client can take (TC otherwise).
+    /// Fast path for answers without OPT (what the cache holds): patch the header and the question's bytes in
+    /// place and append our OPT; anything else goes through parse and re-encode.
     func clientAnswer(from wire: [UInt8], _ q: RecursionQuery, stale: Bool) -> [UInt8] {
+        if !stale, let fast = Self.patchedAnswer(wire, q, ednsPayload: ednsPayload) { return fast }
+        return reencodedAnswer(from: wire, q, stale: stale)
+    }
+
+    static func patchedAnswer(_ wire: [UInt8], _ q: RecursionQuery, ednsPayload: Int) -> [UInt8]? {
+        let qn = q.question.name.wire
+        guard wire.count >= 12 + qn.count + 4, wire[4] == 0, wire[5] == 1 else { return nil }
+        let ar = Int(wire[10]) << 8 | Int(wire[11])
+        // The cached question must be the same name (case aside): then its bytes have the same length.
+        guard wire[12 + qn.count - 1] == 0 else { return nil }
+        var i = 0
+        while i < qn.count {
+            if DNSNameLower.lower(wire[12 + i]) != DNSNameLower.lower(qn[i]) { return nil }
+            i += 1
+        }
+        let optSize = q.edns == nil ? 0 : 11
+        guard wire.count + optSize <= q.maxSize, ar < 0xFFFF else { return nil }  // needs truncation: slow path
+        var out = wire
+        out.reserveCapacity(wire.count + optSize)
+        out[0] = UInt8(q.id >> 8)
+        out[1] = UInt8(q.id & 0xFF)
+        // QR, opcode QUERY, AA clear, TC clear, RD as asked; RA set, Z and AD clear, CD as asked; RCODE kept.
+        out[2] = 0x80 | UInt8((q.flags >> 8) & 0x01)
+        out[3] = 0x80 | UInt8(q.flags & 0x10) | (wire[3] & 0x0F)
+        for k in 0..<qn.count { out[12 + k] = qn[k] }
+        if let e = q.edns {
+            out += [0, 0, 41, UInt8(ednsPayload >> 8), UInt8(ednsPayload & 0xFF), 0, 0, e.dnssecOK ? 0x80 : 0, 0, 0, 0]
+            out[10] = UInt8((ar + 1) >> 8)
+            out[11] = UInt8((ar + 1) & 0xFF)
+        }
+        return out
+    }
+
+    func reencodedAnswer(from wire: [UInt8], _ q: RecursionQuery, stale: Bool) -> [UInt8] {
         guard var m = try? Message.parse(wire) else {
             return Self.localAnswer(q, rcode: .servFail, ede: .invalidData, text: "upstream answer did not parse", ednsPayload: ednsPayload)
         }
@@ -254,4 +289,9 @@ public final class Resolver: Sendable {
         m.rcode = rcode
         return m.wireBytes(maxSize: q.maxSize)
     }
+}
+
+/// ASCII lowercasing for byte comparisons of names.
+enum DNSNameLower {
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b &- 0x41 < 26 ? b | 0x20 : b }
 }

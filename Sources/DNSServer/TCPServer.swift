@@ -190,7 +190,11 @@ final class TCPServer {
                 guard let resolver else { break }
                 let item = (fd: c.fd, id: c.id)
                 let done = completions
-                resolver.resolve(q, client: c.clientIP) { bytes in done.post(.init(fd: item.fd, connection: item.id, bytes: bytes)) }
+                if let now = resolver.resolve(q, client: c.clientIP, reply: { bytes in done.post(.init(fd: item.fd, connection: item.id, bytes: bytes)) }) {
+                    c.output.append(UInt8(now.count >> 8 & 0xFF))
+                    c.output.append(UInt8(now.count & 0xFF))
+                    c.output.append(contentsOf: now)
+                }
             }
         }
         if start > 0 { c.input.removeFirst(start) }

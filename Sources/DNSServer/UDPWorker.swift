@@ -115,8 +115,11 @@ final class UDPWorker {
             // thread-safe) to a copy of the client's address.
             let client = ClientAddress(addr, addrLen)
             let fd = self.fd
-            resolver.resolve(q, client: client.ip) { bytes in client.send(bytes, on: fd) }
-            return nil
+            guard let now = resolver.resolve(q, client: client.ip, reply: { bytes in client.send(bytes, on: fd) }) else { return nil }
+            // Answered at once (cache hit or policy): it goes out in this batch's sendmmsg.
+            let size = min(now.count, Self.sendSize)
+            now.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
+            return size
         case .reply:
             let size = min(writer.count, Self.sendSize)
             writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }

@@ -23,22 +23,6 @@ public enum AnswerKind: Sendable, Equatable {
     case noData
 }
 
-/// An upstream answer kept as wire bytes (no OPT), with where its TTL fields are, so serving it only patches
-/// the ID, the question's case and the TTLs (style point 10).
-public struct CachedAnswer: Sendable {
-    public var wire: [UInt8]
-    public var ttlOffsets: [Int]
-    /// TTLs as received (after clamping), one per offset.
-    public var ttls: [UInt32]
-    public var kind: AnswerKind
-    /// Seconds the entry is fresh, from `storedAt`.
-    public var lifetime: UInt32
-    public var storedAt: Int64  // ms on the caller's monotonic clock
-    public var hits: UInt32 = 0
-
-    public var bytes: Int { wire.count + ttlOffsets.count * 12 + 96 }
-}
-
 /// Why an answer was not cached.
 public enum CacheRejection: Error, Sendable, Equatable {
     case malformed, truncated, rcode(RCode), noSOAInNegative, noTTL, wrongQuestion, zeroTTL

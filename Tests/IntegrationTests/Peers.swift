@@ -39,3 +39,41 @@ final class KnotServer: Sendable {
         try waitUntilAnswering(port: port, zone: waitZone ?? zones.first?.name)
     }
 }
+
+/// Unbound as a recursive peer, forwarding everything to `forwardTo` on loopback.
+final class UnboundServer: Sendable {
+    let port: UInt16
+    let dir: String
+    let child: Child
+
+    init(forwardTo upstream: UInt16) throws {
+        guard let unbound = Env.which("unbound") else { throw TestFailure("unbound is not installed: run scripts/test, which installs it") }
+        dir = Env.tempDir("unbound")
+        port = Env.freePort()
+        Env.write(dir + "/unbound.conf", """
+            server:
+                interface: 127.0.0.1@\(port)
+                port: \(port)
+                do-daemonize: no
+                num-threads: 1
+                username: ""
+                chroot: ""
+                directory: "\(dir)"
+                pidfile: "\(dir)/unbound.pid"
+                access-control: 127.0.0.0/8 allow
+                do-not-query-localhost: no
+                module-config: "iterator"
+                # test. is one of Unbound's built-in RFC 6761 local zones (NXDOMAIN); the fixtures live there.
+                local-zone: "test." nodefault
+                use-syslog: no
+                logfile: ""
+            forward-zone:
+                name: "."
+                forward-addr: 127.0.0.1@\(upstream)
+            remote-control:
+                control-enable: no
+            """)
+        child = try Child([unbound, "-d", "-c", dir + "/unbound.conf"], log: dir + "/unbound.log")
+        try waitUntilAnswering(port: port, zone: "example.test.")
+    }
+}

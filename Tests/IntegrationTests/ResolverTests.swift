@@ -226,4 +226,90 @@ import Glibc
         }
         #expect(revived, "the restarted server was not probed back to alive within 8 s")
     }
+
+    /// `cache entries=N` and `coalesced=N upstream=N` from `dnsctl cache stats`.
+    static func stat(_ stats: String, _ key: String) -> Int? {
+        for word in stats.split(whereSeparator: { $0 == " " || $0 == "\n" }) where word.hasPrefix(key + "=") {
+            return Int(word.dropFirst(key.count + 1))
+        }
+        return nil
+    }
+
+    @Test("identical questions from many clients at once: one upstream query")
+    func coalescingThroughTheServer() throws {
+        let (hole, holePort) = ForwarderTests.blackHole()
+        defer { close(hole) }
+        let dir = Env.tempDir("coal")
+        Env.write(dir + "/jamdns.toml", "[resolver]\nupstreams = [\"127.0.0.1:\(holePort)\"]\ntry_timeout_ms = 500\ndeadline_ms = 500\n")
+        let jam = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        // 40 clients (40 sockets) ask the same question without waiting for each other.
+        var fds: [Int32] = []
+        for i in 0..<40 {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var tv = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = jam.port.bigEndian
+            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let q = Message.query(try DNSName("same.example.test."), .a, id: UInt16(i)).wireBytes()
+            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, q, q.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            fds.append(fd)
+        }
+        var answered = 0
+        for fd in fds {
+            var buf = [UInt8](repeating: 0, count: 1500)
+            if recv(fd, &buf, buf.count, 0) > 0, (buf[3] & 0x0F) == 2 { answered += 1 }  // SERVFAIL: the upstream is a black hole
+            close(fd)
+        }
+        #expect(answered == 40)
+        let stats = try jam.dnsctl(["cache", "stats"]).1
+        #expect(Self.stat(stats, "upstream") == 1, "\(stats)")
+        #expect(Self.stat(stats, "coalesced") == 39, "\(stats)")
+    }
+
+    @Test("an answer too big for UDP upstream is fetched over TCP and handed whole to a TCP client")
+    func truncatedUpstreamThroughTheServer() throws {
+        let lab = try Lab()
+        let udp = try #require(DNSClient.ask("big.example.test.", .txt, port: lab.jam.port, rd: true))
+        #expect(udp.header.tc && udp.answers.isEmpty)  // 1232 bytes is not enough: TC to the client
+        let tcp = try #require(DNSClient.ask("big.example.test.", .txt, port: lab.jam.port, tcp: true, rd: true))
+        #expect(!tcp.header.tc && tcp.answers.count == 1)
+        if case .txt(let strings)? = tcp.answers.first?.rdata { #expect(strings.count == 30) } else { Issue.record("no TXT") }
+    }
+
+    @Test("unbound as the upstream (a recursive peer in front of the authoritative one)")
+    func unboundUpstream() throws {
+        let internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")])
+        let unbound = try UnboundServer(forwardTo: internet.port)
+        let dir = Env.tempDir("ubcfg")
+        Env.write(dir + "/jamdns.toml", "[resolver]\nupstreams = [\"127.0.0.1:\(unbound.port)\"]\n")
+        let jam = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        let m = try #require(DNSClient.ask("alias.example.test.", .a, port: jam.port, rd: true))
+        #expect(m.rcode == .noError && m.answers.count == 3 && m.header.ra)
+        let nx = try #require(DNSClient.ask("nothere.example.test.", .a, port: jam.port, rd: true))
+        #expect(nx.rcode == .nxDomain)
+    }
+
+    @Test("a flood of random names stays inside the cache bound and memory stays bounded")
+    func randomNameFlood() throws {
+        let lab = try Lab(extra: "cache_size = 2000")
+        let rss0 = rssKB(lab.jam.child.pid)
+        for i in 0..<6000 { _ = DNSClient.ask("r\(i)-\(UInt32.random(in: 0...UInt32.max)).example.test.", .a, port: lab.jam.port, rd: true, timeoutMs: 1000) }
+        let stats = try lab.jam.dnsctl(["cache", "stats"]).1
+        let entries = try #require(Self.stat(stats, "entries"))
+        #expect(entries <= 2000, "\(stats)")
+        #expect((Self.stat(stats, "evictions") ?? 0) >= 3000, "\(stats)")
+        let grown = rssKB(lab.jam.child.pid) - rss0
+        #expect(grown < 20_000, "RSS grew \(grown) kB during the flood")
+        // Normal service continues.
+        #expect(DNSClient.ask("mail.example.test.", .a, port: lab.jam.port, rd: true)?.answers.count == 1)
+    }
+}
+
+func rssKB(_ pid: pid_t) -> Int {
+    for line in Env.read("/proc/\(pid)/status").split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+    }
+    return 0
 }

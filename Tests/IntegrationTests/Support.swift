@@ -229,10 +229,10 @@ enum DNSClient {
     }
 
     static func ask(_ name: String, _ type: RRType, port: UInt16, edns: EDNS? = EDNS(), tcp: Bool = false, rd: Bool = false,
-                    id: UInt16 = UInt16.random(in: 0...0xFFFF), from source: String? = nil) -> Message? {
+                    id: UInt16 = UInt16.random(in: 0...0xFFFF), from source: String? = nil, timeoutMs: Int = 2000) -> Message? {
         guard let n = try? DNSName(name) else { return nil }
         let q = Message.query(n, type, id: id, recursionDesired: rd, edns: edns).wireBytes()
-        guard let r = tcp ? self.tcp(q, port: port) : udp(q, port: port, from: source) else { return nil }
+        guard let r = tcp ? self.tcp(q, port: port) : udp(q, port: port, timeoutMs: timeoutMs, from: source) else { return nil }
         return try? Message.parse(r)
     }
 }

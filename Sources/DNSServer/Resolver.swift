@@ -35,6 +35,10 @@ public final class Resolver: Sendable {
     let policies: [CachePolicy]
     let staleAllowed: [Bool]
     let ednsPayload: Int
+    /// Marks our own upstream queries (a local-use EDNS option, RFC 6891 §9: servers ignore unknown options).
+    /// One that comes back to our listener has gone around a forwarding loop.
+    public static let loopOptionCode: UInt16 = 65_042
+    public let loopToken: [UInt8] = (0..<8).map { _ in UInt8.random(in: 0...255) }
 
     public init(config: ResolverConfig, ednsPayload: Int = 1232) throws {
         self.config = config
@@ -160,6 +164,9 @@ public final class Resolver: Sendable {
     /// policy) is returned, so the caller can send it in its batch; otherwise nil is returned and `reply`
     /// gets the answer later, from the forwarder's thread.
     public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8]) -> Void) -> [UInt8]? {
+        if let opts = q.edns?.options, opts.contains(where: { $0.code == Self.loopOptionCode && $0.data == loopToken }) {
+            return Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload)
+        }
         switch route(q.question, client: client) {
         case .refuse(let ede, let text):
             return Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload)
@@ -189,7 +196,8 @@ public final class Resolver: Sendable {
         m.header.cd = q.flags & 0x0010 != 0
         m.questions = [q.question]
         // Always EDNS upstream: Consul returns at most 3 A records without it and never sets TC.
-        m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: q.edns?.dnssecOK ?? false)
+        m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: q.edns?.dnssecOK ?? false,
+                      options: [EDNSOption(code: Self.loopOptionCode, data: loopToken)])
         let upstreamQuery = m.wireBytes()
         let ck = CoalesceKey(name: q.question.name, type: q.question.type, qclass: q.question.qclass, dnssecOK: q.edns?.dnssecOK ?? false, zone: zone)
         let policy = policies[zone]

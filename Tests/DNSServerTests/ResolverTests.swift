@@ -1,0 +1,78 @@
+import DNSForward
+import DNSWire
+import Testing
+@testable import DNSServer
+
+@Suite struct ResolverPolicyTests {
+    static func resolver(_ extra: (inout ResolverConfig) -> Void = { _ in }) throws -> Resolver {
+        var c = ResolverConfig()
+        c.upstreams = [UpstreamServer("127.0.0.1:9")!]  // discard port: nothing answers
+        c.tryTimeoutMs = 50
+        c.deadlineMs = 100
+        extra(&c)
+        return try Resolver(config: c)
+    }
+
+    static func query(_ name: String, _ type: RRType = .a, edns: EDNS? = EDNS()) -> RecursionQuery {
+        RecursionQuery(id: 9, flags: 0x0100, question: Question(name: try! DNSName(name), type: type), edns: edns, maxSize: 1232)
+    }
+
+    @Test("our own loop token: SERVFAIL at once, nothing forwarded")
+    func loopToken() throws {
+        let r = try Self.resolver()
+        defer { r.stop() }
+        let q = Self.query("www.example.com.", edns: EDNS(options: [EDNSOption(code: Resolver.loopOptionCode, data: r.loopToken)]))
+        let answer = try #require(r.resolve(q, client: [127, 0, 0, 1]) { _ in Issue.record("should answer at once") })
+        let m = try Message.parse(answer)
+        #expect(m.rcode == .servFail && m.header.id == 9 && m.header.ra)
+        #expect(r.forwarderStats.received == 0)
+    }
+
+    @Test("routing: ACL, forward zones by longest match, domain-needed, bogus-priv, the default")
+    func routing() throws {
+        let r = try Self.resolver { c in
+            c.allowRecursion = [IPPrefix("192.168.10.0/24")!, IPPrefix("127.0.0.1")!]
+            c.zones = [
+                ForwardZoneConfig(name: try! DNSName("consul."), servers: [UpstreamServer("127.0.0.1:8600")!], cache: false, minTTL: 0, serveStale: false),
+                ForwardZoneConfig(name: try! DNSName("dc2.consul."), servers: [UpstreamServer("127.0.0.1:8601")!], cache: false, minTTL: 0, serveStale: false),
+                ForwardZoneConfig(name: try! DNSName("10.168.192.in-addr.arpa."), servers: [UpstreamServer("127.0.0.1:8600")!], cache: true, minTTL: 0, serveStale: true),
+            ]
+        }
+        defer { r.stop() }
+        let lan: [UInt8] = [192, 168, 10, 5]
+        func q(_ n: String, _ t: RRType = .a) -> Question { Question(name: try! DNSName(n), type: t) }
+        #expect(r.route(q("www.example.com."), client: [8, 8, 8, 8]) == .refuse(.prohibited, "recursion is not offered to this client"))
+        #expect(r.route(q("web.service.consul."), client: lan) == .forward(zone: 0))
+        #expect(r.route(q("web.service.dc2.consul."), client: lan) == .forward(zone: 1))
+        #expect(r.route(q("www.example.com."), client: lan) == .forward(zone: 3))
+        if case .nxDomain = r.route(q("nas."), client: lan) {} else { Issue.record("domain-needed") }
+        #expect(r.route(q("com.", .ns), client: lan) == .forward(zone: 3))
+        if case .nxDomain = r.route(q("1.0.168.192.in-addr.arpa.", .ptr), client: lan) {} else { Issue.record("bogus-priv") }
+        #expect(r.route(q("7.10.168.192.in-addr.arpa.", .ptr), client: lan) == .forward(zone: 2))
+        #expect(r.route(q("8.8.8.8.in-addr.arpa.", .ptr), client: lan) == .forward(zone: 3))
+        if case .nxDomain = r.route(q("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", .ptr), client: lan) {} else { Issue.record("ULA reverse") }
+    }
+
+    @Test("every server dead: SERVFAIL with EDE 22 through the reply callback")
+    func allDead() async throws {
+        let r = try Self.resolver()
+        defer { r.stop() }
+        let box = Box()
+        #expect(r.resolve(Self.query("www.example.com."), client: [127, 0, 0, 1]) { box.set($0) } == nil)
+        var answer: [UInt8]?
+        for _ in 0..<200 where answer == nil {
+            try await Task.sleep(for: .milliseconds(10))
+            answer = box.get()
+        }
+        let m = try Message.parse(try #require(answer))
+        #expect(m.rcode == .servFail && m.edns?.extendedErrors.first?.code == .noReachableAuthority)
+    }
+}
+
+import Synchronization
+
+final class Box: Sendable {
+    let m = Mutex<[UInt8]?>(nil)
+    func set(_ v: [UInt8]) { m.withLock { $0 = v } }
+    func get() -> [UInt8]? { m.withLock { $0 } }
+}

@@ -30,6 +30,10 @@ public struct ForwarderOptions: Sendable {
     public var deadlineMs = 1500
     /// Upstream queries in flight at most (platform notes: thousands at once lost 5-18 % on loopback).
     public var maxInFlight = 256
+    /// c-ares 1.18 keeps one source port per server socket; with only the 16-bit ID left against spoofing,
+    /// each server's channel (so its socket and port) is replaced after this many queries or seconds.
+    public var rotateAfterQueries = 1000
+    public var rotateAfterSeconds = 60
     public init() {}
 }
 
@@ -95,7 +99,7 @@ public final class Forwarder: Sendable {
 }
 
 public struct ForwarderStats: Sendable, Equatable {
-    public var received = 0, coalesced = 0, sentUpstream = 0, answered = 0, failed = 0, overloaded = 0
+    public var received = 0, coalesced = 0, sentUpstream = 0, answered = 0, failed = 0, overloaded = 0, rotations = 0
 }
 
 enum AresLibrary {
@@ -113,11 +117,16 @@ final class AresChannel {
     var channel: ares_channel?
     let server: UpstreamServer
     let ref: ChannelRef
+    /// Queries sent on it, those still unanswered, and when it was made: for source-port rotation.
+    var sent = 0
+    var inFlight = 0
+    let created: Int64 = ForwardLoop.nowMs()
 
     init(server: UpstreamServer, timeoutMs: Int, ref: ChannelRef) throws(ForwardError) {
         self.server = server
         self.ref = ref
         var opts = ares_options()
+        defer { ref.channel = self }
         // NOCHECKRESP: SERVFAIL/REFUSED come back as answers (we judge them), not as ECONNREFUSED.
         opts.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH
         opts.timeout = Int32(timeoutMs)
@@ -125,7 +134,7 @@ final class AresChannel {
         opts.sock_state_cb = { data, fd, readable, writable in
             guard let data else { return }
             let r = Unmanaged<ChannelRef>.fromOpaque(data).takeUnretainedValue()
-            r.loop?.socketState(fd: fd, channel: r.index, read: readable != 0, write: writable != 0)
+            if let ch = r.channel { r.loop?.socketState(fd: fd, channel: ch, read: readable != 0, write: writable != 0) }
         }
         opts.sock_state_cb_data = Unmanaged.passUnretained(ref).toOpaque()
         let mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB
@@ -145,8 +154,8 @@ final class AresChannel {
 
 final class ChannelRef {
     weak var loop: ForwardLoop?
-    let index: Int
-    init(index: Int) { self.index = index }
+    weak var channel: AresChannel?
+    init() {}
 }
 
 /// A question being worked on: who waits for it, which servers were tried.
@@ -167,6 +176,7 @@ final class Pending {
 
 /// One try of one question at one server; the callback's context.
 final class Attempt {
+    var channel: AresChannel?
     let pending: Pending
     let server: Int
     let sentAt: Int64
@@ -188,10 +198,10 @@ final class ForwardLoop {
     let options: ForwarderOptions
     unowned let owner: Forwarder
     var channels: [[AresChannel]] = []
-    var flatChannels: [AresChannel] = []
-    var channelZone: [(zone: Int, server: Int)] = []
+    /// Replaced channels still waiting for their last answers.
+    var draining: [AresChannel] = []
     var health: [[ServerHealth]]
-    var sockets: [Int32: (channel: Int, read: Bool, write: Bool)] = [:]
+    var sockets: [Int32: (channel: AresChannel, read: Bool, write: Bool)] = [:]
     var waiting: [CoalesceKey: Pending] = [:]
     var inFlight = 0
     var idRandom = SystemRandomNumberGenerator()
@@ -201,18 +211,40 @@ final class ForwardLoop {
         self.options = options
         self.owner = owner
         health = zones.map { Array(repeating: ServerHealth(), count: $0.count) }
-        for (z, servers) in zones.enumerated() {
+        for servers in zones {
             var row: [AresChannel] = []
-            for (s, server) in servers.enumerated() {
-                let ref = ChannelRef(index: flatChannels.count)
-                let ch = try AresChannel(server: server, timeoutMs: options.tryTimeoutMs, ref: ref)
-                row.append(ch)
-                flatChannels.append(ch)
-                channelZone.append((z, s))
-            }
+            for server in servers { row.append(try AresChannel(server: server, timeoutMs: options.tryTimeoutMs, ref: ChannelRef())) }
             channels.append(row)
         }
-        for ch in flatChannels { ch.ref.loop = self }
+        for ch in channels.joined() { ch.ref.loop = self }
+    }
+
+    var allChannels: [AresChannel] { Array(channels.joined()) + draining }
+
+    /// The channel to send on for server `s` of zone `z`, replaced by a fresh one (new socket, new source
+    /// port) when it has carried enough queries or lived long enough; the old one drains, then goes.
+    func channelFor(zone z: Int, server s: Int, now: Int64) -> AresChannel {
+        let ch = channels[z][s]
+        if ch.sent >= options.rotateAfterQueries || now - ch.created >= Int64(options.rotateAfterSeconds) * 1000,
+            let fresh = try? AresChannel(server: ch.server, timeoutMs: options.tryTimeoutMs, ref: ChannelRef())
+        {
+            fresh.ref.loop = self
+            channels[z][s] = fresh
+            draining.append(ch)
+            owner.stats.withLock { $0.rotations += 1 }
+            return fresh
+        }
+        return ch
+    }
+
+    /// Destroys drained channels (all their queries answered or timed out).
+    func reapDrained() {
+        guard !draining.isEmpty else { return }
+        draining.removeAll { ch in
+            guard ch.inFlight == 0 else { return false }
+            for (fd, v) in sockets where v.channel === ch { sockets[fd] = nil }
+            return true
+        }
     }
 
     static func nowMs() -> Int64 {
@@ -221,7 +253,7 @@ final class ForwardLoop {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
-    func socketState(fd: Int32, channel: Int, read: Bool, write: Bool) {
+    func socketState(fd: Int32, channel: AresChannel, read: Bool, write: Bool) {
         if !read && !write { sockets[fd] = nil } else { sockets[fd] = (channel, read, write) }
     }
 
@@ -235,7 +267,8 @@ final class ForwardLoop {
             var timeout: Int32 = 100
             var maxTV = timeval(tv_sec: 0, tv_usec: 100_000)
             var tv = timeval()
-            for ch in flatChannels {
+            let all = allChannels
+            for ch in all {
                 if let c = ch.channel, let t = ares_timeout(c, &maxTV, &tv) {
                     timeout = min(timeout, Int32(t.pointee.tv_sec * 1000 + t.pointee.tv_usec / 1000))
                 }
@@ -243,13 +276,14 @@ final class ForwardLoop {
             _ = poll(&fds, nfds_t(fds.count), max(0, timeout))
             if fds[0].revents != 0 { while read(owner.wakeRead, &drain, drain.count) > 0 {} }
             for p in fds.dropFirst() where p.revents != 0 {
-                guard let s = sockets[p.fd], let c = flatChannels[s.channel].channel else { continue }
+                guard let s = sockets[p.fd], let c = s.channel.channel else { continue }
                 let r = p.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 ? p.fd : ARES_SOCKET_BAD
                 let w = p.revents & Int16(POLLOUT) != 0 ? p.fd : ARES_SOCKET_BAD
                 ares_process_fd(c, r, w)
             }
             // Timeouts: c-ares checks them on every process call.
-            for ch in flatChannels { if let c = ch.channel { ares_process_fd(c, ARES_SOCKET_BAD, ARES_SOCKET_BAD) } }
+            for ch in all { if let c = ch.channel { ares_process_fd(c, ARES_SOCKET_BAD, ARES_SOCKET_BAD) } }
+            reapDrained()
             let requests = owner.inbox.withLock { q -> [Forwarder.Request] in
                 let all = q
                 q.removeAll(keepingCapacity: true)
@@ -262,7 +296,7 @@ final class ForwardLoop {
         for p in waiting.values { finish(p, .failure(.allServersFailed(tried: p.tried.count))) }
         waiting.removeAll()
         channels = []
-        flatChannels = []
+        draining = []
     }
 
     func accept(_ r: Forwarder.Request) {
@@ -301,14 +335,18 @@ final class ForwardLoop {
         let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
         p.query[0] = UInt8(id >> 8)
         p.query[1] = UInt8(id & 0xFF)
-        guard let c = channels[z][s].channel else { return dispatch(p) }
+        let ch = channelFor(zone: z, server: s, now: now)
+        guard let c = ch.channel else { return dispatch(p) }
         let attempt = Attempt(pending: p, server: s, sentAt: now, loop: self)
+        attempt.channel = ch
         send(p.query, on: c, attempt)
         probeRecovering(zone: z, except: s, query: p.query, pending: p, now: now)
     }
 
     func send(_ query: [UInt8], on c: ares_channel, _ attempt: Attempt) {
         owner.stats.withLock { $0.sentUpstream += 1 }
+        attempt.channel?.sent += 1
+        attempt.channel?.inFlight += 1
         let ctx = Unmanaged.passRetained(attempt).toOpaque()
         // A copy: c-ares may call back inside ares_send (and the retry rewrites p.query); it copies the bytes.
         let bytes = query
@@ -327,18 +365,22 @@ final class ForwardLoop {
     /// puts the server back among them.
     func probeRecovering(zone z: Int, except s: Int, query: [UInt8], pending: Pending, now: Int64) {
         for (i, h) in health[z].enumerated() where i != s && h.consecutiveFailures > 0 && !h.probing && h.isAlive(now: now) {
-            guard let c = channels[z][i].channel else { continue }
+            let ch = channelFor(zone: z, server: i, now: now)
+            guard let c = ch.channel else { continue }
             health[z][i].probing = true
             var q = query
             let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
             q[0] = UInt8(id >> 8)
             q[1] = UInt8(id & 0xFF)
-            send(q, on: c, Attempt(pending: pending, server: i, sentAt: now, loop: self, isProbe: true))
+            let probe = Attempt(pending: pending, server: i, sentAt: now, loop: self, isProbe: true)
+            probe.channel = ch
+            send(q, on: c, probe)
             return
         }
     }
 
     func completed(_ a: Attempt, status: Int32, answer: [UInt8]?) {
+        a.channel?.inFlight -= 1
         let p = a.pending
         let now = Self.nowMs()
         let z = p.key.zone

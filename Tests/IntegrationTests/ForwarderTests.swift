@@ -149,4 +149,35 @@ import Glibc
         let m = try Message.parse(try #require(try r?.get()))
         #expect(!m.header.tc && m.answers.count == 36)
     }
+
+    @Test("source ports rotate: a fresh channel (socket, port) every N queries, no query lost in the switch")
+    func sourcePortRotation() throws {
+        // A responder that records each query's source port and answers it (QR set): loopback only.
+        let (fd, port) = Self.blackHole()
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var opts = ForwarderOptions()
+        opts.rotateAfterQueries = 100
+        let f = try Forwarder(zones: [[UpstreamServer("127.0.0.1:\(port)")!]], options: opts)
+        defer { f.stop() }
+        var ports: Set<UInt16> = []
+        var answered = 0
+        for i in 0..<450 {
+            let box = Box<Result<[UInt8], ForwardError>>()
+            f.forward(query("n\(i).example.test.", .a), key: key("n\(i).example.test.", .a)) { box.set($0) }
+            var buf = [UInt8](repeating: 0, count: 1500)
+            var from = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let n = withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &len) } }
+            guard n > 12 else { continue }
+            ports.insert(UInt16(bigEndian: from.sin_port))
+            buf[2] |= 0x80  // make it an answer
+            _ = withUnsafePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buf, n, 0, $0, len) } }
+            if case .success? = wait(box, ms: 2000) { answered += 1 }
+        }
+        #expect(answered == 450)
+        #expect(ports.count >= 4, "source ports seen: \(ports.sorted())")
+        #expect(f.statistics.rotations >= 4)
+    }
 }

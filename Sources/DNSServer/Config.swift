@@ -53,6 +53,8 @@ public struct ServerConfig: Sendable {
     /// [server] answer_cache_slots: finished UDP answers memoised per worker, keyed by the exact query bytes
     /// (emptied when the zones change); 0 turns the memo off.
     public var answerCacheSlots = 4096
+    /// [server] allow_query: clients that may ask at all (authoritative answers included); nil = everyone.
+    public var allowQuery: [IPPrefix]? = nil
     /// [server] tcp_max_connections: open TCP connections at most; more are closed at once (RFC 7766 §6.2.2).
     public var tcpMaxConnections = 256
     /// [server] tcp_idle_timeout_ms: a TCP connection idle this long is closed (RFC 7766 §6.2.3).
@@ -88,7 +90,7 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     static let known: Set<String> = [
-        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.control_socket", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
+        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.control_socket", "server.allow_query", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
     ]
 
@@ -125,6 +127,15 @@ public struct ServerConfig: Sendable {
             }
             c.listen = out
             c.listenExplicit = true
+        }
+        if let (v, line) = doc.values["server.allow_query"] {
+            guard case .array(let items) = v else { throw ConfigError("\(file):\(line): 'server.allow_query' must be an array of prefixes") }
+            var out: [IPPrefix] = []
+            for i in items {
+                guard case .string(let s) = i, let p = IPPrefix(s) else { throw ConfigError("\(file):\(line): bad prefix \(i) in 'server.allow_query'") }
+                out.append(p)
+            }
+            c.allowQuery = out
         }
         if let v = try int("server.udp_workers", 0...64) { c.udpWorkers = v }
         if let v = try int("server.udp_receive_buffer", 0...(256 << 20)) { c.udpReceiveBuffer = v }

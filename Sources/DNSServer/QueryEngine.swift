@@ -37,7 +37,8 @@ public struct QueryEngine: Sendable {
 
     /// Decides a query: writes the authoritative (or error) answer into `out` (`.reply`), drops it, or hands
     /// a name outside the served zones to the resolver (`.recurse`).
-    public func decide(_ query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter) -> Disposition {
+    public func decide(_ query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter,
+                       allowed: Bool = true) -> Disposition {
         guard query.count >= 12 else { return .drop }
         let flags = UInt16(query[2]) << 8 | UInt16(query[3])
         guard flags & 0x8000 == 0 else { return .drop }  // a response: never answer (reflection loops)
@@ -76,6 +77,7 @@ public struct QueryEngine: Sendable {
             return .reply
         }
 
+        guard allowed else { return finish(.refused, ede: .prohibited, "queries from this client are not allowed") }
         guard msg.header.opcode == .query else {
             return finish(.notImp, ede: .notSupported, "opcode \(msg.header.opcode) is not supported")
         }

@@ -60,7 +60,8 @@ public final class Server {
                     logger.warning("UDP receive buffer capped by the kernel; raise net.core.rmem_max to absorb bursts",
                                    metadata: ["granted": "\(receiveBufferSize(first))", "asked": "\(config.udpReceiveBuffer)"])
                 }
-                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag, answerCacheSlots: config.answerCacheSlots, resolver: resolver)) }
+                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag, answerCacheSlots: config.answerCacheSlots, resolver: resolver,
+                                                     allowQuery: config.allowQuery)) }
                 boundAddresses.append(addr)
             } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
                 logger.warning("IPv6 loopback unavailable; not listening on \(addr)")
@@ -68,7 +69,8 @@ public final class Server {
         }
         guard !boundAddresses.isEmpty else { throw ConfigError("no listen address could be bound") }
         let tcp = TCPServer(listeners: tcpFDs, engine: engine, authority: authority, stop: stopFlag,
-                            maxConnections: config.tcpMaxConnections, idleTimeoutMs: config.tcpIdleTimeoutMs, resolver: resolver)
+                            maxConnections: config.tcpMaxConnections, idleTimeoutMs: config.tcpIdleTimeoutMs, resolver: resolver,
+                            allowQuery: config.allowQuery)
         for w in udpWorkers {
             let box = UncheckedBox(w)
             threads.append(spawnThread { box.value.run() })

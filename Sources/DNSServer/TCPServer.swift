@@ -69,6 +69,7 @@ final class TCPServer {
     let maxConnections: Int
     let idleTimeoutMs: Int64
     let resolver: Resolver?
+    let allowQuery: [IPPrefix]?
     let completions = TCPCompletions()
     var nextID: UInt64 = 0
     var connections: [Int32: Connection] = [:]
@@ -76,8 +77,9 @@ final class TCPServer {
     var readBuf = [UInt8](repeating: 0, count: 16384)
 
     init(listeners: [Int32], engine: QueryEngine, authority: Authority, stop: StopFlag, maxConnections: Int, idleTimeoutMs: Int,
-         resolver: Resolver?) {
+         resolver: Resolver?, allowQuery: [IPPrefix]? = nil) {
         self.resolver = resolver
+        self.allowQuery = allowQuery
         self.listeners = listeners
         self.engine = engine
         self.authority = authority
@@ -178,7 +180,8 @@ final class TCPServer {
             guard c.input.count - start - 2 >= len else { break }
             let query = Array(c.input[(start + 2)..<(start + 2 + len)])
             start += 2 + len
-            switch engine.decide(query, transport: .tcp, catalog: catalog, into: &writer) {
+            let allowed = allowQuery.map { acl in acl.contains { $0.contains(c.clientIP) } } ?? true
+            switch engine.decide(query, transport: .tcp, catalog: catalog, into: &writer, allowed: allowed) {
             case .reply:
                 c.output.append(UInt8(writer.count >> 8))
                 c.output.append(UInt8(writer.count & 0xFF))

@@ -17,6 +17,8 @@ final class UDPWorker {
     let authority: Authority
     let stop: StopFlag
     let resolver: Resolver?
+    /// Who may ask at all; nil: everyone (then no per-query check).
+    let allowQuery: [IPPrefix]?
 
     let recvMsgs: UnsafeMutablePointer<jam_mmsg>
     let sendMsgs: UnsafeMutablePointer<jam_mmsg>
@@ -28,8 +30,10 @@ final class UDPWorker {
     var writer = WireWriter(capacity: 4096)
     var cache: AnswerCache
 
-    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag, answerCacheSlots: Int, resolver: Resolver?) {
+    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag, answerCacheSlots: Int, resolver: Resolver?,
+         allowQuery: [IPPrefix]? = nil) {
         self.resolver = resolver
+        self.allowQuery = allowQuery
         self.fd = fd
         self.engine = engine
         self.authority = authority
@@ -104,9 +108,15 @@ final class UDPWorker {
     @inline(__always)
     func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, into dst: UnsafeMutableRawPointer,
                 from addr: UnsafeMutablePointer<sockaddr_storage>, addrLen: socklen_t) -> Int? {
-        if let size = cache.lookup(query, generation: catalog.generation, into: dst) { return size }
+        // The ACL comes before the memo: a memoised answer must never reach a client that may not ask.
+        var allowed = true
+        if let acl = allowQuery {
+            let ip = ClientAddress(addr, addrLen).ip
+            allowed = acl.contains { $0.contains(ip) }
+        }
+        if allowed, let size = cache.lookup(query, generation: catalog.generation, into: dst) { return size }
         let bytes = Array(query)
-        switch engine.decide(bytes, transport: .udp, catalog: catalog, into: &writer) {
+        switch engine.decide(bytes, transport: .udp, catalog: catalog, into: &writer, allowed: allowed) {
         case .drop:
             return nil
         case .recurse(let q):
@@ -123,7 +133,7 @@ final class UDPWorker {
         case .reply:
             let size = min(writer.count, Self.sendSize)
             writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-            cache.insert(query: query, response: writer.bytes, generation: catalog.generation)
+            if allowed { cache.insert(query: query, response: writer.bytes, generation: catalog.generation) }
             return size
         }
     }

@@ -335,6 +335,21 @@ func rssKB(_ pid: pid_t) -> Int {
     }
     return 0
 }
+/// `server.allow_query`: who may ask at all, authoritative answers included.
+@Suite(.serialized) struct QueryACLTests {
+    @Test("a client outside allow_query is refused even for the lab's own names, and the memo does not leak answers")
+    func allowQuery() throws {
+        let dir = Env.tempDir("acl")
+        Env.write(dir + "/jamdns.toml", "[server]\nallow_query = [\"127.0.0.1/32\"]\n")
+        let jam = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        for _ in 0..<3 {  // the first fills the answer memo; the later ones would hit it
+            #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: jam.port, from: "127.0.0.1")?.answers.count == 1)
+            let no = try #require(DNSClient.ask("vs0.jamfox.dev.", .a, port: jam.port, from: "127.0.0.2"))
+            #expect(no.rcode == .refused && no.answers.isEmpty && no.edns?.extendedErrors.first?.code == .prohibited)
+        }
+    }
+}
+
 /// The loop token: a query carrying this server's own token is its own query come back.
 @Suite struct LoopTokenTests {
     @Test("a query with our own loop token gets SERVFAIL at once; another server's token is just an option")

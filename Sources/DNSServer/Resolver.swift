@@ -135,7 +135,11 @@ public final class Resolver: Sendable {
     }
 
     /// in-addr.arpa / ip6.arpa names inside RFC 1918, RFC 6598, loopback, link-local or ULA space.
+    static let inAddrArpa = try! DNSName("in-addr.arpa."), ip6Arpa = try! DNSName("ip6.arpa.")
+
     static func isPrivateReverse(_ name: DNSName) -> Bool {
+        // Cheap test first: almost every forwarded name is not a reverse name.
+        guard name.isSubdomain(of: inAddrArpa) || name.isSubdomain(of: ip6Arpa) else { return false }
         let labels = name.labels.map { String(decoding: $0, as: UTF8.self).lowercased() }
         guard labels.count >= 2 else { return false }
         let tail = labels.suffix(2)
@@ -164,33 +168,50 @@ public final class Resolver: Sendable {
     /// policy) is returned, so the caller can send it in its batch; otherwise nil is returned and `reply`
     /// gets the answer later, from the forwarder's thread.
     public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8]) -> Void) -> [UInt8]? {
+        switch answerNow(q, client: client) {
+        case .answer(let bytes): return bytes
+        case .fetch(let zone, let key):
+            fetch(q, zone: zone, key: key, reply: reply)
+            return nil
+        }
+    }
+
+    public enum Immediate: Sendable {
+        case answer([UInt8])
+        case fetch(zone: Int, key: CacheKey)
+    }
+
+    /// Everything that needs no network: policy answers and cache hits. `.fetch` means the caller should
+    /// call `fetch` with a reply callback (built only then, so hits allocate no closure).
+    public func answerNow(_ q: RecursionQuery, client: [UInt8]) -> Immediate {
         if let opts = q.edns?.options, opts.contains(where: { $0.code == Self.loopOptionCode && $0.data == loopToken }) {
-            return Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload)
+            return .answer(Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload))
         }
         switch route(q.question, client: client) {
         case .refuse(let ede, let text):
-            return Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload)
+            return .answer(Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload))
         case .nxDomain(let text):
-            return Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload)
+            return .answer(Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload))
         case .forward(let zone):
             let key = CacheKey(name: q.question.name, type: q.question.type, qclass: q.question.qclass, dnssecOK: q.edns?.dnssecOK ?? false)
             let now = Self.nowMs()
             let hit = cache.withLock { $0.lookup(key, now: now) }
             if let hit {
                 if hit.wantsPrefetch { fetch(q, zone: zone, key: key, reply: nil) }
-                return clientAnswer(from: hit.wire, q, stale: false)
+                var wire = hit.wire
+                if Self.patchInPlace(&wire, q, ednsPayload: ednsPayload) { return .answer(wire) }
+                return .answer(reencodedAnswer(from: hit.wire, q, stale: false))
             }
             // RD clear: a cache-only question (RFC 1034 §4.3.1); nothing cached means nothing to say.
             guard q.flags & 0x0100 != 0 else {
-                return Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload)
+                return .answer(Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload))
             }
-            fetch(q, zone: zone, key: key, reply: reply)
-            return nil
+            return .fetch(zone: zone, key: key)
         }
     }
 
     /// Asks upstream; caches what comes back; answers the client (nil: a prefetch, nobody waits).
-    func fetch(_ q: RecursionQuery, zone: Int, key: CacheKey, reply: (@Sendable ([UInt8]) -> Void)?) {
+    public func fetch(_ q: RecursionQuery, zone: Int, key: CacheKey, reply: (@Sendable ([UInt8]) -> Void)?) {
         var m = Message(header: Header(id: 0))
         m.header.rd = true
         m.header.cd = q.flags & 0x0010 != 0
@@ -234,20 +255,25 @@ public final class Resolver: Sendable {
     }
 
     static func patchedAnswer(_ wire: [UInt8], _ q: RecursionQuery, ednsPayload: Int) -> [UInt8]? {
+        var out = wire
+        return patchInPlace(&out, q, ednsPayload: ednsPayload) ? out : nil
+    }
+
+    /// Patches a cached (OPT-free) answer in place into the client's answer; false if it needs re-encoding.
+    static func patchInPlace(_ out: inout [UInt8], _ q: RecursionQuery, ednsPayload: Int) -> Bool {
+        let wire = out
         let qn = q.question.name.wire
-        guard wire.count >= 12 + qn.count + 4, wire[4] == 0, wire[5] == 1 else { return nil }
+        guard wire.count >= 12 + qn.count + 4, wire[4] == 0, wire[5] == 1 else { return false }
         let ar = Int(wire[10]) << 8 | Int(wire[11])
         // The cached question must be the same name (case aside): then its bytes have the same length.
-        guard wire[12 + qn.count - 1] == 0 else { return nil }
+        guard wire[12 + qn.count - 1] == 0 else { return false }
         var i = 0
         while i < qn.count {
-            if DNSNameLower.lower(wire[12 + i]) != DNSNameLower.lower(qn[i]) { return nil }
+            if DNSNameLower.lower(wire[12 + i]) != DNSNameLower.lower(qn[i]) { return false }
             i += 1
         }
         let optSize = q.edns == nil ? 0 : 11
-        guard wire.count + optSize <= q.maxSize, ar < 0xFFFF else { return nil }  // needs truncation: slow path
-        var out = wire
-        out.reserveCapacity(wire.count + optSize)
+        guard wire.count + optSize <= q.maxSize, ar < 0xFFFF else { return false }  // needs truncation: slow path
         out[0] = UInt8(q.id >> 8)
         out[1] = UInt8(q.id & 0xFF)
         // QR, opcode QUERY, AA clear, TC clear, RD as asked; RA set, Z and AD clear, CD as asked; RCODE kept.
@@ -259,7 +285,7 @@ public final class Resolver: Sendable {
             out[10] = UInt8((ar + 1) >> 8)
             out[11] = UInt8((ar + 1) & 0xFF)
         }
-        return out
+        return true
     }
 
     func reencodedAnswer(from wire: [UInt8], _ q: RecursionQuery, stale: Bool) -> [UInt8] {

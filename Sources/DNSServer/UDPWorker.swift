@@ -111,7 +111,7 @@ final class UDPWorker {
         // The ACL comes before the memo: a memoised answer must never reach a client that may not ask.
         var allowed = true
         if let acl = allowQuery {
-            let ip = ClientAddress(addr, addrLen).ip
+            let ip = ClientAddress.ip(addr)
             allowed = acl.contains { $0.contains(ip) }
         }
         if allowed, let size = cache.lookup(query, generation: catalog.generation, into: dst) { return size }
@@ -123,13 +123,18 @@ final class UDPWorker {
             guard let resolver else { return nil }
             // The answer may come later from the forwarder's thread: it sends on this socket (sendto is
             // thread-safe) to a copy of the client's address.
-            let client = ClientAddress(addr, addrLen)
-            let fd = self.fd
-            guard let now = resolver.resolve(q, client: client.ip, reply: { bytes in client.send(bytes, on: fd) }) else { return nil }
-            // Answered at once (cache hit or policy): it goes out in this batch's sendmmsg.
-            let size = min(now.count, Self.sendSize)
-            now.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-            return size
+            switch resolver.answerNow(q, client: ClientAddress.ip(addr)) {
+            case .answer(let now):
+                // Answered at once (cache hit or policy): it goes out in this batch's sendmmsg.
+                let size = min(now.count, Self.sendSize)
+                now.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
+                return size
+            case .fetch(let zone, let key):
+                let client = ClientAddress(addr, addrLen)
+                let fd = self.fd
+                resolver.fetch(q, zone: zone, key: key) { bytes in client.send(bytes, on: fd) }
+                return nil
+            }
         case .reply:
             let size = min(writer.count, Self.sendSize)
             writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
@@ -147,6 +152,15 @@ struct ClientAddress: Sendable {
     init(_ p: UnsafeMutablePointer<sockaddr_storage>, _ len: socklen_t) {
         storage = Array(UnsafeRawBufferPointer(start: p, count: Int(len)))
         length = len
+    }
+
+    /// The IP address bytes (4 or 16) straight from a received sockaddr.
+    static func ip(_ p: UnsafeMutablePointer<sockaddr_storage>) -> [UInt8] {
+        let raw = UnsafeRawPointer(p)
+        let family = raw.load(as: sa_family_t.self)
+        if family == sa_family_t(AF_INET) { return Array(UnsafeRawBufferPointer(start: raw + 4, count: 4)) }
+        if family == sa_family_t(AF_INET6) { return Array(UnsafeRawBufferPointer(start: raw + 8, count: 16)) }
+        return []
     }
 
     /// The IP address bytes (4 or 16) for ACL checks.

@@ -266,6 +266,12 @@ import Glibc
         let stats = try jam.dnsctl(["cache", "stats"]).1
         #expect(Self.stat(stats, "upstream") == 1, "\(stats)")
         #expect(Self.stat(stats, "coalesced") == 39, "\(stats)")
+        // And counted where it arrived: the upstream's socket holds exactly one query.
+        _ = fcntl(hole, F_SETFL, fcntl(hole, F_GETFL, 0) | O_NONBLOCK)
+        var seen = 0
+        var buf = [UInt8](repeating: 0, count: 1500)
+        while recv(hole, &buf, buf.count, 0) > 0 { seen += 1 }
+        #expect(seen == 1, "the upstream saw \(seen) queries")
     }
 
     @Test("an answer too big for UDP upstream is fetched over TCP and handed whole to a TCP client")
@@ -326,8 +332,27 @@ import Glibc
         let (_, stats) = try runTool(Env.bin + "/dnsctl", ["cache", "stats", "--socket", dir + "/jamdns.ctl"], dir: dir)
         #expect((Self.stat(stats, "received") ?? 99) <= 8 && (Self.stat(stats, "upstream") ?? 99) <= 8, "\(stats)")
     }
-}
 
+    @Test("prefetch: a popular answer in the last 10 % of its TTL is refreshed in the background")
+    func prefetch() throws {
+        let lab = try Lab()
+        func upstream() throws -> Int { Self.stat(try lab.jam.dnsctl(["cache", "stats"]).1, "upstream") ?? -1 }
+        #expect(DNSClient.ask("ttl10.example.test.", .a, port: lab.jam.port, rd: true)?.answers.first?.ttl == 10)
+        let afterMiss = try upstream()
+        #expect(DNSClient.ask("ttl10.example.test.", .a, port: lab.jam.port, rd: true) != nil)
+        #expect(DNSClient.ask("ttl10.example.test.", .a, port: lab.jam.port, rd: true) != nil)
+        usleep(9_200_000)  // 1 s of 10 left: a hit now asks for a prefetch
+        let late = try #require(DNSClient.ask("ttl10.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(late.answers.first?.ttl ?? 99 <= 1)
+        usleep(300_000)
+        #expect(try upstream() == afterMiss + 1, "the prefetch did not go upstream")
+        // The refreshed entry serves past the old expiry without a miss.
+        usleep(1_000_000)
+        let fresh = try #require(DNSClient.ask("ttl10.example.test.", .a, port: lab.jam.port, rd: true))
+        #expect(fresh.answers.first?.ttl ?? 0 >= 8)
+        #expect(try upstream() == afterMiss + 1)
+    }
+}
 
 func rssKB(_ pid: pid_t) -> Int {
     for line in Env.read("/proc/\(pid)/status").split(separator: "\n") where line.hasPrefix("VmRSS:") {
@@ -335,6 +360,7 @@ func rssKB(_ pid: pid_t) -> Int {
     }
     return 0
 }
+
 /// `server.allow_query`: who may ask at all, authoritative answers included.
 @Suite(.serialized) struct QueryACLTests {
     @Test("a client outside allow_query is refused even for the lab's own names, and the memo does not leak answers")

@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
+        // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
+        .target(name: "DDNS", dependencies: ["DNSWire", "CCurl"], swiftSettings: strict),
         // Query engine, listeners, configuration.
         .target(
             name: "DNSServer",
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),

@@ -70,6 +70,6 @@ let package = Package(
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS"], swiftSettings: strict),
     ]
 )

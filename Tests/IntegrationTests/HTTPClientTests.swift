@@ -7,12 +7,13 @@ import Glibc
 
 /// The libcurl client against a local HTTP server (loopback only).
 @Suite(.serialized) struct HTTPClientTests {
+    /// A Python fixture server from Tests/Fixtures that writes its port to a file.
     final class Fake: Sendable {
         let port: Int
         let child: Child
-        init() throws {
+        init(script: String = "fake_http.py") throws {
             let dir = Env.tempDir("http")
-            child = try Child(["/usr/bin/env", "python3", Env.root + "/Tests/Fixtures/fake_http.py", "--port-file", dir + "/port", "--seconds", "60"], log: dir + "/log")
+            child = try Child(["/usr/bin/env", "python3", Env.root + "/Tests/Fixtures/" + script, "--port-file", dir + "/port", "--seconds", "120"], log: dir + "/log")
             var p = 0
             for _ in 0..<100 where p == 0 {
                 usleep(50_000)

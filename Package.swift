@@ -33,13 +33,15 @@ let package = Package(
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
+        // The strict TOML subset both daemons' configs use.
+        .target(name: "ConfigFormat", swiftSettings: strict),
         // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
-        .target(name: "DDNS", dependencies: ["DNSWire", "CCurl"], swiftSettings: strict),
+        .target(name: "DDNS", dependencies: ["DNSWire", "CCurl", "ConfigFormat"], swiftSettings: strict),
         // Query engine, listeners, configuration.
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys",
+                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys", "ConfigFormat",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

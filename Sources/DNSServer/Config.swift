@@ -26,6 +26,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { family == .v6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
+import ConfigFormat
 import DNSWire
 
 enum IPv4Text { static func valid(_ s: String) -> Bool { IPv4Address(s) != nil } }

@@ -1,4 +1,5 @@
 import DNSForward
+import ConfigFormat
 import DNSWire
 
 /// An address prefix for ACLs: "192.168.0.0/16", "fc00::/7", "127.0.0.1".

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+
+/// What was pushed, when, and the last error, per provider, name and family; persisted across restarts so an
+/// unchanged address makes no API call after a restart either.
+public struct DDNSState: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var value: String?
+        public var pushedAt: Int64?
+        public var lastAttemptAt: Int64?
+        public var lastError: String?
+        public var failures: Int = 0
+        /// Unix time before which no new attempt is made (backoff, Retry-After, auth errors).
+        public var nextAttemptAt: Int64 = 0
+        public init() {}
+    }
+
+    public var entries: [String: Entry] = [:]
+    public init() {}
+
+    public static func key(provider: String, name: DDNSName, family: AddressFamily) -> String {
+        "\(provider) \(name.fqdn) \(family.rawValue)"
+    }
+
+    public static func load(_ path: String) -> DDNSState {
+        guard let f = fopen(path, "r") else { return DDNSState() }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            bytes += buf[0..<n]
+            if n < buf.count || bytes.count > 1 << 20 { break }
+        }
+        return (try? JSONDecoder().decode(DDNSState.self, from: Data(bytes))) ?? DDNSState()
+    }
+
+    /// Written to a temporary file, synced, then renamed: a power cut leaves the old state or the new one.
+    public func save(_ path: String) throws(DDNSConfigError) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        guard let data = try? enc.encode(self) else { throw DDNSConfigError(message: "cannot encode the DDNS state") }
+        let tmp = path + ".tmp"
+        guard let f = fopen(tmp, "w") else { throw DDNSConfigError(message: "cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        let bytes = [UInt8](data)
+        let ok = fwrite(bytes, 1, bytes.count, f) == bytes.count && fflush(f) == 0 && fsync(fileno(f)) == 0
+        fclose(f)
+        guard ok, rename(tmp, path) == 0 else { throw DDNSConfigError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+}

@@ -6,6 +6,7 @@ import FoundationEssentials
 public final class CloudflareProvider: DDNSProvider {
     public let label = "cloudflare"
     public let families: [AddressFamily] = [.v4, .v6]
+    public let canRead = true
     let base: String
     let token: Secret
     let http: HTTPClient

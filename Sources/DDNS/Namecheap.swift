@@ -3,6 +3,7 @@
 public final class NamecheapProvider: DDNSProvider {
     public let label = "namecheap"
     public let families: [AddressFamily] = [.v4]
+    public let canRead = false
     let base: String
     let password: Secret
     let http: HTTPClient

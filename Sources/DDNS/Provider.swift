@@ -50,6 +50,8 @@ public protocol DDNSProvider {
     var label: String { get }
     /// Families the provider can publish (Namecheap: IPv4 only).
     var families: [AddressFamily] { get }
+    /// Whether `current` can read the record back (Namecheap's dynamic DNS cannot: the state file decides).
+    var canRead: Bool { get }
     /// What the provider's record holds now (nil: no such record; providers that cannot read return nil).
     func current(_ name: DDNSName, family: AddressFamily) throws(DDNSError) -> String?
     func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateOutcome

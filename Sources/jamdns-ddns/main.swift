@@ -1,8 +1,110 @@
-// jamdns-ddns: the DDNS sidecar. Its own issue builds it; until then it says so and fails.
 #if canImport(Glibc)
 import Glibc
 #endif
+import DDNS
 
-let message = "jamdns-ddns: not implemented yet (DDNS for Cloudflare and Namecheap is a later milestone)\n"
-_ = message.withCString { write(2, $0, strlen($0)) }
-exit(1)
+/// `jamdns-ddns`: keeps DNS names at Cloudflare or Namecheap pointed at the WAN address. Thin: options,
+/// config and secrets are read here; the work is in the DDNS library.
+
+let usage = """
+    USAGE: jamdns-ddns [--config FILE] [--once] [--dry-run]
+           jamdns-ddns status [--config FILE]
+
+    Detects the WAN address (IPv4 and/or IPv6) and updates the configured names when it changes: at start,
+    then every interval (with jitter). Secrets come from a file, an environment variable or systemd
+    credentials, as the config says; never from the command line.
+
+    OPTIONS:
+      --config FILE   TOML configuration (default /etc/jamdns/ddns.toml)
+      --once          run one cycle and exit: 0 if every name is up to date, 1 otherwise
+      --dry-run       print what would change; no write call is made and the state is not saved
+      status          print each name, its provider, the address pushed, when, and the last error
+
+    """
+
+func out(_ s: String, fd: Int32 = 1) { _ = (s + "\n").withCString { write(fd, $0, strlen($0)) } }
+func fail(_ s: String, _ code: Int32) -> Never {
+    out("jamdns-ddns: \(s)", fd: 2)
+    exit(code)
+}
+
+var configPath = "/etc/jamdns/ddns.toml"
+var once = false, dryRun = false, statusMode = false
+var args = Array(CommandLine.arguments.dropFirst())
+while !args.isEmpty {
+    let a = args.removeFirst()
+    switch a {
+    case "--config":
+        guard !args.isEmpty else { fail("--config needs a file\n\n\(usage)", 2) }
+        configPath = args.removeFirst()
+    case "--once": once = true
+    case "--dry-run": dryRun = true
+    case "status": statusMode = true
+    case "-h", "--help":
+        out(usage)
+        exit(0)
+    default: fail("unknown option '\(a)'\n\n\(usage)", 2)
+    }
+}
+
+let config: DDNSConfig
+do { config = try DDNSConfig.parse(try readText(configPath), file: configPath) } catch { fail("\(error)", 1) }
+
+if statusMode {
+    let rows = DDNSDaemon.status(DDNSState.load(config.stateFile), now: Int64(time(nil)))
+    let header = ["NAME", "PROVIDER", "FAMILY", "ADDRESS", "PUSHED", "LAST ERROR"]
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    for r in [header] + rows {
+        out(r.enumerated().map { i, c in i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  "))
+    }
+    exit(0)
+}
+
+var environment: [String: String] = [:]
+var ep = Glibc.environ
+while let p = ep.pointee {
+    let kv = String(cString: p)
+    if let eq = kv.firstIndex(of: "=") { environment[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]) }
+    ep += 1
+}
+
+var setups: [ProviderSetup] = []
+for p in config.providers {
+    let secret: Secret
+    do { secret = try loadSecret(p.secret, environment: environment, readFile: readText) } catch { fail("[\(p.kind.rawValue)] \(error)", 1) }
+    switch p.kind {
+    case .cloudflare:
+        setups.append(ProviderSetup(config: p, provider: CloudflareProvider(baseURL: p.api, token: secret, allowCreate: p.create,
+                                                                           ttl: p.ttl, proxied: p.proxied, comment: p.comment)))
+    case .namecheap:
+        setups.append(ProviderSetup(config: p, provider: NamecheapProvider(baseURL: p.api, password: secret)))
+    }
+}
+
+let daemon = DDNSDaemon(config: config, setups: setups, detector: Detector(policy: AddressPolicy(allowNonGlobal: config.allowNonGlobal)),
+                        statePath: config.stateFile, now: { Int64(time(nil)) }, log: { out("jamdns-ddns: \($0)", fd: 2) })
+
+if once || dryRun {
+    let lines = daemon.cycle(dryRun: dryRun, verify: true)
+    for l in lines { out(l.description) }
+    exit(lines.contains { $0.failed } ? 1 : 0)
+}
+
+// The loop: signals are taken synchronously; sigtimedwait is the sleep between cycles.
+var signals = sigset_t()
+sigemptyset(&signals)
+for s in [SIGTERM, SIGINT] { sigaddset(&signals, s) }
+pthread_sigmask(SIG_BLOCK, &signals, nil)
+var verify = true
+var rng = SystemRandomNumberGenerator()
+while true {
+    for l in daemon.cycle(dryRun: false, verify: verify) where l.failed || !l.result.hasPrefix("unchanged") || verify { out(l.description) }
+    verify = false
+    let wait = config.intervalSeconds + (config.jitterSeconds > 0 ? Int.random(in: -config.jitterSeconds...config.jitterSeconds, using: &rng) : 0)
+    var ts = timespec(tv_sec: max(1, wait), tv_nsec: 0)
+    if sigtimedwait(&signals, nil, &ts) > 0 {
+        out("jamdns-ddns: stopping")
+        exit(0)
+    }
+}

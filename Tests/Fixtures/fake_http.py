@@ -29,6 +29,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/slow":
             time.sleep(3)
             return self.reply(200, "late")
+        if path == "/cdn-cgi/trace":
+            ip = open(a.ip_file).read().strip() if a.ip_file else "203.0.114.7"
+            host = (self.headers.get("Host") or "").split(":")[0]
+            return self.reply(200, f"fl=1f1\nh={host}\nip={ip}\nts=1732200000.1\nvisit_scheme=http\nuag=curl\ncolo=ARN\nwarp={a.warp}\ngateway=off\n")
+        if path == "/ip":
+            return self.reply(200, (open(a.ip_file).read().strip() if a.ip_file else "203.0.114.7") + "\n")
         if path == "/big":
             return self.reply(200, b"x" * (2 << 20))
         echo = {"method": self.command, "path": self.path, "body": body, "client": self.client_address[0],
@@ -41,6 +47,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--port-file", required=True)
 ap.add_argument("--seconds", type=int, default=120)
 ap.add_argument("--bind", default="127.0.0.1")
+ap.add_argument("--ip-file", default=None, help="the WAN address the trace and /ip report (tests change it)")
+ap.add_argument("--warp", default="off")
 a = ap.parse_args()
 srv = ThreadingHTTPServer((a.bind, 0), Handler)
 open(a.port_file, "w").write(str(srv.server_address[1]))

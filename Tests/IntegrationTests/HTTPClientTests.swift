@@ -11,9 +11,10 @@ import Glibc
     final class Fake: Sendable {
         let port: Int
         let child: Child
-        init(script: String = "fake_http.py") throws {
+        init(script: String = "fake_http.py", extra: [String] = []) throws {
             let dir = Env.tempDir("http")
-            child = try Child(["/usr/bin/env", "python3", Env.root + "/Tests/Fixtures/" + script, "--port-file", dir + "/port", "--seconds", "120"], log: dir + "/log")
+            child = try Child(["/usr/bin/env", "python3", Env.root + "/Tests/Fixtures/" + script, "--port-file", dir + "/port", "--seconds", "120"] + extra,
+                              log: dir + "/log")
             var p = 0
             for _ in 0..<100 where p == 0 {
                 usleep(50_000)

@@ -1,0 +1,146 @@
+/// One provider configured with its names.
+public struct ProviderSetup {
+    public var config: ProviderConfig
+    public var provider: DDNSProvider
+    public init(config: ProviderConfig, provider: DDNSProvider) {
+        self.config = config
+        self.provider = provider
+    }
+}
+
+/// One line of a cycle's report.
+public struct CycleLine: Sendable, Equatable, CustomStringConvertible {
+    public var provider: String
+    public var name: String
+    public var family: AddressFamily
+    public var result: String
+    public var failed: Bool
+    public var description: String { "\(provider) \(name) \(family.rawValue): \(result)" }
+}
+
+/// The DDNS loop's body: detect, compare with what was pushed (and with what the provider holds, at start and
+/// after errors), write only what changed, back off per name. Time and output are injected.
+public final class DDNSDaemon {
+    let config: DDNSConfig
+    let setups: [ProviderSetup]
+    let detector: Detector
+    let statePath: String
+    let now: () -> Int64
+    let log: (String) -> Void
+    var state: DDNSState
+    var jitter = SystemRandomNumberGenerator()
+
+    public init(config: DDNSConfig, setups: [ProviderSetup], detector: Detector, statePath: String,
+                now: @escaping () -> Int64, log: @escaping (String) -> Void) {
+        self.config = config
+        self.setups = setups
+        self.detector = detector
+        self.statePath = statePath
+        self.now = now
+        self.log = log
+        state = DDNSState.load(statePath)
+    }
+
+    /// Seconds to wait after `failures` transient failures: 30 s doubling to an hour, ±20 % jitter.
+    func backoff(_ failures: Int) -> Int64 {
+        let base = min(3600, 30 << min(max(failures - 1, 0), 7))
+        let spread = base / 5
+        return Int64(base + (spread > 0 ? Int.random(in: -spread...spread, using: &jitter) : 0))
+    }
+
+    /// Runs one cycle. `verify`: read the provider's current value even when our state says it is up to date
+    /// (at start). Returns the report; the state is saved unless `dryRun`.
+    public func cycle(dryRun: Bool, verify: Bool) -> [CycleLine] {
+        var lines: [CycleLine] = []
+        let t = now()
+        for family in [AddressFamily.v4, .v6] where family == .v4 ? config.ipv4 : config.ipv6 {
+            let (found, failures) = detector.detect(family == .v4 ? config.detectV4 : config.detectV6, family: family)
+            for setup in setups where setup.provider.families.contains(family) {
+                for name in setup.config.ddnsNames {
+                    guard let address = found else {
+                        lines.append(CycleLine(provider: setup.provider.label, name: name.fqdn, family: family,
+                                               result: "no WAN address: " + failures.joined(separator: "; "), failed: true))
+                        continue
+                    }
+                    lines.append(push(address, name: name, setup: setup, now: t, dryRun: dryRun, verify: verify))
+                }
+            }
+        }
+        if !dryRun {
+            do { try state.save(statePath) } catch { log("warning: \(error)") }
+        }
+        return lines
+    }
+
+    func push(_ address: WANAddress, name: DDNSName, setup: ProviderSetup, now t: Int64, dryRun: Bool, verify: Bool) -> CycleLine {
+        let p = setup.provider
+        let key = DDNSState.key(provider: p.label, name: name, family: address.family)
+        var e = state.entries[key] ?? DDNSState.Entry()
+        func line(_ r: String, failed: Bool = false) -> CycleLine {
+            CycleLine(provider: p.label, name: name.fqdn, family: address.family, result: r, failed: failed)
+        }
+        if t < e.nextAttemptAt && !dryRun {
+            return line("waiting \(e.nextAttemptAt - t) s before trying again (last error: \(e.lastError ?? "?"))", failed: e.lastError != nil)
+        }
+        let value = address.description
+        // Our state is trusted between cycles; at start and after an error the provider is asked (when it can
+        // be read: Namecheap's cannot, so there the state, persisted across restarts, decides).
+        let needsCheck = (verify || e.lastError != nil || e.value == nil) && p.canRead
+        if e.value == value && e.lastError == nil && !needsCheck { return line("unchanged \(value)") }
+        do {
+            if needsCheck, let current = try p.current(name, family: address.family), current == value {
+                if !dryRun {
+                    e.value = value
+                    e.lastError = nil
+                    e.failures = 0
+                    e.nextAttemptAt = 0
+                    state.entries[key] = e
+                }
+                return line("unchanged \(value) (provider checked)")
+            }
+            let outcome = try p.update(name, to: address, dryRun: dryRun)
+            if !dryRun {
+                e.value = value
+                e.pushedAt = t
+                e.lastAttemptAt = t
+                e.lastError = nil
+                e.failures = 0
+                e.nextAttemptAt = 0
+                state.entries[key] = e
+            }
+            switch outcome {
+            case .unchanged: return line("unchanged \(value)")
+            case .updated(let from): return line("updated \(from ?? "?") → \(value)")
+            case .created: return line("created \(value)")
+            case .wouldUpdate(let from): return line("would update \(from ?? "?") → \(value) (dry run)")
+            case .wouldCreate: return line("would create \(value) (dry run)")
+            }
+        } catch {
+            guard !dryRun else { return line("error: \(error) (dry run)", failed: true) }
+            let first = e.lastError != error.description
+            e.failures += 1
+            e.lastAttemptAt = t
+            e.lastError = error.description
+            switch error {
+            case .rateLimited(let s): e.nextAttemptAt = t + max(Int64(s ?? 60), backoff(e.failures))
+            case .auth: e.nextAttemptAt = t + 3600  // fixing credentials takes a person: retry slowly
+            case .transient: e.nextAttemptAt = t + backoff(e.failures)
+            case .rejected: e.nextAttemptAt = t + 3600
+            }
+            state.entries[key] = e
+            if first { log("\(p.label) \(name.fqdn): \(error)") }
+            return line("error: \(error)", failed: true)
+        }
+    }
+
+    /// `status` for people: one line per name.
+    public static func status(_ s: DDNSState, now: Int64) -> [[String]] {
+        s.entries.keys.sorted().compactMap { k in
+            guard let e = s.entries[k] else { return nil }
+            let parts = k.split(separator: " ").map(String.init)
+            guard parts.count == 3 else { return nil }
+            let pushed = e.pushedAt.map { "\(max(0, now - $0)) s ago" } ?? "never"
+            return [parts[1], parts[0], parts[2], e.value ?? "-", pushed, e.lastError ?? "-"]
+        }
+    }
+}

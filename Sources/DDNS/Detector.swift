@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSWire
+
+/// Runs the configured detection methods for one family, in order, until one yields a usable address.
+public final class Detector {
+    let http: HTTPClient
+    let policy: AddressPolicy
+    let ifInet6Path: String
+
+    public init(http: HTTPClient = HTTPClient(), policy: AddressPolicy, ifInet6Path: String = "/proc/net/if_inet6") {
+        self.http = http
+        self.policy = policy
+        self.ifInet6Path = ifInet6Path
+    }
+
+    /// The address, or every method's failure (for the error message).
+    public func detect(_ methods: [DetectMethod], family: AddressFamily) -> (WANAddress?, [String]) {
+        var failures: [String] = []
+        for m in methods {
+            do {
+                return (try detect(m, family: family), failures)
+            } catch {
+                failures.append("\(m): \(error)")
+            }
+        }
+        return (nil, failures)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func detect(_ m: DetectMethod, family: AddressFamily) throws -> WANAddress {
+        switch m {
+        case .cloudflareTrace(let url):
+            let r = try get(url, family: family)
+            return try policy.check(try Detection.parseTrace(r, expectedHost: Self.host(of: url)), family: family)
+        case .echo(let url):
+            return try policy.check(try Detection.parseEcho(try get(url, family: family)), family: family)
+        case .interface(let name):
+            switch family {
+            case .v6:
+                guard let text = try? readText(ifInet6Path) else { throw Failure(description: "cannot read \(ifInet6Path)") }
+                guard let a = Detection.pickInterfaceIPv6(Detection.parseIfInet6(text), interface: name, policy: policy) else {
+                    throw Failure(description: "no stable global IPv6 address on \(name ?? "any interface")")
+                }
+                return a
+            case .v4:
+                for a in Self.interfaceIPv4(name) {
+                    if let w = try? policy.check(a, family: .v4) { return w }
+                }
+                throw Failure(description: "no global IPv4 address on \(name ?? "any interface") (behind NAT? use cloudflare-trace)")
+            }
+        }
+    }
+
+    func get(_ url: String, family: AddressFamily) throws -> String {
+        let r = try http.perform(HTTPRequest(url: url, timeoutMs: 10_000, family: family))
+        guard r.status == 200 else { throw Failure(description: "HTTP \(r.status)") }
+        return r.text
+    }
+
+    /// The host of a URL as the trace's `h=` reports it (no port; brackets kept for IPv6 literals).
+    static func host(of url: String) -> String {
+        var rest = Substring(url)
+        if let r = url.range(ofPrefix: "://") { rest = url[r.upperBound...] }
+        let hostPort = rest.prefix { $0 != "/" && $0 != "?" }
+        if hostPort.hasPrefix("[") { return String(hostPort.prefix { $0 != "]" }) + "]" }
+        return String(hostPort.prefix { $0 != ":" })
+    }
+
+    static func interfaceIPv4(_ name: String?) -> [String] {
+        var head: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&head) == 0 else { return [] }
+        defer { freeifaddrs(head) }
+        var out: [String] = []
+        var p = head
+        while let ifa = p {
+            defer { p = ifa.pointee.ifa_next }
+            guard let sa = ifa.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            if let name, String(cString: ifa.pointee.ifa_name) != name { continue }
+            var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var a = sin.pointee.sin_addr
+                _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
+            }
+            out.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return out
+    }
+}
+
+/// Reads a small text file (no Foundation).
+public func readText(_ path: String) throws -> String {
+    guard let f = fopen(path, "r") else { throw DDNSConfigError(message: "cannot read \(path): \(String(cString: strerror(errno)))") }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        out += buf[0..<n]
+        if n < buf.count || out.count > 1 << 20 { break }
+    }
+    return String(decoding: out, as: UTF8.self)
+}

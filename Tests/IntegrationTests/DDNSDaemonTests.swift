@@ -1,0 +1,124 @@
+import DDNS
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `jamdns-ddns` end to end: the real binary, a strict fake Cloudflare API and a fake trace endpoint whose
+/// address the test changes. Loopback only.
+@Suite(.serialized) struct DDNSDaemonTests {
+    typealias Fake = HTTPClientTests.Fake
+
+    final class Lab {
+        let dir = Env.tempDir("ddns")
+        let cf: Fake
+        let trace: Fake
+        var ipFile: String { dir + "/wan-ip" }
+        init(token: String = "good-token") throws {
+            Env.write(dir + "/wan-ip", "203.0.114.7\n")
+            cf = try Fake(script: "fake_cloudflare.py")
+            trace = try Fake(script: "fake_http.py", extra: ["--ip-file", dir + "/wan-ip"])
+            Env.write(dir + "/ddns.toml", """
+                [ddns]
+                state_file = "\(dir)/state.json"
+                detect_v4 = ["cloudflare-trace http://127.0.0.1:\(trace.port)/cdn-cgi/trace"]
+                [cloudflare]
+                api = "http://127.0.0.1:\(cf.port)/client/v4"
+                token_env = "JAMDNS_TEST_CF_TOKEN"
+                zone = "jamfox.dev"
+                names = ["vpn", "valheim", "minecraft"]
+                create = true
+                """)
+            self.token = token
+        }
+        let token: String
+        func run(_ args: [String]) throws -> (Int32, String) {
+            try runTool(Env.bin + "/jamdns-ddns", ["--config", dir + "/ddns.toml"] + args, dir: dir, env: ["JAMDNS_TEST_CF_TOKEN": token])
+        }
+        func calls() throws -> [(method: String, path: String, body: String)] { try CloudflareTests.calls(cf) }
+        func writes() throws -> Int { try calls().filter { $0.method != "GET" }.count }
+    }
+
+    @Test("first start writes exactly what is needed; unchanged across restarts writes nothing; a change is one write per name")
+    func lifecycle() throws {
+        let lab = try Lab()
+        var outputs: [String] = []
+        let (rc, first) = try lab.run(["--once"])
+        outputs.append(first)
+        #expect(rc == 0, "\(first)")
+        #expect(first.contains("vpn.jamfox.dev v4: updated 198.51.100.1 → 203.0.114.7") && first.contains("minecraft.jamfox.dev v4: created 203.0.114.7"), "\(first)")
+        let w1 = try lab.calls().filter { $0.method != "GET" }
+        #expect(w1.map(\.method).sorted() == ["PATCH", "PATCH", "POST"], "\(w1)")
+        for _ in 0..<4 {
+            let (rc2, again) = try lab.run(["--once"])
+            outputs.append(again)
+            #expect(rc2 == 0 && again.contains("unchanged"), "\(again)")
+        }
+        #expect(try lab.writes() == 3, "restarts with an unchanged address must not write")
+        // The WAN address changes.
+        Env.write(lab.ipFile, "203.0.114.8\n")
+        let (_, dry) = try lab.run(["--dry-run"])
+        outputs.append(dry)
+        #expect(dry.contains("would update 203.0.114.7 → 203.0.114.8 (dry run)"), "\(dry)")
+        #expect(try lab.writes() == 3)
+        let (rc3, changed) = try lab.run(["--once"])
+        outputs.append(changed)
+        #expect(rc3 == 0)
+        let w2 = try lab.calls().filter { $0.method != "GET" }
+        #expect(w2.count == 6 && w2.suffix(3).allSatisfy { $0.method == "PATCH" }, "\(w2)")
+        let (_, status) = try lab.run(["status"])
+        outputs.append(status)
+        #expect(status.contains("vpn.jamfox.dev") && status.contains("203.0.114.8") && status.contains("cloudflare"), "\(status)")
+        // The token never shows in anything printed.
+        for o in outputs { #expect(!o.contains("good-token")) }
+    }
+
+    @Test("a 429 stretches the next attempt to Retry-After or more: no call until then")
+    func rateLimit() throws {
+        let lab = try Lab()
+        try CloudflareTests.control(lab.cf, #"{"rate_limit": 100, "retry_after": 120}"#)
+        let (rc, out) = try lab.run(["--once"])
+        #expect(rc == 1 && out.contains("rate limited, retry after 120 s"), "\(out)")
+        try CloudflareTests.control(lab.cf, #"{"rate_limit": 0}"#)
+        let before = try lab.calls().count
+        let (rc2, out2) = try lab.run(["--once"])
+        #expect(rc2 == 1 && out2.contains("waiting"), "\(out2)")
+        #expect(try lab.calls().count == before, "a call was made inside the Retry-After window")
+    }
+
+    @Test("an auth error is reported with what to fix and does not loop; the token is not printed")
+    func authError() throws {
+        let lab = try Lab(token: "wrong-s3cret-token")
+        let (rc, out) = try lab.run(["--once"])
+        #expect(rc == 1 && out.contains("authentication failed") && out.contains("DNS:Edit"), "\(out)")
+        #expect(!out.contains("wrong-s3cret-token"))
+        let before = try lab.calls().count
+        let (_, out2) = try lab.run(["--once"])
+        #expect(out2.contains("waiting"), "\(out2)")
+        #expect(try lab.calls().count == before)
+    }
+
+    @Test("detection: a trace through WARP is refused and the next method is used; nothing usable, nothing written")
+    func detectionFallback() throws {
+        let lab = try Lab()
+        let warp = try Fake(script: "fake_http.py", extra: ["--ip-file", lab.ipFile, "--warp", "on"])
+        Env.write(lab.dir + "/ddns.toml", Env.read(lab.dir + "/ddns.toml").replacingOccurrence(
+            "detect_v4 = [\"cloudflare-trace http://127.0.0.1:\(lab.trace.port)/cdn-cgi/trace\"]",
+            "detect_v4 = [\"cloudflare-trace http://127.0.0.1:\(warp.port)/cdn-cgi/trace\", \"echo http://127.0.0.1:\(lab.trace.port)/ip\"]"))
+        let (rc, out) = try lab.run(["--once"])
+        #expect(rc == 0 && out.contains("updated 198.51.100.1 → 203.0.114.7"), "\(out)")
+        Env.write(lab.ipFile, "192.168.10.1\n")  // a private address from every method: refused
+        let before = try lab.writes()
+        let (rc2, out2) = try lab.run(["--once"])
+        #expect(rc2 == 1 && out2.contains("no WAN address") && out2.contains("private"), "\(out2)")
+        #expect(try lab.writes() == before)
+    }
+}
+
+extension String {
+    func replacingOccurrence(_ a: String, _ b: String) -> String {
+        let parts = components(a)
+        return parts.joined(separator: b)
+    }
+}

@@ -80,12 +80,19 @@ public struct DDNSConfig: Sendable, Equatable {
     public var detectV6: [DetectMethod] = [.interface(name: nil), .cloudflareTrace(url: DetectMethod.defaultTrace)]
     public var allowNonGlobal = false
     public var providers: [ProviderConfig] = []
+    /// [lab] store: the jamdns store holding `record`; unset = the lab's zone is not touched.
+    public var labStore: String?
+    /// [lab] record: a name in the lab's zone kept at the WAN address (A and/or AAAA), e.g. wan.jamfox.dev.
+    public var labRecord: String?
+    /// [lab] control_socket: the running jamdns to tell to drop cached answers for the DDNS names after a
+    /// change; default beside the store (as jamdns does).
+    public var labControlSocket: String?
 
     public init() {}
 
     static let knownKeys: Set<String> = [
         "ddns.interval_seconds", "ddns.jitter_seconds", "ddns.state_file", "ddns.ipv4", "ddns.ipv6", "ddns.detect_v4",
-        "ddns.detect_v6", "ddns.allow_non_global",
+        "ddns.detect_v6", "ddns.allow_non_global", "lab.store", "lab.record", "lab.control_socket",
     ]
     static let providerKeys: Set<String> = [
         "api", "token_file", "token_env", "token_credential", "password_file", "password_env", "password_credential",
@@ -171,6 +178,12 @@ public struct DDNSConfig: Sendable, Equatable {
                 throw DDNSConfigError(message: "\(file): [namecheap] takes no create/ttl/proxied/comment (its dynamic DNS API has none)")
             }
             c.providers.append(pc)
+        }
+        c.labStore = try string("lab.store")
+        c.labRecord = try string("lab.record")
+        c.labControlSocket = try string("lab.control_socket")
+        if (c.labStore == nil) != (c.labRecord == nil) && c.labControlSocket == nil {
+            throw DDNSConfigError(message: "\(file): [lab] needs both store and record (or only control_socket)")
         }
         guard !c.providers.isEmpty else { throw DDNSConfigError(message: "\(file): no [cloudflare] or [namecheap] section: nothing to update") }
         guard c.ipv4 || c.ipv6 else { throw DDNSConfigError(message: "\(file): ipv4 and ipv6 are both off: nothing to publish") }

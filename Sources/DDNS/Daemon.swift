@@ -27,11 +27,13 @@ public final class DDNSDaemon {
     let statePath: String
     let now: () -> Int64
     let log: (String) -> Void
+    let lab: LabSync?
     var state: DDNSState
     var jitter = SystemRandomNumberGenerator()
 
     public init(config: DDNSConfig, setups: [ProviderSetup], detector: Detector, statePath: String,
-                now: @escaping () -> Int64, log: @escaping (String) -> Void) {
+                now: @escaping () -> Int64, log: @escaping (String) -> Void, lab: LabSync? = nil) {
+        self.lab = lab
         self.config = config
         self.setups = setups
         self.detector = detector
@@ -55,6 +57,9 @@ public final class DDNSDaemon {
         let t = now()
         for family in [AddressFamily.v4, .v6] where family == .v4 ? config.ipv4 : config.ipv6 {
             let (found, failures) = detector.detect(family == .v4 ? config.detectV4 : config.detectV6, family: family)
+            if let address = found, !dryRun, let l = lab?.ensureRecord(address) {
+                lines.append(CycleLine(provider: "lab", name: config.labRecord ?? "", family: family, result: l, failed: l.contains("cannot")))
+            }
             for setup in setups where setup.provider.families.contains(family) {
                 for name in setup.config.ddnsNames {
                     guard let address = found else {
@@ -68,6 +73,12 @@ public final class DDNSDaemon {
         }
         if !dryRun {
             do { try state.save(statePath) } catch { log("warning: \(error)") }
+            // Names whose address moved: the LAN's resolver must not keep serving the old one.
+            let moved = Set(lines.filter { $0.result.hasPrefix("updated") || $0.result.hasPrefix("created") || $0.result.contains("set to") }
+                .map { $0.name }).filter { !$0.isEmpty }
+            if let lab, !moved.isEmpty {
+                for l in lab.flush(moved.sorted()) { lines.append(CycleLine(provider: "lab", name: "", family: .v4, result: l, failed: false)) }
+            }
         }
         return lines
     }

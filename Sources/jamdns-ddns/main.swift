@@ -82,8 +82,13 @@ for p in config.providers {
     }
 }
 
+let lab: LabSync?
+do {
+    lab = config.labStore != nil || config.labControlSocket != nil
+        ? try LabSync(storePath: config.labStore, record: config.labRecord, controlSocket: config.labControlSocket) : nil
+} catch { fail("\(error)", 1) }
 let daemon = DDNSDaemon(config: config, setups: setups, detector: Detector(policy: AddressPolicy(allowNonGlobal: config.allowNonGlobal)),
-                        statePath: config.stateFile, now: { Int64(time(nil)) }, log: { out("jamdns-ddns: \($0)", fd: 2) })
+                        statePath: config.stateFile, now: { Int64(time(nil)) }, log: { out("jamdns-ddns: \($0)", fd: 2) }, lab: lab)
 
 if once || dryRun {
     let lines = daemon.cycle(dryRun: dryRun, verify: true)

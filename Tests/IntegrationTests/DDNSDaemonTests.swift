@@ -1,4 +1,5 @@
 import DDNS
+import DNSWire
 import Testing
 
 #if canImport(Glibc)
@@ -113,6 +114,28 @@ import Glibc
         let (rc2, out2) = try lab.run(["--once"])
         #expect(rc2 == 1 && out2.contains("no WAN address") && out2.contains("private"), "\(out2)")
         #expect(try lab.writes() == before)
+    }
+
+    @Test("the lab's own record follows the WAN address through the store, live in jamdns, and the moved names are flushed from its cache")
+    func labRecordAndFlush() throws {
+        let lab = try Lab()
+        let cfgDir = Env.tempDir("labjam")
+        Env.write(cfgDir + "/jamdns.toml", "[resolver]\nupstreams = [\"127.0.0.1:\(lab.trace.port)\"]\n")
+        let jam = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", cfgDir + "/jamdns.toml"])
+        Env.write(lab.dir + "/ddns.toml", Env.read(lab.dir + "/ddns.toml") + "\n[lab]\nstore = \"\(jam.db)\"\nrecord = \"wan.jamfox.dev\"\n")
+        #expect(DNSClient.ask("wan.jamfox.dev.", .a, port: jam.port)?.answers.first?.rdata == .a(IPv4Address(192, 168, 10, 80)))  // wildcard
+        let (rc, out) = try lab.run(["--once"])
+        #expect(rc == 0, "\(out)")
+        #expect(out.contains("lab: wan.jamfox.dev. A set to 203.0.114.7"), "\(out)")
+        #expect(out.contains("jamdns cache: ok: flushed") && out.contains("vpn.jamfox.dev"), "\(out)")
+        var served = false
+        for _ in 0..<50 where !served {
+            usleep(20_000)
+            served = DNSClient.ask("wan.jamfox.dev.", .a, port: jam.port)?.answers.first?.rdata == .a(IPv4Address(203, 0, 114, 7))
+        }
+        #expect(served, "jamdns does not serve the new lab record within a second")
+        let (_, again) = try lab.run(["--once"])
+        #expect(again.contains("lab: wan.jamfox.dev. A unchanged") && !again.contains("jamdns cache"), "\(again)")
     }
 }
 

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSStore
+import DNSWire
+
+/// The lab side of a WAN change: keep a record of the lab's own zone at the WAN address (through the store,
+/// so the running jamdns serves it within a second) and tell the running jamdns to drop cached answers for
+/// the DDNS names (so the LAN does not keep the old address until TTLs run out).
+public final class LabSync {
+    let storePath: String?
+    let record: DNSName?
+    let controlSocket: String?
+
+    public init(storePath: String?, record: String?, controlSocket: String?) throws(DDNSConfigError) {
+        self.storePath = storePath
+        if let record {
+            guard let n = try? DNSName(record.hasSuffix(".") ? record : record + ".") else {
+                throw DDNSConfigError(message: "[lab] record '\(record)' is not a valid name")
+            }
+            self.record = n
+        } else {
+            self.record = nil
+        }
+        if let c = controlSocket {
+            self.controlSocket = c
+        } else if let s = storePath {
+            self.controlSocket = s.lastIndex(of: "/").map { String(s[...$0]) + "jamdns.ctl" } ?? "jamdns.ctl"
+        } else {
+            self.controlSocket = nil
+        }
+    }
+
+    /// Sets the lab record's A or AAAA RRset to `address`; no edit (and no serial bump) when it already is.
+    /// Returns a line for the report.
+    public func ensureRecord(_ address: WANAddress) -> String? {
+        guard let storePath, let record else { return nil }
+        let type: RRType = address.family == .v4 ? .a : .aaaa
+        let rdata: RData
+        switch address {
+        case .v4(let a): rdata = .a(a)
+        case .v6(let a): rdata = .aaaa(a)
+        }
+        do {
+            let store = try ZoneStore(path: storePath)
+            guard let zone = try store.zone(containing: record) else { return "lab: \(record) is in no zone of \(storePath)" }
+            let diff = try store.edit(zone: zone) { (recs: inout [ResourceRecord]) in
+                let current = recs.filter { $0.name == record && $0.type == type }
+                if current.count == 1 && current[0].rdata == rdata { return }
+                let ttl = current.first?.ttl ?? 300
+                recs.removeAll { $0.name == record && $0.type == type }
+                recs.append(ResourceRecord(name: record, type: type, ttl: ttl, rdata: rdata))
+            }
+            return diff.isEmpty ? "lab: \(record) \(type) unchanged \(address)" : "lab: \(record) \(type) set to \(address) (serial \(diff.serial ?? 0))"
+        } catch {
+            return "lab: cannot update \(record) in \(storePath): \(error)"
+        }
+    }
+
+    /// Asks the running jamdns to drop its cached answers for `names`. A jamdns that is not running (or has
+    /// no resolver) is not an error worth failing the cycle for: the line says what happened.
+    public func flush(_ names: [String]) -> [String] {
+        guard let controlSocket else { return [] }
+        return names.map { n in
+            switch Self.ask(controlSocket, "flush \(n)") {
+            case .success(let answer): return "jamdns cache: " + answer.trimmingSpaces
+            case .failure(let e): return "jamdns cache: \(e.message)"
+            }
+        }
+    }
+
+    static func ask(_ path: String, _ request: String) -> Result<String, DDNSConfigError> {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return .failure(DDNSConfigError(message: "socket: \(String(cString: strerror(errno)))")) }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return .failure(DDNSConfigError(message: "control socket path too long")) }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0 else { return .failure(DDNSConfigError(message: "jamdns not reachable at \(path) (\(String(cString: strerror(errno))))")) }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = (request + "\n").withCString { write(fd, $0, strlen($0)) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1024)
+        while out.count < 65536 {
+            let n = read(fd, &buf, buf.count)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        let text = String(decoding: out, as: UTF8.self)
+        return text.hasPrefix("error: ") ? .failure(DDNSConfigError(message: String(text.dropFirst(7)).trimmingSpaces)) : .success(text)
+    }
+}

@@ -36,7 +36,7 @@ let package = Package(
         // The strict TOML subset both daemons' configs use.
         .target(name: "ConfigFormat", swiftSettings: strict),
         // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
-        .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "CCurl", "ConfigFormat"], swiftSettings: strict),
+        .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "DNSForward", "CCurl", "ConfigFormat"], swiftSettings: strict),
         // Query engine, listeners, configuration.
         .target(
             name: "DNSServer",

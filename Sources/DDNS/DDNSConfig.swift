@@ -8,12 +8,16 @@ public enum DetectMethod: Sendable, Equatable, CustomStringConvertible {
     case echo(url: String)
     /// The address of a local interface (IPv6: stable global addresses only).
     case interface(name: String?)
+    /// Asked of a DNS service directly (never through our own resolver): `whoami.cloudflare` TXT in class CH,
+    /// or `myip.opendns.com` A/AAAA. `server` nil: the service's own resolver for the family.
+    case dns(service: DNSService, server: String?)
 
     public var description: String {
         switch self {
         case .cloudflareTrace(let u): "cloudflare-trace \(u)"
         case .echo(let u): "echo \(u)"
         case .interface(let n): "interface \(n ?? "any")"
+        case .dns(let svc, let server): "dns \(svc.rawValue)" + (server.map { " \($0)" } ?? "")
         }
     }
 
@@ -27,6 +31,9 @@ public enum DetectMethod: Sendable, Equatable, CustomStringConvertible {
         case "cloudflare-trace": return parts.count <= 2 ? .cloudflareTrace(url: parts.count == 2 ? parts[1] : defaultTrace) : nil
         case "echo": return parts.count == 2 && (parts[1].hasPrefix("https://") || parts[1].hasPrefix("http://")) ? .echo(url: parts[1]) : nil
         case "interface": return parts.count <= 2 ? .interface(name: parts.count == 2 ? parts[1] : nil) : nil
+        case "dns":
+            guard parts.count == 2 || parts.count == 3, let svc = DNSService(rawValue: parts[1]) else { return nil }
+            return .dns(service: svc, server: parts.count == 3 ? parts[2] : nil)
         default: return nil
         }
     }
@@ -139,8 +146,9 @@ public struct DDNSConfig: Sendable, Equatable {
             guard let list = try strings(k) else { return nil }
             var out: [DetectMethod] = []
             for s in list {
-                if s.hasPrefix("dns") { throw fail(k, "detection by DNS (whoami.cloudflare, myip.opendns.com) is not available yet; use cloudflare-trace, echo URL or interface NAME") }
-                guard let m = DetectMethod.parse(s) else { throw fail(k, "bad detection method '\(s)'; use \"cloudflare-trace [URL]\", \"echo URL\" or \"interface [NAME]\"") }
+                guard let m = DetectMethod.parse(s) else {
+                    throw fail(k, "bad detection method '\(s)'; use \"cloudflare-trace [URL]\", \"echo URL\", \"interface [NAME]\" or \"dns whoami.cloudflare|myip.opendns.com [SERVER]\"")
+                }
                 out.append(m)
             }
             guard !out.isEmpty else { throw fail(k, "'\(k)' needs at least one method") }
@@ -215,5 +223,21 @@ public func loadSecret(_ source: SecretSource, environment: [String: String], re
         let text: String
         do { text = try readFile(path) } catch { throw DDNSConfigError(message: "cannot read credential \(name) from \(dir): \(error)") }
         return try clean(text, "credential \(name)")
+    }
+}
+
+/// DNS services that tell the asker its own address.
+public enum DNSService: String, Sendable, Equatable {
+    case whoamiCloudflare = "whoami.cloudflare"
+    case myipOpenDNS = "myip.opendns.com"
+
+    /// The service's own servers per family (asked directly, so the answer is the address they saw).
+    public func defaultServer(_ family: AddressFamily) -> String {
+        switch (self, family) {
+        case (.whoamiCloudflare, .v4): "1.1.1.1"
+        case (.whoamiCloudflare, .v6): "[2606:4700:4700::1111]:53"
+        case (.myipOpenDNS, .v4): "208.67.222.222"
+        case (.myipOpenDNS, .v6): "[2620:119:35::35]:53"
+        }
     }
 }

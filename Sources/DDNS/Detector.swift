@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DNSForward
 import DNSWire
+import Synchronization
 
 /// Runs the configured detection methods for one family, in order, until one yields a usable address.
 public final class Detector {
@@ -39,6 +41,8 @@ public final class Detector {
             return try policy.check(try Detection.parseTrace(r, expectedHost: Self.host(of: url)), family: family)
         case .echo(let url):
             return try policy.check(try Detection.parseEcho(try get(url, family: family)), family: family)
+        case .dns(let svc, let server):
+            return try askDNS(svc, server: server, family: family)
         case .interface(let name):
             switch family {
             case .v6:
@@ -54,6 +58,48 @@ public final class Detector {
                 throw Failure(description: "no global IPv4 address on \(name ?? "any interface") (behind NAT? use cloudflare-trace)")
             }
         }
+    }
+
+    /// One question to one server through c-ares, waited for (bounded by the forwarder's deadline).
+    func askDNS(_ svc: DNSService, server: String?, family: AddressFamily) throws -> WANAddress {
+        let s = server ?? svc.defaultServer(family)
+        guard let upstream = UpstreamServer(s) else { throw Failure(description: "bad DNS server '\(s)'") }
+        guard upstream.isIPv6 == (family == .v6) else {
+            throw Failure(description: "server \(s) is not \(family == .v4 ? "IPv4" : "IPv6"): the answer would be the other family's address")
+        }
+        let (name, type, cls): (String, RRType, RRClass) = switch svc {
+        case .whoamiCloudflare: ("whoami.cloudflare.", .txt, .ch)
+        case .myipOpenDNS: ("myip.opendns.com.", family == .v4 ? .a : .aaaa, .in)
+        }
+        var q = Message.query(try DNSName(name), type, recursionDesired: false, edns: EDNS())
+        q.questions[0].qclass = cls
+        var opts = ForwarderOptions()
+        opts.tryTimeoutMs = 2000
+        opts.deadlineMs = 2500
+        let f = try Forwarder(zones: [[upstream]], options: opts)
+        defer { f.stop() }
+        let box = Mutex<Result<[UInt8], ForwardError>?>(nil)
+        f.forward(q.wireBytes(), key: CoalesceKey(name: try DNSName(name), type: type, qclass: cls, dnssecOK: false, zone: 0)) { r in
+            box.withLock { $0 = r }
+        }
+        var result: Result<[UInt8], ForwardError>?
+        for _ in 0..<600 where result == nil {  // ≤ 3 s
+            usleep(5000)
+            result = box.withLock { $0 }
+        }
+        guard case .success(let bytes)? = result else { throw Failure(description: "\(s) did not answer (\(result.map { "\($0)" } ?? "timeout"))") }
+        let m = try Message.parse(bytes)
+        guard m.rcode == .noError else { throw Failure(description: "\(s) answered \(m.rcode)") }
+        for rr in m.answers {
+            switch rr.rdata {
+            case .txt(let strings) where type == .txt:
+                if let first = strings.first { return try policy.check(String(decoding: first, as: UTF8.self), family: family) }
+            case .a(let a) where type == .a: return try policy.check(a.description, family: family)
+            case .aaaa(let a) where type == .aaaa: return try policy.check(a.description, family: family)
+            default: continue
+            }
+        }
+        throw Failure(description: "\(s) gave no \(type) answer for \(name)")
     }
 
     func get(_ url: String, family: AddressFamily) throws -> String {

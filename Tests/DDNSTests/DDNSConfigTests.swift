@@ -13,7 +13,7 @@ import Glibc
         jitter_seconds = 20
         state_file = "/var/lib/jamdns/ddns-state.json"
         ipv6 = true
-        detect_v4 = ["cloudflare-trace", "echo https://api.ipify.org"]
+        detect_v4 = ["cloudflare-trace", "echo https://api.ipify.org", "dns whoami.cloudflare", "dns myip.opendns.com 208.67.220.220"]
         detect_v6 = ["interface eth0", "cloudflare-trace https://[2606:4700:4700::1111]/cdn-cgi/trace"]
 
         [cloudflare]
@@ -26,7 +26,8 @@ import Glibc
     @Test func labConfig() throws {
         let c = try DDNSConfig.parse(Self.lab)
         #expect(c.intervalSeconds == 303 && c.jitterSeconds == 20 && c.ipv4 && c.ipv6)
-        #expect(c.detectV4 == [.cloudflareTrace(url: "https://cloudflare.com/cdn-cgi/trace"), .echo(url: "https://api.ipify.org")])
+        #expect(c.detectV4 == [.cloudflareTrace(url: "https://cloudflare.com/cdn-cgi/trace"), .echo(url: "https://api.ipify.org"),
+                               .dns(service: .whoamiCloudflare, server: nil), .dns(service: .myipOpenDNS, server: "208.67.220.220")])
         #expect(c.detectV6.first == .interface(name: "eth0"))
         let p = try #require(c.providers.first)
         #expect(p.kind == .cloudflare && p.secret == .credential("cloudflare-token") && p.create)
@@ -40,7 +41,7 @@ import Glibc
         ("[cloudflare]\ntoken_env = \"T\"\ntoken_file = \"/f\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config: [cloudflare] needs exactly one of"),
         ("[cloudflare]\ntoken_env = \"T\"\nnames = [\"a\"]\n", "config: [cloudflare] needs zone"),
         ("[cloudflare]\ntoken_env = \"T\"\nzone = \"x.dev\"\nnames = [\"a\"]\nttl = 30\n", "config:5: 'cloudflare.ttl' must be 1 (automatic) or 60-86400"),
-        ("[ddns]\ndetect_v4 = [\"dns whoami.cloudflare\"]\n[cloudflare]\ntoken_env = \"T\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config:2: detection by DNS"),
+        ("[ddns]\ndetect_v4 = [\"dns whoami.example\"]\n[cloudflare]\ntoken_env = \"T\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config:2: bad detection method"),
         ("[ddns]\ndetect_v4 = [\"carrier-pigeon\"]\n[cloudflare]\ntoken_env = \"T\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config:2: bad detection method"),
         ("[ddns]\ninterval_seconds = 5\n[cloudflare]\ntoken_env = \"T\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config:2: 'ddns.interval_seconds' must be an integer in 30...86400"),
         ("[ddns]\nipv4 = false\n[namecheap]\npassword_env = \"P\"\nzone = \"x.dev\"\nnames = [\"@\"]\n", "config: ipv4 and ipv6 are both off"),

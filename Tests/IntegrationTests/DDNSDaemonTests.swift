@@ -137,6 +137,36 @@ import Glibc
         let (_, again) = try lab.run(["--once"])
         #expect(again.contains("lab: wan.jamfox.dev. A unchanged") && !again.contains("jamdns cache"), "\(again)")
     }
+
+    @Test("Namecheap through the daemon: it cannot be read back, so the persisted state keeps restarts from pushing again")
+    func namecheap() throws {
+        let lab = try Lab()
+        let nc = try Fake(script: "fake_namecheap.py")
+        Env.write(lab.dir + "/nc.toml", """
+            [ddns]
+            state_file = "\(lab.dir)/nc-state.json"
+            detect_v4 = ["cloudflare-trace http://127.0.0.1:\(lab.trace.port)/cdn-cgi/trace"]
+            [namecheap]
+            api = "http://127.0.0.1:\(nc.port)"
+            password_env = "JAMDNS_TEST_NC_PASSWORD"
+            zone = "jamfox.dev"
+            names = ["@", "*", "vpn"]
+            """)
+        func run() throws -> (Int32, String) {
+            try runTool(Env.bin + "/jamdns-ddns", ["--config", lab.dir + "/nc.toml", "--once"], dir: lab.dir, env: ["JAMDNS_TEST_NC_PASSWORD": "good-password"])
+        }
+        func pushes() throws -> Int {
+            try HTTPClient().perform(HTTPRequest(url: "http://127.0.0.1:\(nc.port)/__state")).text.components("\"host\"").count - 1
+        }
+        let (rc, out) = try run()
+        #expect(rc == 0 && !out.contains("good-password"), "\(out)")
+        #expect(try pushes() == 3)
+        for _ in 0..<3 { #expect(try run().0 == 0) }
+        #expect(try pushes() == 3, "restarts pushed again")
+        Env.write(lab.ipFile, "203.0.114.8\n")
+        #expect(try run().0 == 0)
+        #expect(try pushes() == 6)
+    }
 }
 
 extension String {

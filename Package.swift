@@ -62,6 +62,7 @@ let package = Package(
         // libFuzzer targets: build with scripts/fuzz (--sanitize fuzzer); their corpus is Tests/Vectors.
         .executableTarget(name: "DNSWireFuzz", dependencies: ["DNSWire"], swiftSettings: strict),
         .executableTarget(name: "ZoneFileFuzz", dependencies: ["DNSZone"], swiftSettings: strict),
+        .executableTarget(name: "ConfigFuzz", dependencies: ["ConfigFormat"], swiftSettings: strict),
         // Micro-benchmarks of the query path (ns/op); scripts/bench measures the server as a whole.
         .executableTarget(name: "DNSBench", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
 

@@ -182,3 +182,15 @@ public struct TOMLDocument: Sendable {
 extension String {
     fileprivate func replacingOccurrences_(_ s: Character) -> String { String(filter { $0 != s }) }
 }
+
+extension TOMLValue: CustomStringConvertible {
+    /// The value as it would be written in the file, for error messages.
+    public var description: String {
+        switch self {
+        case .string(let s): "\"\(s)\""
+        case .integer(let i): String(i)
+        case .boolean(let b): b ? "true" : "false"
+        case .array(let a): "[" + a.map(\.description).joined(separator: ", ") + "]"
+        }
+    }
+}

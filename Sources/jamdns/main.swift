@@ -9,6 +9,7 @@ import Logging
 
 let usage = """
     USAGE: jamdns [--config FILE] [--listen ADDR:PORT ...] [--db PATH] [--zones DIR] [--log-level LEVEL]
+           jamdns check-config [FILE]
 
     Authoritative DNS for the lab's zones, served from a SQLite store. With no options it serves
     127.0.0.1:5300 and [::1]:5300 from ./jamdns.sqlite, seeded from ./zones/ on first start.
@@ -20,6 +21,7 @@ let usage = """
       --zones DIR         directory of NAME.zone files to seed an empty store from (overrides the config)
       --log-level LEVEL   trace, debug, info, notice, warning, error, critical
       -h, --help          show this help
+      check-config FILE   validate a config (with line numbers) and exit: 0 valid, 1 not
 
     """
 
@@ -82,6 +84,20 @@ func readText(_ path: String) -> String {
         if text.count > 1 << 20 { fail("config \(path) is larger than 1 MiB", status: 1) }
     }
     return String(decoding: text, as: UTF8.self)
+}
+
+// `jamdns check-config [FILE]`: validate without starting anything.
+if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "check-config" {
+    guard CommandLine.arguments.count <= 3 else { fail("check-config takes one file\n\n\(usage)", status: 2) }
+    let path = CommandLine.arguments.count == 3 ? CommandLine.arguments[2] : "/etc/jamdns/jamdns.toml"
+    do {
+        let c = try ServerConfig.parse(readText(path), file: path)
+        say("\(path): valid (listen \(c.listen.map(\.description).joined(separator: " ")); store \(c.dbPath)"
+            + (c.resolver.enabled ? "; resolver with \(c.resolver.upstreams.count) upstream(s) and \(c.resolver.zones.count) forward zone(s)" : "") + ")\n")
+        exit(0)
+    } catch {
+        fail("\(error)", status: 1)
+    }
 }
 
 let options = Options(Array(CommandLine.arguments.dropFirst()))

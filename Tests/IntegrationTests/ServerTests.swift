@@ -141,3 +141,18 @@ extension String {
         return String(s)
     }
 }
+
+/// `jamdns check-config`: validation without starting anything.
+@Suite struct CheckConfigTests {
+    @Test("a valid config exits 0 and says what it would do; a broken one exits 1 naming the line")
+    func checkConfig() throws {
+        let dir = Env.tempDir("check")
+        let (rc, out) = try runTool(Env.bin + "/jamdns", ["check-config", Env.root + "/systemd/jamdns.toml"], dir: dir)
+        #expect(rc == 0 && out.contains("valid") && out.contains("2 forward zone(s)"), "\(out)")
+        Env.write(dir + "/bad.toml", "[server]\nlisten = [\"1.2.3.4\"]\n")
+        let (rc2, out2) = try runTool(Env.bin + "/jamdns", ["check-config", dir + "/bad.toml"], dir: dir)
+        #expect(rc2 == 1 && out2.contains("bad.toml:2: bad listen address \"1.2.3.4\""), "\(out2)")
+        let (rc3, _) = try runTool(Env.bin + "/jamdns", ["check-config", dir + "/missing.toml"], dir: dir)
+        #expect(rc3 == 1)
+    }
+}

@@ -25,7 +25,7 @@ public final class LabSync {
         if let c = controlSocket {
             self.controlSocket = c
         } else if let s = storePath {
-            self.controlSocket = s.lastIndex(of: "/").map { String(s[...$0]) + "jamdns.ctl" } ?? "jamdns.ctl"
+            self.controlSocket = ZoneStore.defaultControlSocket(forStore: s)
         } else {
             self.controlSocket = nil
         }

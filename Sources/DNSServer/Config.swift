@@ -27,6 +27,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 import ConfigFormat
+import DNSStore
 import DNSWire
 
 enum IPv4Text { static func valid(_ s: String) -> Bool { IPv4Address(s) != nil } }
@@ -69,13 +70,7 @@ public struct ServerConfig: Sendable {
     /// The control socket path in effect.
     public var controlSocketPath: String? {
         if let c = controlSocket { return c.isEmpty ? nil : c }
-        return Self.defaultControlSocket(forStore: dbPath)
-    }
-
-    /// `<directory of the store>/jamdns.ctl`: shared by jamdns and dnsctl so both agree without configuration.
-    public static func defaultControlSocket(forStore db: String) -> String {
-        guard let slash = db.lastIndex(of: "/") else { return "jamdns.ctl" }
-        return String(db[...slash]) + "jamdns.ctl"
+        return ZoneStore.defaultControlSocket(forStore: dbPath)
     }
     /// [store] path: the SQLite file.
     public var dbPath = "jamdns.sqlite"

@@ -93,6 +93,13 @@ public final class ZoneStore {
         }
     }
 
+    /// Where a jamdns serving the store at `path` listens for control requests, unless configured otherwise:
+    /// `<directory of the store>/jamdns.ctl`. jamdns, dnsctl and jamdns-ddns all use this, so they agree.
+    public static func defaultControlSocket(forStore path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "jamdns.ctl" }
+        return String(path[...slash]) + "jamdns.ctl"
+    }
+
     /// Changes whenever another connection commits (PRAGMA data_version): the server polls this.
     public func dataVersion() throws(StoreError) -> Int64 { try db.scalarInt("PRAGMA data_version") }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DNSStore
 
 /// `dnsctl cache`: talks to the running jamdns over its Unix control socket.
 struct CacheCommand: ParsableCommand {
@@ -17,9 +18,7 @@ struct CacheCommand: ParsableCommand {
         var path: String {
             if let socket { return socket }
             if let env = getenv("JAMDNS_CONTROL") { return String(cString: env) }
-            let db = store.path
-            guard let slash = db.lastIndex(of: "/") else { return "jamdns.ctl" }
-            return String(db[...slash]) + "jamdns.ctl"
+            return ZoneStore.defaultControlSocket(forStore: store.path)
         }
     }
 

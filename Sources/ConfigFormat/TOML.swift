@@ -194,3 +194,38 @@ extension TOMLValue: CustomStringConvertible {
         }
     }
 }
+
+extension TOMLDocument {
+    /// Typed reads, with the error every config reports the same way: "'key' must be …" at the key's line.
+    /// A missing key is nil.
+    public func integer(_ key: String, in range: ClosedRange<Int>) throws(TOMLError) -> Int? {
+        guard let (v, line) = values[key] else { return nil }
+        guard case .integer(let i) = v, range.contains(Int(i)) else {
+            throw TOMLError(line: line, message: "'\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return Int(i)
+    }
+
+    public func boolean(_ key: String) throws(TOMLError) -> Bool? {
+        guard let (v, line) = values[key] else { return nil }
+        guard case .boolean(let b) = v else { throw TOMLError(line: line, message: "'\(key)' must be true or false") }
+        return b
+    }
+
+    public func string(_ key: String) throws(TOMLError) -> String? {
+        guard let (v, line) = values[key] else { return nil }
+        guard case .string(let s) = v else { throw TOMLError(line: line, message: "'\(key)' must be a \"string\"") }
+        return s
+    }
+
+    public func strings(_ key: String) throws(TOMLError) -> [String]? {
+        guard let (v, line) = values[key] else { return nil }
+        guard case .array(let items) = v else { throw TOMLError(line: line, message: "'\(key)' must be an array of strings") }
+        var out: [String] = []
+        for i in items {
+            guard case .string(let s) = i else { throw TOMLError(line: line, message: "'\(key)' must be an array of strings") }
+            out.append(s)
+        }
+        return out
+    }
+}

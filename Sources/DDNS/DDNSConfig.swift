@@ -117,31 +117,13 @@ public struct DDNSConfig: Sendable, Equatable {
                 || (parts.count == 2 && ["cloudflare", "namecheap"].contains(parts[0]) && providerKeys.contains(parts[1]))
             guard known else { throw DDNSConfigError(message: "\(file):\(line): unknown key '\(key)'") }
         }
-        func int(_ k: String, _ r: ClosedRange<Int>) throws(DDNSConfigError) -> Int? {
-            guard let (v, _) = doc.values[k] else { return nil }
-            guard case .integer(let i) = v, r.contains(Int(i)) else { throw fail(k, "'\(k)' must be an integer in \(r.lowerBound)...\(r.upperBound)") }
-            return Int(i)
+        func typed<T>(_ read: () throws(TOMLError) -> T) throws(DDNSConfigError) -> T {
+            do { return try read() } catch { throw DDNSConfigError(message: "\(file):\(error.line): \(error.message)") }
         }
-        func bool(_ k: String) throws(DDNSConfigError) -> Bool? {
-            guard let (v, _) = doc.values[k] else { return nil }
-            guard case .boolean(let b) = v else { throw fail(k, "'\(k)' must be true or false") }
-            return b
-        }
-        func string(_ k: String) throws(DDNSConfigError) -> String? {
-            guard let (v, _) = doc.values[k] else { return nil }
-            guard case .string(let s) = v else { throw fail(k, "'\(k)' must be a \"string\"") }
-            return s
-        }
-        func strings(_ k: String) throws(DDNSConfigError) -> [String]? {
-            guard let (v, _) = doc.values[k] else { return nil }
-            guard case .array(let items) = v else { throw fail(k, "'\(k)' must be an array of strings") }
-            var out: [String] = []
-            for i in items {
-                guard case .string(let s) = i else { throw fail(k, "'\(k)' must be an array of strings") }
-                out.append(s)
-            }
-            return out
-        }
+        func int(_ k: String, _ r: ClosedRange<Int>) throws(DDNSConfigError) -> Int? { try typed { () throws(TOMLError) in try doc.integer(k, in: r) } }
+        func bool(_ k: String) throws(DDNSConfigError) -> Bool? { try typed { () throws(TOMLError) in try doc.boolean(k) } }
+        func string(_ k: String) throws(DDNSConfigError) -> String? { try typed { () throws(TOMLError) in try doc.string(k) } }
+        func strings(_ k: String) throws(DDNSConfigError) -> [String]? { try typed { () throws(TOMLError) in try doc.strings(k) } }
         func methods(_ k: String) throws(DDNSConfigError) -> [DetectMethod]? {
             guard let list = try strings(k) else { return nil }
             var out: [DetectMethod] = []

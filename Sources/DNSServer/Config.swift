@@ -36,6 +36,8 @@ enum IPv6Text { static func valid(_ s: String) -> Bool { IPv6Address(s) != nil }
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
+    /// A TOML error at `file:line`.
+    init(file: String, _ e: TOMLError) { message = "\(file):\(e.line): \(e.message)" }
     public var description: String { message }
 }
 
@@ -99,16 +101,10 @@ public struct ServerConfig: Sendable {
             throw ConfigError("\(file):\(line): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-            guard let (v, line) = doc.values[key] else { return nil }
-            guard case .integer(let i) = v, range.contains(Int(i)) else {
-                throw ConfigError("\(file):\(line): '\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return Int(i)
+            do { return try doc.integer(key, in: range) } catch { throw ConfigError(file: file, error) }
         }
         func string(_ key: String) throws(ConfigError) -> String? {
-            guard let (v, line) = doc.values[key] else { return nil }
-            guard case .string(let s) = v else { throw ConfigError("\(file):\(line): '\(key)' must be a \"string\"") }
-            return s
+            do { return try doc.string(key) } catch { throw ConfigError(file: file, error) }
         }
         if let (v, line) = doc.values["server.listen"] {
             guard case .array(let items) = v, !items.isEmpty else {

@@ -121,16 +121,10 @@ extension ServerConfig {
             return out
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-            guard let (v, l) = doc.values[key] else { return nil }
-            guard case .integer(let i) = v, range.contains(Int(i)) else {
-                throw ConfigError("\(file):\(l): '\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return Int(i)
+            do { return try doc.integer(key, in: range) } catch { throw ConfigError(file: file, error) }
         }
         func bool(_ key: String) throws(ConfigError) -> Bool? {
-            guard let (v, l) = doc.values[key] else { return nil }
-            guard case .boolean(let b) = v else { throw ConfigError("\(file):\(l): '\(key)' must be true or false") }
-            return b
+            do { return try doc.boolean(key) } catch { throw ConfigError(file: file, error) }
         }
         if let s = try servers("resolver.upstreams") { r.upstreams = s }
         if let (v, l) = doc.values["resolver.allow_recursion"] {

@@ -24,17 +24,10 @@ public struct DDNSState: Codable, Sendable, Equatable {
         "\(provider) \(name.fqdn) \(family.rawValue)"
     }
 
+    /// A missing, unreadable or corrupt file is an empty state (the first cycle then checks the provider).
     public static func load(_ path: String) -> DDNSState {
-        guard let f = fopen(path, "r") else { return DDNSState() }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            bytes += buf[0..<n]
-            if n < buf.count || bytes.count > 1 << 20 { break }
-        }
-        return (try? JSONDecoder().decode(DDNSState.self, from: Data(bytes))) ?? DDNSState()
+        guard let text = try? readText(path) else { return DDNSState() }
+        return (try? JSONDecoder().decode(DDNSState.self, from: Data(text.utf8))) ?? DDNSState()
     }
 
     /// Written to a temporary file, synced, then renamed: a power cut leaves the old state or the new one.

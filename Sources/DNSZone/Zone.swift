@@ -55,21 +55,7 @@ public final class Zone: Sendable {
         ResourceRecord(name: origin, type: .soa, ttl: min(soaTTL, soa.minimum), rdata: .soa(soa))
     }
 
-    public var soaRecord: ResourceRecord { ResourceRecord(name: origin, type: .soa, ttl: soaTTL, rdata: .soa(soa)) }
-
     public func rrset(_ name: DNSName, _ type: RRType) -> RRSet? { nodes[name]?.rrsets[type] }
-
-    /// Every record, in canonical order (owner, then type), SOA first.
-    public var allRecords: [ResourceRecord] {
-        var out = [soaRecord]
-        for name in nodes.keys.sorted() {
-            guard let node = nodes[name] else { continue }
-            for type in node.rrsets.keys.sorted() where !(type == .soa && name == origin) {
-                if let set = node.rrsets[type] { out += set.records() }
-            }
-        }
-        return out
-    }
 
     /// RFC 1034 §4.3.2 with RFC 4592 wildcards, for one name in this zone (no chain following).
     public func lookup(_ qname: DNSName, _ qtype: RRType) -> LookupResult {

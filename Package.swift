@@ -35,13 +35,15 @@ let package = Package(
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
         // The strict TOML subset both daemons' configs use.
         .target(name: "ConfigFormat", swiftSettings: strict),
+        // Prometheus text and the small loopback HTTP endpoint both daemons serve it on.
+        .target(name: "Exposition", swiftSettings: strict),
         // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
-        .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "DNSForward", "CCurl", "ConfigFormat"], swiftSettings: strict),
+        .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "DNSForward", "CCurl", "ConfigFormat", "Exposition"], swiftSettings: strict),
         // Query engine, listeners, configuration.
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys", "ConfigFormat",
+                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys", "ConfigFormat", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -61,8 +61,8 @@ public struct DNSCache {
         var bytes: Int { data.count + 96 }
     }
 
-    public let maxEntries: Int
-    public let maxBytes: Int
+    public private(set) var maxEntries: Int
+    public private(set) var maxBytes: Int
     var index: [UInt64: Int32] = [:]
     var slots: [Slot] = []
     var free: [Int32] = []
@@ -75,6 +75,17 @@ public struct DNSCache {
     }
 
     public var count: Int { index.count }
+
+    /// New bounds (a config reload): entries are kept, the least recently used evicted until they fit.
+    public mutating func resize(maxEntries: Int, maxBytes: Int) {
+        self.maxEntries = max(1, maxEntries)
+        self.maxBytes = max(4096, maxBytes)
+        while index.count > self.maxEntries || stats.bytes > self.maxBytes, tail >= 0 {
+            remove(tail)
+            stats.evictions += 1
+        }
+        stats.entries = index.count
+    }
 
     /// FNV-1a over the lowercased name, type, class and DO.
     static func hash(_ key: CacheKey) -> UInt64 {

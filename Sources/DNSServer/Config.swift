@@ -84,12 +84,23 @@ public struct ServerConfig: Sendable {
     public var logLevel = "info"
     /// [resolver] and [forward."zone."]: recursion for LAN clients (see ResolverConfig).
     public var resolver = ResolverConfig()
+    /// [metrics] listen: where Prometheus scrapes `/metrics` and `/healthz` (HTTP); nil = no endpoint.
+    public var metricsListen: ListenAddress? = nil
+    /// [log] query_log: a file that gets one line per answered query ("-" = standard output); "" = none.
+    public var queryLog = ""
+    /// [log] query_log_max_bytes: the file is rotated to `<file>.1` past this size.
+    public var queryLogMaxBytes = 16 << 20
+    /// [rate_limit]: response-rate limiting for clients outside the LAN.
+    public var rateLimit = RateLimitConfig()
 
     public init() {}
 
     static let known: Set<String> = [
         "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.control_socket", "server.allow_query", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
+        "log.query_log", "log.query_log_max_bytes", "metrics.listen",
+        "rate_limit.enabled", "rate_limit.responses_per_second", "rate_limit.slip", "rate_limit.ipv4_prefix",
+        "rate_limit.ipv6_prefix", "rate_limit.exempt",
     ]
 
     /// Parses a TOML config; every error names the line and the key.
@@ -145,6 +156,30 @@ public struct ServerConfig: Sendable {
                 throw ConfigError("\(file):\(doc.values["log.level"]?.1 ?? 0): 'log.level' must be one of \(levels.joined(separator: ", "))")
             }
             c.logLevel = v
+        }
+        if let v = try string("log.query_log") { c.queryLog = v }
+        if let v = try int("log.query_log_max_bytes", 4096...(1 << 34)) { c.queryLogMaxBytes = v }
+        if let v = try string("metrics.listen"), !v.isEmpty {
+            guard let a = ListenAddress(v) else {
+                throw ConfigError("\(file):\(doc.values["metrics.listen"]?.1 ?? 0): bad 'metrics.listen' \"\(v)\"; use \"127.0.0.1:9153\" or \"[::1]:9153\"")
+            }
+            c.metricsListen = a
+        }
+        do {
+            if let v = try doc.boolean("rate_limit.enabled") { c.rateLimit.enabled = v }
+        } catch { throw ConfigError(file: file, error) }
+        if let v = try int("rate_limit.responses_per_second", 1...100_000) { c.rateLimit.responsesPerSecond = v }
+        if let v = try int("rate_limit.slip", 0...10) { c.rateLimit.slip = v }
+        if let v = try int("rate_limit.ipv4_prefix", 8...32) { c.rateLimit.ipv4Prefix = v }
+        if let v = try int("rate_limit.ipv6_prefix", 16...128) { c.rateLimit.ipv6Prefix = v }
+        if let (v, line) = doc.values["rate_limit.exempt"] {
+            guard case .array(let items) = v else { throw ConfigError("\(file):\(line): 'rate_limit.exempt' must be an array of prefixes") }
+            var out: [IPPrefix] = []
+            for i in items {
+                guard case .string(let s) = i, let p = IPPrefix(s) else { throw ConfigError("\(file):\(line): bad prefix \(i) in 'rate_limit.exempt'") }
+                out.append(p)
+            }
+            c.rateLimit.exempt = out
         }
         c.resolver = try parseResolver(doc, file: file)
         // Loop detection: forwarding to our own listen address would send queries around in circles.

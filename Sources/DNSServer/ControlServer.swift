@@ -10,12 +10,14 @@ import DNSWire
 final class ControlServer {
     let fd: Int32
     let path: String
-    let resolver: Resolver?
+    let policies: PolicyBox
+    let authority: Authority
     let stop: StopFlag
 
-    init(path: String, resolver: Resolver?, stop: StopFlag) throws(SocketError) {
+    init(path: String, policies: PolicyBox, authority: Authority, stop: StopFlag) throws(SocketError) {
         self.path = path
-        self.resolver = resolver
+        self.policies = policies
+        self.authority = authority
         self.stop = stop
         unlink(path)
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -62,7 +64,7 @@ final class ControlServer {
     func handle(_ request: String) -> String {
         let words = request.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map(String.init)
         guard let verb = words.first else { return "error: empty request\n" }
-        guard let resolver else { return "error: no resolver is configured, so there is no cache\n" }
+        guard let resolver = policies.snapshot().resolver else { return "error: no resolver is configured, so there is no cache\n" }
         func name(_ i: Int) -> DNSName? {
             guard words.count > i else { return nil }
             let t = words[i]

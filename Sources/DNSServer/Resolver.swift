@@ -6,6 +6,13 @@ import DNSForward
 import DNSWire
 import Synchronization
 
+/// The answer cache, shared by a resolver and the one that replaces it on a config reload.
+public final class SharedCache: Sendable {
+    let mutex: Mutex<DNSCache>
+    init(_ c: sending DNSCache) { mutex = Mutex(c) }
+    func withLock<R: Sendable>(_ body: (inout sending DNSCache) -> sending R) -> R { mutex.withLock(body) }
+}
+
 /// A question that no served zone answers, handed from the query engine to the resolver.
 public struct RecursionQuery: Sendable {
     public var id: UInt16
@@ -29,7 +36,7 @@ public enum Route: Sendable, Equatable {
 public final class Resolver: Sendable {
     public let config: ResolverConfig
     let forwarder: Forwarder
-    let cache: Mutex<DNSCache>
+    let cache: SharedCache
     /// Forward zones, the default ("." = upstreams) last; index = forwarder zone index.
     let zoneNames: [DNSName]
     let policies: [CachePolicy]
@@ -40,7 +47,9 @@ public final class Resolver: Sendable {
     public static let loopOptionCode: UInt16 = 65_042
     public let loopToken: [UInt8] = (0..<8).map { _ in UInt8.random(in: 0...255) }
 
-    public init(config: ResolverConfig, ednsPayload: Int = 1232) throws {
+    /// - Parameter reusing: the cache of the resolver this one replaces (config reload): its answers are kept,
+    ///   under the new bounds.
+    public init(config: ResolverConfig, ednsPayload: Int = 1232, reusing: SharedCache? = nil) throws {
         self.config = config
         self.ednsPayload = ednsPayload
         var names: [DNSName] = []
@@ -72,7 +81,12 @@ public final class Resolver: Sendable {
         opts.tryTimeoutMs = config.tryTimeoutMs
         opts.deadlineMs = config.deadlineMs
         forwarder = try Forwarder(zones: servers, options: opts)
-        cache = Mutex(DNSCache(maxEntries: config.cacheSize, maxBytes: config.cacheMaxBytes))
+        if let old = reusing {
+            old.withLock { $0.resize(maxEntries: config.cacheSize, maxBytes: config.cacheMaxBytes) }
+            cache = old
+        } else {
+            cache = SharedCache(DNSCache(maxEntries: config.cacheSize, maxBytes: config.cacheMaxBytes))
+        }
     }
 
     public func stop() { forwarder.stop() }
@@ -82,21 +96,39 @@ public final class Resolver: Sendable {
 
     public func flushCache(_ name: DNSName?) -> Int { cache.withLock { $0.flush(name) } }
 
-    /// One line per upstream server: zone, address, alive or dead, latency, answers and failures.
-    public func upstreamReport() -> String {
+    public struct UpstreamState: Sendable {
+        public var zone: String
+        public var server: String
+        public var alive: Bool
+        public var suspect: Bool
+        public var rttMs: Double
+        public var answered: Int
+        public var failed: Int
+    }
+
+    /// Every upstream server's health: zone ("." for the default upstreams), address, state, latency, counts.
+    public func upstreamHealth() -> [UpstreamState] {
         let health = forwarder.health
         let now = Self.nowMs()
         var servers: [[UpstreamServer]] = config.zones.map(\.servers)
         if !config.upstreams.isEmpty { servers.append(config.upstreams) }
-        var out = ""
+        var out: [UpstreamState] = []
         for (z, row) in servers.enumerated() where z < health.count {
             for (i, server) in row.enumerated() where i < health[z].count {
                 let h = health[z][i]
-                let state = !h.isAlive(now: now) ? "dead" : h.consecutiveFailures > 0 ? "suspect" : "alive"
-                out += "upstream \(zoneNames[z]) \(server) \(state) rtt=\(Int(h.rttMs))ms answered=\(h.answered) failed=\(h.failed)\n"
+                out.append(UpstreamState(zone: zoneNames[z].description, server: server.description, alive: h.isAlive(now: now),
+                                         suspect: h.consecutiveFailures > 0, rttMs: h.rttMs, answered: h.answered, failed: h.failed))
             }
         }
         return out
+    }
+
+    /// One line per upstream server: zone, address, alive or dead, latency, answers and failures.
+    public func upstreamReport() -> String {
+        upstreamHealth().map { h in
+            let state = !h.alive ? "dead" : h.suspect ? "suspect" : "alive"
+            return "upstream \(h.zone) \(h.server) \(state) rtt=\(Int(h.rttMs))ms answered=\(h.answered) failed=\(h.failed)\n"
+        }.joined()
     }
 
     public func cacheEntries(for name: DNSName) -> [(type: RRType, kind: AnswerKind, remaining: Int, dnssecOK: Bool)] {
@@ -167,9 +199,9 @@ public final class Resolver: Sendable {
     /// Answers `q` for a client at `client` (4- or 16-byte address). An answer known at once (cache hit,
     /// policy) is returned, so the caller can send it in its batch; otherwise nil is returned and `reply`
     /// gets the answer later, from the forwarder's thread.
-    public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8]) -> Void) -> [UInt8]? {
+    public func resolve(_ q: RecursionQuery, client: [UInt8], reply: @escaping @Sendable ([UInt8], AnswerSource) -> Void) -> ([UInt8], AnswerSource)? {
         switch answerNow(q, client: client) {
-        case .answer(let bytes): return bytes
+        case .answer(let bytes, let source): return (bytes, source)
         case .fetch(let zone, let key):
             fetch(q, zone: zone, key: key, reply: reply)
             return nil
@@ -177,7 +209,7 @@ public final class Resolver: Sendable {
     }
 
     public enum Immediate: Sendable {
-        case answer([UInt8])
+        case answer([UInt8], AnswerSource)
         case fetch(zone: Int, key: CacheKey)
     }
 
@@ -185,13 +217,13 @@ public final class Resolver: Sendable {
     /// call `fetch` with a reply callback (built only then, so hits allocate no closure).
     public func answerNow(_ q: RecursionQuery, client: [UInt8]) -> Immediate {
         if let opts = q.edns?.options, opts.contains(where: { $0.code == Self.loopOptionCode && $0.data == loopToken }) {
-            return .answer(Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload))
+            return .answer(Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload), .local)
         }
         switch route(q.question, client: client) {
         case .refuse(let ede, let text):
-            return .answer(Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload))
+            return .answer(Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload), .refused)
         case .nxDomain(let text):
-            return .answer(Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload))
+            return .answer(Self.localAnswer(q, rcode: .nxDomain, ede: .blocked, text: text, ednsPayload: ednsPayload), .local)
         case .forward(let zone):
             let key = CacheKey(name: q.question.name, type: q.question.type, qclass: q.question.qclass, dnssecOK: q.edns?.dnssecOK ?? false)
             let now = Self.nowMs()
@@ -199,19 +231,19 @@ public final class Resolver: Sendable {
             if let hit {
                 if hit.wantsPrefetch { fetch(q, zone: zone, key: key, reply: nil) }
                 var wire = hit.wire
-                if Self.patchInPlace(&wire, q, ednsPayload: ednsPayload) { return .answer(wire) }
-                return .answer(reencodedAnswer(from: hit.wire, q, stale: false))
+                if Self.patchInPlace(&wire, q, ednsPayload: ednsPayload) { return .answer(wire, .cache) }
+                return .answer(reencodedAnswer(from: hit.wire, q, stale: false), .cache)
             }
             // RD clear: a cache-only question (RFC 1034 §4.3.1); nothing cached means nothing to say.
             guard q.flags & 0x0100 != 0 else {
-                return .answer(Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload))
+                return .answer(Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload), .refused)
             }
             return .fetch(zone: zone, key: key)
         }
     }
 
     /// Asks upstream; caches what comes back; answers the client (nil: a prefetch, nobody waits).
-    public func fetch(_ q: RecursionQuery, zone: Int, key: CacheKey, reply: (@Sendable ([UInt8]) -> Void)?) {
+    public func fetch(_ q: RecursionQuery, zone: Int, key: CacheKey, reply: (@Sendable ([UInt8], AnswerSource) -> Void)?) {
         var m = Message(header: Header(id: 0))
         m.header.rd = true
         m.header.cd = q.flags & 0x0010 != 0
@@ -227,11 +259,11 @@ public final class Resolver: Sendable {
             switch result {
             case .success(let answer):
                 cache.withLock { _ = $0.insert(answer, for: key, policy: policy, now: Self.nowMs()) }
-                reply?(reencodedAnswer(from: answer, q, stale: false))
+                reply?(reencodedAnswer(from: answer, q, stale: false), .forward)
             case .failure(let err):
                 guard let reply else { return }
                 if stale, let old = cache.withLock({ $0.lookup(key, now: Self.nowMs(), allowStale: true) }) {
-                    reply(clientAnswer(from: old.wire, q, stale: true))
+                    reply(clientAnswer(from: old.wire, q, stale: true), .stale)
                     return
                 }
                 let text: String
@@ -240,7 +272,7 @@ public final class Resolver: Sendable {
                 case .allServersFailed(let n): text = "no upstream answered (\(n) tried)"
                 case .badMessage(let s): text = s
                 }
-                reply(Self.localAnswer(q, rcode: .servFail, ede: .noReachableAuthority, text: text, ednsPayload: ednsPayload))
+                reply(Self.localAnswer(q, rcode: .servFail, ede: .noReachableAuthority, text: text, ednsPayload: ednsPayload), .forward)
             }
         }
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DNSForward
 import ConfigFormat
 import DNSWire
@@ -174,5 +177,69 @@ extension ServerConfig {
                 minTTL: UInt32(try int(prefix + "min_ttl", 0...86_400) ?? 0), serveStale: try bool(prefix + "serve_stale") ?? true))
         }
         return r
+    }
+}
+
+/// A client address as 128 bits (IPv4 as ::ffff:a.b.c.d), read straight from a sockaddr: ACL and rate-limit
+/// checks on the query path compare integers and allocate nothing.
+struct IPBits: Sendable, Equatable {
+    var hi: UInt64
+    var lo: UInt64
+
+    init(hi: UInt64, lo: UInt64) {
+        self.hi = hi
+        self.lo = lo
+    }
+
+    init(_ p: UnsafeRawPointer) {
+        let family = p.load(as: sa_family_t.self)
+        if family == sa_family_t(AF_INET6) {
+            var h: UInt64 = 0, l: UInt64 = 0
+            for i in 0..<8 { h = h << 8 | UInt64(p.load(fromByteOffset: 8 + i, as: UInt8.self)) }
+            for i in 8..<16 { l = l << 8 | UInt64(p.load(fromByteOffset: 8 + i, as: UInt8.self)) }
+            hi = h
+            lo = l
+        } else {
+            var v: UInt64 = 0
+            for i in 0..<4 { v = v << 8 | UInt64(p.load(fromByteOffset: 4 + i, as: UInt8.self)) }
+            hi = 0
+            lo = 0xFFFF_0000_0000 | v
+        }
+    }
+
+    var isV4: Bool { hi == 0 && lo >> 32 == 0xFFFF }
+
+    /// 4 bytes for IPv4 (mapped included), else 16.
+    var bytes: [UInt8] {
+        if isV4 { return (0..<4).map { UInt8(truncatingIfNeeded: lo >> (24 - 8 * $0)) } }
+        return (0..<8).map { UInt8(truncatingIfNeeded: hi >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: lo >> (56 - 8 * $0)) }
+    }
+}
+
+/// A list of prefixes compiled to 128-bit masks.
+struct PrefixMatcher: Sendable {
+    struct Entry: Sendable { var hi, lo, maskHi, maskLo: UInt64 }
+    let entries: [Entry]
+
+    init(_ prefixes: [IPPrefix]) {
+        entries = prefixes.map { p in
+            var bytes = p.bytes
+            var bits = p.length
+            if bytes.count == 4 {
+                bytes = [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + bytes
+                bits += 96
+            }
+            var hi: UInt64 = 0, lo: UInt64 = 0
+            for i in 0..<8 { hi = hi << 8 | UInt64(bytes[i]) }
+            for i in 8..<16 { lo = lo << 8 | UInt64(bytes[i]) }
+            let mh: UInt64 = bits >= 64 ? ~0 : bits == 0 ? 0 : ~0 << (64 - bits)
+            let ml: UInt64 = bits >= 128 ? ~0 : bits <= 64 ? 0 : ~0 << (128 - bits)
+            return Entry(hi: hi & mh, lo: lo & ml, maskHi: mh, maskLo: ml)
+        }
+    }
+
+    @inline(__always) func contains(_ a: IPBits) -> Bool {
+        for e in entries where a.hi & e.maskHi == e.hi && a.lo & e.maskLo == e.lo { return true }
+        return false
     }
 }

@@ -4,21 +4,40 @@ import Glibc
 import DNSStore
 import DNSWire
 import DNSZone
+import Exposition
 import Logging
+import Synchronization
 
-/// The running server: sockets bound, threads started. `stop()` asks every thread to finish and joins them.
+/// The running server: sockets bound, threads started. `reload(_:)` applies a new config in place (SIGHUP);
+/// `stop()` asks every thread to finish and joins them.
 public final class Server {
-    public let config: ServerConfig
+    public private(set) var config: ServerConfig
     public let authority: Authority
+    public let metrics = ServerMetrics()
+    let policies: PolicyBox
     let stopFlag = StopFlag()
     let reloadRequested = ReloadFlag()
-    public let resolver: Resolver?
-    var threads: [pthread_t] = []
     let logger: Logger
-    public private(set) var boundAddresses: [ListenAddress] = []
+    let tcp: TCPServer
+    /// The TCP, control and watcher threads.
+    var threads: [pthread_t] = []
+    /// Per listen address: its TCP socket and its UDP workers, which a reload can stop on their own.
+    var groups: [ListenAddress: ListenerGroup] = [:]
+    var metricsEndpoint: HTTPEndpoint?
+    var policyGeneration: UInt64 = 1
+    let workerCount: Int
+
+    struct ListenerGroup {
+        var tcpFD: Int32
+        var stop: StopFlag
+        var threads: [pthread_t]
+    }
+
+    public var resolver: Resolver? { policies.snapshot().resolver }
+    public var boundAddresses: [ListenAddress] { config.listen.filter { groups[$0] != nil } }
 
     /// Opens the store (seeding it from `seed_zones` if it holds no zone), loads the catalog, binds every
-    /// address, and starts the UDP workers, the TCP loop and the store watcher.
+    /// address, and starts the UDP workers, the TCP loop, the store watcher and the metrics endpoint.
     public init(config: ServerConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
@@ -35,69 +54,217 @@ public final class Server {
         authority = Authority(catalog)
         logger.info("zones loaded", metadata: ["zones": "\(catalog.zones.count)"])
 
-        resolver = config.resolver.enabled ? try Resolver(config: config.resolver, ednsPayload: config.ednsUDPPayload) : nil
-        if let r = resolver {
-            logger.info("resolver on", metadata: ["upstreams": "\(r.config.upstreams.map(\.description).joined(separator: " "))",
-                                                 "forward_zones": "\(r.config.zones.map { $0.name.description }.joined(separator: " "))"])
-        }
-        let engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
-        let workers = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var udpWorkers: [UDPWorker] = []
-        var tcpFDs: [Int32] = []
+        let resolver = config.resolver.enabled ? try Resolver(config: config.resolver, ednsPayload: config.ednsUDPPayload) : nil
+        if let r = resolver { Self.logResolver(r, logger) }
+        let queryLog = Self.makeQueryLog(config)
+        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog))
+        workerCount = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+        var bound: [ListenAddress: (Int32, [Int32])] = [:]
         for addr in config.listen {
             do {
-                let tcp = try bindSocket(addr, udp: false)
-                var udp: [Int32] = []
-                do {
-                    for _ in 0..<workers { udp.append(try bindSocket(addr, udp: true, receiveBuffer: config.udpReceiveBuffer)) }
-                } catch {
-                    close(tcp)
-                    for f in udp { close(f) }
-                    throw error
-                }
-                tcpFDs.append(tcp)
-                if let first = udp.first, receiveBufferSize(first) < config.udpReceiveBuffer {
-                    logger.warning("UDP receive buffer capped by the kernel; raise net.core.rmem_max to absorb bursts",
-                                   metadata: ["granted": "\(receiveBufferSize(first))", "asked": "\(config.udpReceiveBuffer)"])
-                }
-                for fd in udp { udpWorkers.append(UDPWorker(fd: fd, engine: engine, authority: authority, stop: stopFlag, answerCacheSlots: config.answerCacheSlots, resolver: resolver,
-                                                     allowQuery: config.allowQuery)) }
-                boundAddresses.append(addr)
+                bound[addr] = try Self.bind(addr, workers: workerCount, config: config, logger: logger)
             } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
                 logger.warning("IPv6 loopback unavailable; not listening on \(addr)")
+            } catch {
+                for (t, u) in bound.values { close(t); u.forEach { close($0) } }
+                throw error
             }
         }
-        guard !boundAddresses.isEmpty else { throw ConfigError("no listen address could be bound") }
-        let tcp = TCPServer(listeners: tcpFDs, engine: engine, authority: authority, stop: stopFlag,
-                            maxConnections: config.tcpMaxConnections, idleTimeoutMs: config.tcpIdleTimeoutMs, resolver: resolver,
-                            allowQuery: config.allowQuery)
-        for w in udpWorkers {
-            let box = UncheckedBox(w)
-            threads.append(spawnThread { box.value.run() })
-        }
+        guard !bound.isEmpty else { throw ConfigError("no listen address could be bound") }
+        tcp = TCPServer(listeners: config.listen.compactMap { bound[$0]?.0 }, authority: authority, policies: policies,
+                        metrics: metrics.block(), stop: stopFlag)
+        for (addr, (tcpFD, udp)) in bound { groups[addr] = startGroup(tcpFD: tcpFD, udp: udp) }
         let tcpBox = UncheckedBox(tcp)
         threads.append(spawnThread { tcpBox.value.run() })
         if let path = config.controlSocketPath {
-            let control = try ControlServer(path: path, resolver: resolver, stop: stopFlag)
+            let control = try ControlServer(path: path, policies: policies, authority: authority, stop: stopFlag)
             let controlBox = UncheckedBox(control)
             threads.append(spawnThread { controlBox.value.run() })
         }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority,
-                                   stop: stopFlag, reload: reloadRequested, logger: logger)
+                                   stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
         let handoff = UncheckedBox((store, version))
         threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1) })
-        logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workers)"])
+        if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
+        logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
     }
 
-    /// Asks the store watcher to reload now (SIGHUP).
+    static func logResolver(_ r: Resolver, _ logger: Logger) {
+        logger.info("resolver on", metadata: ["upstreams": "\(r.config.upstreams.map(\.description).joined(separator: " "))",
+                                             "forward_zones": "\(r.config.zones.map { $0.name.description }.joined(separator: " "))"])
+    }
+
+    static func makeQueryLog(_ config: ServerConfig) -> QueryLog? {
+        guard !config.queryLog.isEmpty else { return nil }
+        let log = QueryLog(path: config.queryLog, maxBytes: config.queryLogMaxBytes)
+        log.start()
+        return log
+    }
+
+    /// Binds one address: its TCP socket and one UDP socket per worker. Nothing stays open on failure.
+    static func bind(_ addr: ListenAddress, workers: Int, config: ServerConfig, logger: Logger) throws -> (Int32, [Int32]) {
+        let tcp = try bindSocket(addr, udp: false)
+        var udp: [Int32] = []
+        do {
+            for _ in 0..<workers { udp.append(try bindSocket(addr, udp: true, receiveBuffer: config.udpReceiveBuffer)) }
+        } catch {
+            close(tcp)
+            for f in udp { close(f) }
+            throw error
+        }
+        if let first = udp.first, receiveBufferSize(first) < config.udpReceiveBuffer {
+            logger.warning("UDP receive buffer capped by the kernel; raise net.core.rmem_max to absorb bursts (scripts/install sets it)",
+                           metadata: ["granted": "\(receiveBufferSize(first))", "asked": "\(config.udpReceiveBuffer)"])
+        }
+        return (tcp, udp)
+    }
+
+    func startGroup(tcpFD: Int32, udp: [Int32]) -> ListenerGroup {
+        let stop = StopFlag()
+        var ts: [pthread_t] = []
+        for fd in udp {
+            let w = UDPWorker(fd: fd, authority: authority, policies: policies, metrics: metrics.block(), stop: stop, answerCacheSlots: config.answerCacheSlots)
+            let box = UncheckedBox(w)
+            ts.append(spawnThread { box.value.run() })
+        }
+        return ListenerGroup(tcpFD: tcpFD, stop: stop, threads: ts)
+    }
+
+    func startMetrics(_ at: ListenAddress) throws -> HTTPEndpoint {
+        let endpoint = try HTTPEndpoint(host: at.host, port: at.port) { [metrics, authority, policies, config] path in
+            Self.http(path, metrics: metrics, authority: authority, policies: policies, probe: config.listen.first)
+        }
+        endpoint.start()
+        if !(at.host.hasPrefix("127.") || at.host == "::1") {
+            logger.warning("metrics endpoint is not on loopback: anyone who reaches \(at) can read query statistics")
+        }
+        logger.info("metrics on http://\(at)/metrics")
+        return endpoint
+    }
+
+    /// Asks the store watcher to reload the zones now.
     public func requestReload() { reloadRequested.set() }
+
+    /// Applies a new config without a restart: new listen addresses are bound first (any failure leaves
+    /// everything as it was), then the new policy (resolver, ACLs, rate limits, query log) is swapped in whole,
+    /// then removed addresses are closed. The cache is carried over; the old forwarder keeps running until its
+    /// queries in flight are answered. Returns the settings that only take effect after a restart.
+    @discardableResult
+    public func reload(_ new: ServerConfig) throws -> [String] {
+        var later: [String] = []
+        var next = new
+        func keep<T: Equatable>(_ kp: WritableKeyPath<ServerConfig, T>, _ name: String) {
+            if next[keyPath: kp] != config[keyPath: kp] {
+                later.append(name)
+                next[keyPath: kp] = config[keyPath: kp]
+            }
+        }
+        keep(\.dbPath, "store.path")
+        keep(\.seedZones, "store.seed_zones")
+        keep(\.pollIntervalMs, "store.poll_interval_ms")
+        keep(\.controlSocket, "server.control_socket")
+        keep(\.udpWorkers, "server.udp_workers")
+        keep(\.udpReceiveBuffer, "server.udp_receive_buffer")
+        keep(\.answerCacheSlots, "server.answer_cache_slots")
+        keep(\.logLevel, "log.level")
+
+        // 1. Bind what is new; on failure close it and keep the old config.
+        var fresh: [ListenAddress: (Int32, [Int32])] = [:]
+        for addr in next.listen where groups[addr] == nil {
+            do { fresh[addr] = try Self.bind(addr, workers: workerCount, config: next, logger: logger) } catch {
+                for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
+                throw ConfigError("cannot listen on \(addr): \(error); the previous config stays in effect")
+            }
+        }
+        // 2. The resolver: rebuilt only when its config changed, sharing the old cache.
+        let old = policies.snapshot()
+        var resolver = old.resolver
+        var retired: Resolver? = nil
+        if next.resolver != config.resolver || next.ednsUDPPayload != config.ednsUDPPayload {
+            do {
+                resolver = next.resolver.enabled ? try Resolver(config: next.resolver, ednsPayload: next.ednsUDPPayload, reusing: old.resolver?.cache) : nil
+            } catch {
+                for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
+                throw ConfigError("cannot start the resolver: \(error); the previous config stays in effect")
+            }
+            retired = old.resolver
+            if let r = resolver { Self.logResolver(r, logger) }
+        }
+        // 3. The metrics endpoint, if it moved.
+        var endpoint = metricsEndpoint
+        var retiredEndpoint: HTTPEndpoint? = nil
+        if next.metricsListen != config.metricsListen {
+            if let m = next.metricsListen {
+                do {
+                    metricsEndpoint?.stop()  // free the port first in case only the host changed
+                    endpoint = try startMetrics(m)
+                } catch {
+                    if let m = config.metricsListen { metricsEndpoint = try? startMetrics(m) }
+                    for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
+                    if retired != nil { resolver?.stop() }
+                    throw ConfigError("\(error); the previous config stays in effect")
+                }
+            } else {
+                retiredEndpoint = metricsEndpoint
+                endpoint = nil
+            }
+        }
+        // 4. The new policy, in one swap.
+        var queryLog = old.queryLog
+        var retiredLog: QueryLog? = nil
+        if next.queryLog != config.queryLog || next.queryLogMaxBytes != config.queryLogMaxBytes {
+            retiredLog = old.queryLog
+            queryLog = Self.makeQueryLog(next)
+        }
+        policyGeneration += 1
+        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog))
+        metricsEndpoint = endpoint
+        retiredEndpoint?.stop()
+        // 5. Listeners: start the new, hand TCP its set, stop the removed.
+        for (addr, (t, u)) in fresh { groups[addr] = startGroup(tcpFD: t, udp: u) }
+        let removed = groups.keys.filter { !next.listen.contains($0) }
+        config = next
+        tcp.replaceListeners(next.listen.compactMap { groups[$0]?.tcpFD })
+        for addr in removed {
+            guard let g = groups.removeValue(forKey: addr) else { continue }
+            g.stop.set()
+            for t in g.threads { pthread_join(t, nil) }
+        }
+        retiredLog?.stop()
+        if let r = retired {
+            // Queries already sent upstream finish on the old forwarder (its deadline bounds the wait).
+            let grace = UInt32(r.config.deadlineMs + 500) * 1000
+            let box = UncheckedBox(r)
+            _ = spawnThread { usleep(grace); box.value.stop() }
+        }
+        requestReload()
+        logger.info("config reloaded", metadata: ["listen": "\(boundAddresses.map(\.description).joined(separator: " "))",
+                                                  "added": "\(fresh.keys.map(\.description).sorted().joined(separator: " "))",
+                                                  "removed": "\(removed.map(\.description).sorted().joined(separator: " "))"])
+        metrics.configReloads.add(1, ordering: .relaxed)
+        return later
+    }
+
+    /// A reload that was not applied (bad config): counted, logged; the running config stays.
+    public func rejectReload(_ why: String) {
+        metrics.configReloadFailures.add(1, ordering: .relaxed)
+        logger.error("config reload rejected, still running the previous config: \(why)")
+    }
 
     /// Stops every thread and waits for them (each notices within ~500 ms).
     public func stop() {
         stopFlag.set()
+        for g in groups.values { g.stop.set() }
+        for g in groups.values { for t in g.threads { pthread_join(t, nil) } }
+        groups = [:]
         for t in threads { pthread_join(t, nil) }
         threads = []
-        resolver?.stop()
+        metricsEndpoint?.stop()
+        metricsEndpoint = nil
+        let p = policies.snapshot()
+        p.resolver?.stop()
+        p.queryLog?.stop()
     }
 }
 
@@ -108,20 +275,10 @@ struct UncheckedBox<T>: @unchecked Sendable {
 }
 
 public final class ReloadFlag: Sendable {
-    private let flag = StopFlag.AtomicBool()
+    private let flag = Atomic<Bool>(false)
     public init() {}
-    public func set() { flag.set(true) }
-    public func take() -> Bool { flag.exchange(false) }
-}
-
-import Synchronization
-
-extension StopFlag {
-    final class AtomicBool: Sendable {
-        let v = Atomic<Bool>(false)
-        func set(_ b: Bool) { v.store(b, ordering: .releasing) }
-        func exchange(_ b: Bool) -> Bool { v.exchange(b, ordering: .acquiringAndReleasing) }
-    }
+    public func set() { flag.store(true, ordering: .releasing) }
+    public func take() -> Bool { flag.exchange(false, ordering: .acquiringAndReleasing) }
 }
 
 /// Polls the store's PRAGMA data_version and swaps in a fresh catalog when another process committed
@@ -133,6 +290,7 @@ struct StoreWatcher: Sendable {
     let stop: StopFlag
     let reload: ReloadFlag
     let logger: Logger
+    let metrics: ServerMetrics
 
     /// - Parameters: `store` and `version`: the connection that loaded the first catalog and its data_version
     ///   before that load. From here on the connection belongs to this thread.
@@ -140,6 +298,7 @@ struct StoreWatcher: Sendable {
         var store: ZoneStore? = first
         var lastVersion = version
         var generation: UInt64 = authority.snapshot().generation
+        var failing = false
         while !stop.isSet {
             usleep(UInt32(intervalMs) * 1000)
             do {
@@ -157,10 +316,15 @@ struct StoreWatcher: Sendable {
                 let (catalog, problems) = try s.loadCatalog(generation: generation)
                 for p in problems { logger.error("\(p)") }
                 authority.replace(with: catalog)
+                metrics.zoneReloads.add(1, ordering: .relaxed)
+                failing = false
                 logger.info("zones reloaded", metadata: ["zones": "\(catalog.zones.count)", "generation": "\(generation)"])
             } catch {
-                // Keep serving the old snapshot; try again next tick with a fresh connection.
-                logger.error("store reload failed, still serving the previous zones: \(error)")
+                // Keep serving the old snapshot; try again next tick with a fresh connection (logged once per
+                // outage, not every tick).
+                metrics.zoneReloadFailures.add(1, ordering: .relaxed)
+                if !failing { logger.error("store reload failed, still serving the previous zones: \(error)") }
+                failing = true
                 store = nil
             }
         }

@@ -111,3 +111,6 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     precondition(rc == 0, "pthread_create failed: \(rc)")
     return tid
 }
+
+/// SOCK_DGRAM as socket(2) takes it.
+let datagramSocketType = Int32(SOCK_DGRAM.rawValue)

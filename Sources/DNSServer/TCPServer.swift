@@ -30,6 +30,12 @@ final class TCPCompletions: Sendable {
         _ = write(wakeWrite, &b, 1)
     }
 
+    /// Wakes the loop without an item (a new listener set is waiting).
+    func wake() {
+        var b: UInt8 = 1
+        _ = write(wakeWrite, &b, 1)
+    }
+
     func take() -> [Item] {
         var drain = [UInt8](repeating: 0, count: 64)
         while read(wakeRead, &drain, drain.count) > 0 {}
@@ -50,42 +56,45 @@ final class TCPServer {
         let fd: Int32
         let id: UInt64
         let clientIP: [UInt8]
+        let client: IPBits
         var input: [UInt8] = []
         var output: [UInt8] = []
         var outputOffset = 0
         var lastActive: Int64
-        init(fd: Int32, id: UInt64, clientIP: [UInt8], now: Int64) {
+        init(fd: Int32, id: UInt64, client: IPBits, now: Int64) {
             self.fd = fd
             self.id = id
-            self.clientIP = clientIP
+            self.client = client
+            clientIP = client.bytes
             lastActive = now
         }
     }
 
-    let listeners: [Int32]
-    let engine: QueryEngine
+    /// Listening sockets; a config reload hands over a new set through `pendingListeners`.
+    var listeners: [Int32]
+    let pendingListeners = Mutex<[Int32]?>(nil)
     let authority: Authority
+    let policies: PolicyBox
+    let metrics: MetricBlock
     let stop: StopFlag
-    let maxConnections: Int
-    let idleTimeoutMs: Int64
-    let resolver: Resolver?
-    let allowQuery: [IPPrefix]?
     let completions = TCPCompletions()
     var nextID: UInt64 = 0
     var connections: [Int32: Connection] = [:]
     var writer = WireWriter(capacity: 65535)
     var readBuf = [UInt8](repeating: 0, count: 16384)
 
-    init(listeners: [Int32], engine: QueryEngine, authority: Authority, stop: StopFlag, maxConnections: Int, idleTimeoutMs: Int,
-         resolver: Resolver?, allowQuery: [IPPrefix]? = nil) {
-        self.resolver = resolver
-        self.allowQuery = allowQuery
+    init(listeners: [Int32], authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag) {
         self.listeners = listeners
-        self.engine = engine
         self.authority = authority
+        self.policies = policies
+        self.metrics = metrics
         self.stop = stop
-        self.maxConnections = maxConnections
-        self.idleTimeoutMs = Int64(idleTimeoutMs)
+    }
+
+    /// Takes the new listener set (from another thread); sockets no longer in it are closed by the loop.
+    func replaceListeners(_ fds: [Int32]) {
+        pendingListeners.withLock { $0 = fds }
+        completions.wake()
     }
 
     deinit {
@@ -96,6 +105,11 @@ final class TCPServer {
     func run() {
         var fds: [pollfd] = []
         while !stop.isSet {
+            if let next = pendingListeners.withLock({ p -> [Int32]? in defer { p = nil }; return p }) {
+                for l in listeners where !next.contains(l) { close(l) }
+                listeners = next
+            }
+            let policy = policies.snapshot()
             fds.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: completions.wakeRead, events: Int16(POLLIN), revents: 0))
             for l in listeners { fds.append(pollfd(fd: l, events: Int16(POLLIN), revents: 0)) }
@@ -111,14 +125,14 @@ final class TCPServer {
                     if p.fd == completions.wakeRead {
                         deliverCompletions(now: now)
                     } else if listeners.contains(p.fd) {
-                        acceptAll(p.fd, now: now)
+                        acceptAll(p.fd, now: now, max: policy.tcpMaxConnections)
                     } else if let c = connections[p.fd] {
                         if p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readFrom(c, now: now) }
                         if let c = connections[p.fd], p.revents & Int16(POLLOUT) != 0 { flush(c, now: now) }
                     }
                 }
             }
-            for c in Array(connections.values) where now - c.lastActive > idleTimeoutMs { drop(c) }
+            for c in Array(connections.values) where now - c.lastActive > policy.tcpIdleTimeoutMs { drop(c) }
         }
     }
 
@@ -133,7 +147,7 @@ final class TCPServer {
         }
     }
 
-    func acceptAll(_ l: Int32, now: Int64) {
+    func acceptAll(_ l: Int32, now: Int64, max maxConnections: Int) {
         while true {
             var ss = sockaddr_storage()
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -142,13 +156,15 @@ final class TCPServer {
             setNonBlocking(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             guard connections.count < maxConnections else {
+                metrics.count(.tcpRefused)
                 close(fd)  // over the limit: refuse by closing (RFC 7766 §6.2.2 lets servers do this)
                 continue
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            metrics.count(.tcpAccepted)
             nextID &+= 1
-            connections[fd] = Connection(fd: fd, id: nextID, clientIP: withUnsafeMutablePointer(to: &ss) { ClientAddress($0, len).ip }, now: now)
+            connections[fd] = Connection(fd: fd, id: nextID, client: withUnsafePointer(to: &ss) { IPBits(UnsafeRawPointer($0)) }, now: now)
         }
     }
 
@@ -173,6 +189,7 @@ final class TCPServer {
     /// Answers every complete frame buffered, in order, until the output bound is reached.
     func process(_ c: Connection, now: Int64) {
         let catalog = authority.snapshot()
+        let policy = policies.snapshot()
         var start = 0
         while c.input.count - start >= 2 {
             if c.output.count - c.outputOffset >= Self.maxPendingOutput { break }
@@ -180,28 +197,57 @@ final class TCPServer {
             guard c.input.count - start - 2 >= len else { break }
             let query = Array(c.input[(start + 2)..<(start + 2 + len)])
             start += 2 + len
-            let allowed = allowQuery.map { acl in acl.contains { $0.contains(c.clientIP) } } ?? true
-            switch engine.decide(query, transport: .tcp, catalog: catalog, into: &writer, allowed: allowed) {
+            let received = monotonicUs()
+            let allowed = policy.allowQuery?.contains(c.client) ?? true
+            let qtype = query.withUnsafeBytes { rawQueryType($0) }
+            switch policy.engine.decide(query, transport: .tcp, catalog: catalog, into: &writer, allowed: allowed) {
             case .reply:
                 c.output.append(UInt8(writer.count >> 8))
                 c.output.append(UInt8(writer.count & 0xFF))
                 c.output.append(contentsOf: writer.bytes)
+                let rcode = writer.count > 3 ? writer.bytes[3] & 0x0F : 0
+                observe(policy, c, query, qtype: qtype, rcode: rcode, source: .ofEngineAnswer(rcode: rcode), received: received)
             case .drop:
-                break
+                metrics.count(.dropped)
             case .recurse(let q):
                 // Answered later, possibly out of order (RFC 7766 §7), through the completion queue.
-                guard let resolver else { break }
+                guard let resolver = policy.resolver else { break }
                 let item = (fd: c.fd, id: c.id)
                 let done = completions
-                if let now = resolver.resolve(q, client: c.clientIP, reply: { bytes in done.post(.init(fd: item.fd, connection: item.id, bytes: bytes)) }) {
+                let metrics = self.metrics
+                let log = policy.queryLog
+                let client = c.clientIP
+                let name = log == nil ? [] : query.withUnsafeBytes { QueryLog.questionName($0) }
+                let answered = resolver.resolve(q, client: c.clientIP) { bytes, src in
+                    done.post(.init(fd: item.fd, connection: item.id, bytes: bytes))
+                    let latency = monotonicUs() - received
+                    let rcode = bytes.count > 3 ? bytes[3] & 0x0F : 2
+                    metrics.record(qtype: qtype, rcode: rcode, tcp: true, source: src, latencyUs: latency)
+                    if let log, !log.append(.init(timeMs: wallMs(), client: client, name: name, qtype: qtype, rcode: rcode, source: src, tcp: true, latencyUs: latency)) {
+                        metrics.count(.queryLogDropped)
+                    }
+                }
+                if let (now, src) = answered {
                     c.output.append(UInt8(now.count >> 8 & 0xFF))
                     c.output.append(UInt8(now.count & 0xFF))
                     c.output.append(contentsOf: now)
+                    observe(policy, c, query, qtype: qtype, rcode: now.count > 3 ? now[3] & 0x0F : 0, source: src, received: received)
                 }
             }
         }
         if start > 0 { c.input.removeFirst(start) }
         flush(c, now: now)
+    }
+
+    func observe(_ policy: Policy, _ c: Connection, _ query: [UInt8], qtype: UInt16, rcode: UInt8, source: AnswerSource, received: Int) {
+        let latency = monotonicUs() - received
+        metrics.record(qtype: qtype, rcode: rcode, tcp: true, source: source, latencyUs: latency)
+        if let log = policy.queryLog {
+            let name = query.withUnsafeBytes { QueryLog.questionName($0) }
+            if !log.append(.init(timeMs: wallMs(), client: c.clientIP, name: name, qtype: qtype, rcode: rcode, source: source, tcp: true, latencyUs: latency)) {
+                metrics.count(.queryLogDropped)
+            }
+        }
     }
 
     func flush(_ c: Connection, now: Int64) {

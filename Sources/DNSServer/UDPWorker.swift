@@ -13,12 +13,11 @@ final class UDPWorker {
     static let sendSize = 4096  // edns_udp_payload is capped at 4096
 
     let fd: Int32
-    let engine: QueryEngine
     let authority: Authority
+    let policies: PolicyBox
+    let metrics: MetricBlock
+    /// Set when the server stops, or when a reload removes this worker's address.
     let stop: StopFlag
-    let resolver: Resolver?
-    /// Who may ask at all; nil: everyone (then no per-query check).
-    let allowQuery: [IPPrefix]?
 
     let recvMsgs: UnsafeMutablePointer<jam_mmsg>
     let sendMsgs: UnsafeMutablePointer<jam_mmsg>
@@ -30,13 +29,11 @@ final class UDPWorker {
     var writer = WireWriter(capacity: 4096)
     var cache: AnswerCache
 
-    init(fd: Int32, engine: QueryEngine, authority: Authority, stop: StopFlag, answerCacheSlots: Int, resolver: Resolver?,
-         allowQuery: [IPPrefix]? = nil) {
-        self.resolver = resolver
-        self.allowQuery = allowQuery
+    init(fd: Int32, authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag, answerCacheSlots: Int) {
         self.fd = fd
-        self.engine = engine
         self.authority = authority
+        self.policies = policies
+        self.metrics = metrics
         self.stop = stop
         let n = Self.batch
         recvMsgs = .allocate(capacity: n)
@@ -75,13 +72,16 @@ final class UDPWorker {
             let got = jam_recvmmsg(fd, recvMsgs, UInt32(n), Int32(MSG_WAITFORONE))
             if got <= 0 { continue }  // timeout (EAGAIN), EINTR, or a transient error such as ECONNREFUSED
             let catalog = authority.snapshot()
+            let policy = policies.snapshot()
+            let received = monotonicUs()
             var out = 0
             for i in 0..<Int(got) {
                 let len = Int(recvMsgs[i].len)
                 if recvMsgs[i].hdr.msg_flags & Int32(MSG_TRUNC) != 0 { continue }
                 let query = UnsafeRawBufferPointer(start: recvBuf + i * Self.recvSize, count: len)
                 let dst = sendBuf + out * Self.sendSize
-                guard let size = answer(query, catalog: catalog, into: dst, from: addrs + i, addrLen: recvMsgs[i].hdr.msg_namelen) else { continue }
+                guard let size = answer(query, catalog: catalog, policy: policy, received: received, into: dst, from: addrs + i,
+                                        addrLen: recvMsgs[i].hdr.msg_namelen) else { continue }
                 sendIov[out] = iovec(iov_base: dst, iov_len: size)
                 sendMsgs[out] = jam_mmsg(
                     hdr: msghdr(
@@ -106,42 +106,87 @@ final class UDPWorker {
     /// Answers one datagram into `dst`; nil means drop (or answered later by the resolver). Repeated
     /// authoritative questions are served from the per-worker answer memo without parsing.
     @inline(__always)
-    func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, into dst: UnsafeMutableRawPointer,
+    func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, policy: Policy, received: Int, into dst: UnsafeMutableRawPointer,
                 from addr: UnsafeMutablePointer<sockaddr_storage>, addrLen: socklen_t) -> Int? {
         // The ACL comes before the memo: a memoised answer must never reach a client that may not ask.
-        var allowed = true
-        if let acl = allowQuery {
-            let ip = ClientAddress.ip(addr)
-            allowed = acl.contains { $0.contains(ip) }
-        }
-        if allowed, let size = cache.lookup(query, generation: catalog.generation, into: dst) { return size }
-        let bytes = Array(query)
-        switch engine.decide(bytes, transport: .udp, catalog: catalog, into: &writer, allowed: allowed) {
-        case .drop:
-            return nil
-        case .recurse(let q):
-            guard let resolver else { return nil }
-            // The answer may come later from the forwarder's thread: it sends on this socket (sendto is
-            // thread-safe) to a copy of the client's address.
-            switch resolver.answerNow(q, client: ClientAddress.ip(addr)) {
-            case .answer(let now):
-                // Answered at once (cache hit or policy): it goes out in this batch's sendmmsg.
-                let size = min(now.count, Self.sendSize)
-                now.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-                return size
-            case .fetch(let zone, let key):
-                let client = ClientAddress(addr, addrLen)
-                let fd = self.fd
-                resolver.fetch(q, zone: zone, key: key) { bytes in client.send(bytes, on: fd) }
+        let client = policy.needsClient ? IPBits(addr) : IPBits(hi: 0, lo: 0)
+        let allowed = policy.allowQuery?.contains(client) ?? true
+        let memoKey = policy.memoGeneration(catalog.generation)
+        var size: Int
+        var source: AnswerSource
+        if allowed, let hit = cache.lookup(query, generation: memoKey, into: dst) {
+            size = hit
+            source = .authoritative
+        } else {
+            let bytes = Array(query)
+            switch policy.engine.decide(bytes, transport: .udp, catalog: catalog, into: &writer, allowed: allowed) {
+            case .drop:
+                metrics.count(.dropped)
                 return nil
+            case .recurse(let q):
+                guard let resolver = policy.resolver else { return nil }
+                // The answer may come later from the forwarder's thread: it sends on this socket (sendto is
+                // thread-safe) to a copy of the client's address.
+                switch resolver.answerNow(q, client: ClientAddress.ip(addr)) {
+                case .answer(let now, let src):
+                    // Answered at once (cache hit or policy): it goes out in this batch's sendmmsg.
+                    size = min(now.count, Self.sendSize)
+                    now.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
+                    source = src
+                case .fetch(let zone, let key):
+                    let to = ClientAddress(addr, addrLen)
+                    let fd = self.fd
+                    let metrics = self.metrics
+                    let log = policy.queryLog
+                    let qtype = q.question.type.rawValue
+                    let name = log == nil ? [] : QueryLog.questionName(query)
+                    resolver.fetch(q, zone: zone, key: key) { bytes, src in
+                        to.send(bytes, on: fd)
+                        let latency = monotonicUs() - received
+                        let rcode = bytes.count > 3 ? bytes[3] & 0x0F : 2
+                        metrics.record(qtype: qtype, rcode: rcode, tcp: false, source: src, latencyUs: latency)
+                        if let log, !log.append(.init(timeMs: wallMs(), client: to.ip, name: name, qtype: qtype, rcode: rcode, source: src, tcp: false, latencyUs: latency)) {
+                            metrics.count(.queryLogDropped)
+                        }
+                    }
+                    return nil
+                }
+            case .reply:
+                size = min(writer.count, Self.sendSize)
+                writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
+                if allowed { cache.insert(query: query, response: writer.bytes, generation: memoKey) }
+                source = AnswerSource.ofEngineAnswer(rcode: size > 3 ? writer.bytes[3] & 0x0F : 0)
             }
-        case .reply:
-            let size = min(writer.count, Self.sendSize)
-            writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-            if allowed { cache.insert(query: query, response: writer.bytes, generation: catalog.generation) }
-            return size
         }
+        // Rate limiting happens after the answer exists, so dropped garbage costs no budget.
+        if let limiter = policy.limiter, limiter.applies(to: client) {
+            switch limiter.check(client, nowMs: Int64(received / 1000)) {
+            case .pass: break
+            case .drop:
+                metrics.count(.rrlDropped)
+                return nil
+            case .slip:
+                metrics.count(.rrlSlipped)
+                size = RateLimiter.truncate(dst, size: size)
+            }
+        }
+        let qtype = rawQueryType(query)
+        let rcode = size > 3 ? dst.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0
+        let latency = monotonicUs() - received
+        metrics.record(qtype: qtype, rcode: rcode, tcp: false, source: source, latencyUs: latency)
+        if let log = policy.queryLog,
+           !log.append(.init(timeMs: wallMs(), client: client.bytes, name: QueryLog.questionName(query), qtype: qtype, rcode: rcode, source: source, tcp: false, latencyUs: latency)) {
+            metrics.count(.queryLogDropped)
+        }
+        return size
     }
+}
+
+/// Wall-clock milliseconds, for log timestamps.
+func wallMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
 /// A client's socket address, copied out of the receive buffers so an answer can be sent later.

@@ -73,7 +73,15 @@ struct Options {
 }
 
 func readText(_ path: String) -> String {
-    guard let f = fopen(path, "r") else { fail("cannot read config \(path): \(String(cString: strerror(errno)))", status: 1) }
+    guard let text = readTextIfPossible(path) else {
+        fail(errno == EFBIG ? "config \(path) is larger than 1 MiB" : "cannot read config \(path): \(String(cString: strerror(errno)))", status: 1)
+    }
+    return text
+}
+
+/// The file's text, or nil (errno says why; EFBIG past 1 MiB).
+func readTextIfPossible(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
     defer { fclose(f) }
     var text: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 4096)
@@ -81,7 +89,10 @@ func readText(_ path: String) -> String {
         let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
         text += buf[0..<n]
         if n < buf.count { break }
-        if text.count > 1 << 20 { fail("config \(path) is larger than 1 MiB", status: 1) }
+        if text.count > 1 << 20 {
+            errno = EFBIG
+            return nil
+        }
     }
     return String(decoding: text, as: UTF8.self)
 }
@@ -134,14 +145,54 @@ do { server = try Server(config: cfg, logger: logger) } catch {
     logger.critical("cannot start: \(error)")
     exit(1)
 }
+// Sockets are bound and the zones loaded: systemd (Type=notify) may start what depends on DNS.
+SystemdNotify.send("READY=1\nSTATUS=serving \(server.authority.snapshot().zones.count) zones on \(server.boundAddresses.map(\.description).joined(separator: " "))")
+
+/// SIGHUP: re-read the config file (if there is one), validate it, apply it; a bad one changes nothing.
+/// Command-line overrides keep winning over the file, as at start. The zones are reloaded either way.
+@MainActor func reloadConfig() {
+    SystemdNotify.send("RELOADING=1")
+    defer { SystemdNotify.send("READY=1") }
+    guard let path = options.config else {
+        logger.info("SIGHUP: reloading zones (no config file to re-read)")
+        server.requestReload()
+        return
+    }
+    guard let text = readTextIfPossible(path) else {
+        server.rejectReload("cannot read \(path): \(String(cString: strerror(errno)))")
+        server.requestReload()
+        return
+    }
+    var next: ServerConfig
+    do { next = try ServerConfig.parse(text, file: path) } catch {
+        server.rejectReload(error.description)
+        server.requestReload()
+        return
+    }
+    if !options.listen.isEmpty {
+        next.listen = options.listen
+        next.listenExplicit = true
+    }
+    if let db = options.db { next.dbPath = db }
+    if let zones = options.zones { next.seedZones = zones }
+    if let level = options.logLevel { next.logLevel = level }
+    do {
+        let later = try server.reload(next)
+        if !later.isEmpty { logger.warning("changed settings that take effect only after a restart: \(later.joined(separator: ", "))") }
+    } catch {
+        server.rejectReload("\(error)")
+        server.requestReload()
+    }
+}
+
 while true {
     var sig: Int32 = 0
     sigwait(&signals, &sig)
     if sig == SIGHUP {
-        logger.info("SIGHUP: reloading zones")
-        server.requestReload()
+        reloadConfig()
         continue
     }
+    SystemdNotify.send("STOPPING=1")
     logger.info("shutting down", metadata: ["signal": "\(sig)"])
     server.stop()
     logger.info("stopped")

@@ -22,7 +22,7 @@ import Testing
         let r = try Self.resolver()
         defer { r.stop() }
         let q = Self.query("www.example.com.", edns: EDNS(options: [EDNSOption(code: Resolver.loopOptionCode, data: r.loopToken)]))
-        let answer = try #require(r.resolve(q, client: [127, 0, 0, 1]) { _ in Issue.record("should answer at once") })
+        let answer = try #require(r.resolve(q, client: [127, 0, 0, 1]) { _, _ in Issue.record("should answer at once") }?.0)
         let m = try Message.parse(answer)
         #expect(m.rcode == .servFail && m.header.id == 9 && m.header.ra)
         #expect(r.forwarderStats.received == 0)
@@ -58,7 +58,7 @@ import Testing
         let r = try Self.resolver()
         defer { r.stop() }
         let box = Box()
-        #expect(r.resolve(Self.query("www.example.com."), client: [127, 0, 0, 1]) { box.set($0) } == nil)
+        #expect(r.resolve(Self.query("www.example.com."), client: [127, 0, 0, 1]) { bytes, _ in box.set(bytes) } == nil)
         var answer: [UInt8]?
         for _ in 0..<200 where answer == nil {
             try await Task.sleep(for: .milliseconds(10))

@@ -16,4 +16,8 @@ int jam_sendmmsg(int fd, struct jam_mmsg *vec, unsigned int n, int flags);
 int jam_set_reuseport(int fd);
 int jam_set_v6only(int fd);
 int jam_set_recv_timeout_ms(int fd, int ms);
+#include <stdint.h>
+// Relaxed atomic counters for metrics: each thread mostly writes its own block, the scraper reads them all.
+static inline void jam_counter_add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline uint64_t jam_counter_load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 #endif

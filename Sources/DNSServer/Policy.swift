@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver
+/// (forwarders and their policies), the ACL, the rate limiter and the query log. SIGHUP builds a new one and
+/// swaps it in whole; the listeners read it once per batch, so a query sees one config, never a mix.
+final class Policy: Sendable {
+    let generation: UInt64
+    let engine: QueryEngine
+    let resolver: Resolver?
+    let allowQuery: PrefixMatcher?
+    let limiter: RateLimiter?
+    let queryLog: QueryLog?
+    let tcpMaxConnections: Int
+    let tcpIdleTimeoutMs: Int64
+
+    init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?) {
+        self.generation = generation
+        engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
+        self.resolver = resolver
+        allowQuery = config.allowQuery.map(PrefixMatcher.init)
+        limiter = config.rateLimit.enabled ? RateLimiter(config: config.rateLimit, lanRanges: config.resolver.allowRecursion) : nil
+        self.queryLog = queryLog
+        tcpMaxConnections = config.tcpMaxConnections
+        tcpIdleTimeoutMs = Int64(config.tcpIdleTimeoutMs)
+    }
+
+    /// Whether the per-query path needs the client's address at all.
+    var needsClient: Bool { allowQuery != nil || limiter != nil || queryLog != nil }
+
+    /// The key the answer memo is valid for: a new zone snapshot or a new policy empties it.
+    @inline(__always) func memoGeneration(_ catalogGeneration: UInt64) -> UInt64 { catalogGeneration &+ generation << 40 }
+}
+
+/// The policy in effect; replaced on a config reload.
+final class PolicyBox: Sendable {
+    private let current: Mutex<Policy>
+    init(_ p: Policy) { current = Mutex(p) }
+    func snapshot() -> Policy { current.withLock { $0 } }
+    func replace(with p: Policy) { current.withLock { $0 = p } }
+}

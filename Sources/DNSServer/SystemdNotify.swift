@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET (a path, or "@name" in the abstract
+/// namespace). Without the variable (not started by systemd with Type=notify) it does nothing.
+public enum SystemdNotify {
+    /// Sends `state` ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."); false if there is no socket
+    /// or sending failed.
+    @discardableResult
+    public static func send(_ state: String) -> Bool {
+        guard let env = getenv("NOTIFY_SOCKET") else { return false }
+        var path = Array(String(cString: env).utf8)
+        guard !path.isEmpty, path[0] == UInt8(ascii: "/") || path[0] == UInt8(ascii: "@") else { return false }
+        if path[0] == UInt8(ascii: "@") { path[0] = 0 }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.enumerated() { p[i] = b } }
+        let fd = socket(AF_UNIX, datagramSocketType | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let len = socklen_t(MemoryLayout<sa_family_t>.size + path.count)
+        let sent = withUnsafePointer(to: &addr) { a in
+            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                state.withCString { sendto(fd, $0, strlen($0), Int32(MSG_NOSIGNAL), sa, len) }
+            }
+        }
+        return sent >= 0
+    }
+}

@@ -141,7 +141,7 @@ final class QueryLog: Sendable {
         var i = 0
         while i < wire.count, wire[i] != 0 {
             let l = Int(wire[i])
-            guard i + l < wire.count else { break }
+            guard i + l < wire.count else { return out + "?" }
             for b in wire[(i + 1)...(i + l)] {
                 switch b {
                 case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "="): out += "\\" + String(UnicodeScalar(b))

@@ -276,3 +276,38 @@ func runTool(_ path: String, _ args: [String], dir: String, env: [String: String
     guard let status = c.wait(ms: 60_000) else { throw TestFailure("\(path) did not finish") }
     return (status, Env.read(log))
 }
+
+/// A plain HTTP GET on loopback: (status, body); status 0 when nothing answers.
+func httpGet(port: UInt16, _ path: String) -> (Int, String) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 3, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var sin = sockaddr_in()
+    sin.sin_family = sa_family_t(AF_INET)
+    sin.sin_port = port.bigEndian
+    sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard rc == 0 else { return (0, "") }
+    let req = "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    _ = req.withCString { write(fd, $0, strlen($0)) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 16384)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    let text = String(decoding: out, as: UTF8.self)
+    let parts = text.components("\r\n\r\n")
+    let status = Int(parts.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, parts.dropFirst().joined(separator: "\r\n\r\n"))
+}
+
+/// The value of one Prometheus sample line (`name{labels} value`), or nil.
+func metric(_ text: String, _ series: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}

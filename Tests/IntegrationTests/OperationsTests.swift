@@ -1,0 +1,254 @@
+import DNSWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Running jamdns as a service: systemd notification, SIGHUP config reloads, metrics, the query log,
+/// response-rate limiting, and the unit files themselves.
+@Suite(.serialized) struct OperationsTests {
+    /// A unix datagram socket standing in for systemd's notify socket.
+    final class NotifySocket {
+        let fd: Int32
+        let path: String
+        init(_ path: String) throws {
+            self.path = path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var a = sockaddr_un()
+            a.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &a.sun_path) { p in for (i, b) in path.utf8.enumerated() { p[i] = b } }
+            let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            guard rc == 0 else { throw TestFailure("cannot bind \(path)") }
+        }
+        /// The next message, within `ms`.
+        func next(ms: Int) -> String? {
+            var tv = timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &buf, buf.count, 0)
+            return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
+        }
+        deinit { close(fd) }
+    }
+
+    @Test("Type=notify: READY=1 only once the port answers; SIGHUP sends RELOADING=1 then READY=1; SIGTERM sends STOPPING=1")
+    func sdNotify() throws {
+        let dir = Env.tempDir("notify")
+        let sock = try NotifySocket(dir + "/notify")
+        let port = Env.freePort()
+        let child = try Child([Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/s.sqlite", "--zones", Env.root + "/zones"],
+                              log: dir + "/jamdns.log", env: ["NOTIFY_SOCKET": sock.path])
+        let ready = try #require(sock.next(ms: 15_000), "no notification: \(Env.read(dir + "/jamdns.log"))")
+        #expect(ready.hasPrefix("READY=1\n") && ready.contains("STATUS=serving 1 zones on 127.0.0.1:\(port)"))
+        // No polling: the very first query after READY is answered.
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: port, timeoutMs: 500)?.answers.count == 1)
+        child.signal(SIGHUP)
+        #expect(sock.next(ms: 5000) == "RELOADING=1")
+        #expect(sock.next(ms: 5000) == "READY=1")
+        child.signal(SIGTERM)
+        #expect(sock.next(ms: 5000) == "STOPPING=1")
+        #expect(child.wait(ms: 5000) == 0)
+    }
+
+    @Test("SIGHUP applies a new config without losing a query or the cache; a broken config keeps the old one running")
+    func reload() throws {
+        let internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")])
+        let consul = try KnotServer(zones: [("consul.", Env.root + "/Tests/Fixtures/consul.zone")])
+        let dir = Env.tempDir("reload")
+        let p1 = Env.freePort(), p2 = Env.freePort(), mport = Env.freePort()
+        func config(listen: [UInt16], consulZone: Bool, broken: Bool = false) -> String {
+            """
+            [server]
+            listen = [\(listen.map { "\"127.0.0.1:\($0)\"" }.joined(separator: ", "))]
+            [store]
+            path = "\(dir)/s.sqlite"
+            seed_zones = "\(Env.root)/zones"
+            [metrics]
+            listen = "127.0.0.1:\(mport)"
+            [resolver]
+            upstreams = ["127.0.0.1:\(internet.port)"]
+            try_timeout_ms = 300
+            deadline_ms = 900
+            \(broken ? "cache_size = \"lots\"" : "")
+            \(consulZone ? "[forward.\"consul.\"]\nservers = [\"127.0.0.1#\(consul.port)\"]\ncache = false" : "")
+            """
+        }
+        Env.write(dir + "/jamdns.toml", config(listen: [p1], consulZone: false))
+        let child = try Child([Env.bin + "/jamdns", "--config", dir + "/jamdns.toml"], log: dir + "/jamdns.log")
+        try waitUntilAnswering(port: p1, zone: nil)
+        #expect(DNSClient.ask("mail.example.test.", .a, port: p1, rd: true)?.answers.count == 1)
+        // consul. is not forwarded yet: it goes to the default upstream, which refuses it.
+        #expect(DNSClient.ask("web.service.consul.", .a, port: p1, rd: true)?.answers.isEmpty == true)
+
+        // Queries keep flowing on p1 while the config changes under them.
+        final class Counter: @unchecked Sendable { var sent = 0, lost = 0, stop = false }
+        let counter = Counter()
+        let t = spawnTestThread {
+            while !counter.stop {
+                counter.sent += 1
+                if DNSClient.ask("vs\(counter.sent % 3).jamfox.dev.", .a, port: p1, timeoutMs: 1000)?.answers.count != 1 { counter.lost += 1 }
+            }
+        }
+        usleep(300_000)
+        Env.write(dir + "/jamdns.toml", config(listen: [p1, p2], consulZone: true))
+        child.signal(SIGHUP)
+        usleep(800_000)
+        // The new listener answers; the new forward zone is in effect.
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: p2)?.answers.count == 1)
+        #expect(DNSClient.ask("web.service.consul.", .a, port: p2, rd: true)?.answers.count == 2)
+        // The cache survived: with the internet gone, the answer cached before the reload is still served.
+        internet.child.stop()
+        let cached = DNSClient.ask("mail.example.test.", .a, port: p1, rd: true)
+        #expect(cached?.answers.count == 1 && cached?.rcode == .noError)
+
+        // A broken config: rejected with its line, the running one untouched.
+        Env.write(dir + "/jamdns.toml", config(listen: [p2], consulZone: false, broken: true))
+        child.signal(SIGHUP)
+        usleep(500_000)
+        #expect(Env.read(dir + "/jamdns.log").contains("config reload rejected, still running the previous config: \(dir)/jamdns.toml:12: 'resolver.cache_size' must be an integer"))
+        #expect(DNSClient.ask("vs1.jamfox.dev.", .a, port: p1)?.answers.count == 1)
+        #expect(DNSClient.ask("web.service.consul.", .a, port: p1, rd: true)?.answers.count == 2)
+        let (status, text) = httpGet(port: mport, "/metrics")
+        #expect(status == 200)
+        #expect(metric(text, "jamdns_config_reloads_total{result=\"applied\"}") == 1)
+        #expect(metric(text, "jamdns_config_reloads_total{result=\"rejected\"}") == 1)
+        #expect((metric(text, "jamdns_cache_entries") ?? 0) >= 1)
+        #expect((metric(text, "jamdns_queries_total{type=\"A\",rcode=\"NOERROR\",transport=\"udp\",source=\"cache\"}") ?? 0) >= 1)
+
+        counter.stop = true
+        pthread_join(t, nil)
+        #expect(counter.lost == 0 && counter.sent > 50, "lost \(counter.lost) of \(counter.sent) queries across the reloads")
+
+        // Removing p1 from the config closes it; p2 stays.
+        Env.write(dir + "/jamdns.toml", config(listen: [p2], consulZone: true))
+        child.signal(SIGHUP)
+        usleep(1_500_000)
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: p1, timeoutMs: 300) == nil)
+        #expect(DNSClient.connectTCP(port: p1, timeoutMs: 300) == nil)
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: p2)?.answers.count == 1)
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: p2, tcp: true)?.answers.count == 1)
+        child.stop()
+    }
+
+    @Test("metrics count queries by type, rcode, transport and source; /healthz asks the server; the query log has every answer")
+    func metricsAndQueryLog() throws {
+        let dir = Env.tempDir("metrics")
+        let mport = Env.freePort()
+        Env.write(dir + "/jamdns.toml", """
+            [metrics]
+            listen = "127.0.0.1:\(mport)"
+            [log]
+            query_log = "\(dir)/queries.log"
+            """)
+        let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port)?.answers.count == 1)
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port)?.answers.count == 1)  // from the answer memo
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .aaaa, port: s.port, tcp: true)?.rcode == .noError)
+        #expect(DNSClient.ask("no.such.name.jamfox.dev.", .mx, port: s.port)?.rcode == .noError)  // the wildcard
+        #expect(DNSClient.ask("www.example.org.", .a, port: s.port)?.rcode == .refused)
+        var garbage = Message.query(try DNSName("vs0.jamfox.dev."), .a, id: 9).wireBytes()
+        garbage[5] = 2  // QDCOUNT 2: FORMERR
+        #expect(DNSClient.udp(garbage, port: s.port).map { $0[3] & 0xF } == 1)
+        let (status, text) = httpGet(port: mport, "/metrics")
+        #expect(status == 200)
+        #expect(metric(text, "jamdns_queries_total{type=\"A\",rcode=\"NOERROR\",transport=\"udp\",source=\"authoritative\"}").map { $0 >= 2 } == true, "\(text)")
+        #expect(metric(text, "jamdns_queries_total{type=\"AAAA\",rcode=\"NOERROR\",transport=\"tcp\",source=\"authoritative\"}") == 1)
+        #expect(metric(text, "jamdns_queries_total{type=\"MX\",rcode=\"NOERROR\",transport=\"udp\",source=\"authoritative\"}") == 1)
+        #expect(metric(text, "jamdns_queries_total{type=\"A\",rcode=\"REFUSED\",transport=\"udp\",source=\"refused\"}") == 1)
+        #expect(metric(text, "jamdns_queries_total{type=\"A\",rcode=\"FORMERR\",transport=\"udp\",source=\"local\"}") == 1)
+        #expect(metric(text, "jamdns_query_duration_seconds_count{source=\"authoritative\"}").map { $0 >= 4 } == true)
+        #expect(metric(text, "jamdns_tcp_connections_total") == 1 && metric(text, "jamdns_zones") == 1)
+        #expect(text.contains("# TYPE jamdns_query_duration_seconds histogram"))
+        let (hs, health) = httpGet(port: mport, "/healthz")
+        #expect(hs == 200 && health.hasPrefix("ok: 127.0.0.1:\(s.port) answered jamfox.dev. SOA (NOERROR)"), "\(health)")
+        #expect(httpGet(port: mport, "/nope").0 == 404)
+        usleep(500_000)  // the log writer flushes every 200 ms
+        let log = Env.read(dir + "/queries.log")
+        #expect(log.contains("client=127.0.0.1 name=vs0.jamfox.dev. type=A rcode=NOERROR source=authoritative transport=udp latency_us="))
+        #expect(log.contains("name=vs0.jamfox.dev. type=AAAA rcode=NOERROR source=authoritative transport=tcp"))
+        #expect(log.contains("name=www.example.org. type=A rcode=REFUSED source=refused transport=udp"))
+        #expect(log.split(separator: "\n").count >= 7)
+    }
+
+    @Test("rate limiting: a non-exempt client gets its budget, then TC slips and silence; TCP and other prefixes still answered")
+    func rateLimit() throws {
+        let dir = Env.tempDir("rrl")
+        let mport = Env.freePort()
+        Env.write(dir + "/jamdns.toml", """
+            [metrics]
+            listen = "127.0.0.1:\(mport)"
+            [rate_limit]
+            responses_per_second = 5
+            slip = 2
+            ipv4_prefix = 32
+            exempt = ["10.0.0.0/8"]
+            """)
+        let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        usleep(1_100_000)  // the readiness probes spent some of 127.0.0.1's budget: let it refill
+        // 60 queries in one burst from one socket, then collect what comes back.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = s.port.bigEndian
+        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+        for i in 0..<60 {
+            let q = Message.query(try DNSName("vs0.jamfox.dev."), .a, id: UInt16(i)).wireBytes()
+            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, q, q.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        var tv = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var full = 0, slipped = 0
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            guard n > 0, let m = try? Message.parse(Array(buf[0..<n])) else { break }
+            if m.header.tc { slipped += 1; #expect(m.answers.isEmpty && m.questions.count == 1) } else { full += 1 }
+        }
+        #expect(full >= 5 && full <= 7, "full answers: \(full)")
+        #expect(slipped >= 20 && slipped <= 30, "slipped: \(slipped)")
+        // Another client (its own /32 here) is unaffected, and so is TCP from the limited one.
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port, from: "127.0.0.2")?.answers.count == 1)
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port, tcp: true)?.answers.count == 1)
+        let text = httpGet(port: mport, "/metrics").1
+        #expect((metric(text, "jamdns_rrl_dropped_total") ?? 0) >= 20 && (metric(text, "jamdns_rrl_slipped_total") ?? 0) >= 20)
+        #expect(metric(text, "jamdns_rate_limit_enabled") == 1)
+    }
+
+    @Test("the shipped units pass systemd-analyze verify without a single warning")
+    func unitsVerify() throws {
+        let analyze = try #require(Env.which("systemd-analyze"))
+        let dir = Env.tempDir("units")
+        var files: [String] = []
+        for unit in ["jamdns.service", "jamdns-ddns.service"] {
+            // The binaries are looked for where ExecStart says: point it at this build.
+            let text = Env.read(Env.root + "/systemd/" + unit).replacingOccurrence("/usr/local/bin/", Env.bin + "/")
+            Env.write(dir + "/" + unit, text)
+            files.append(dir + "/" + unit)
+        }
+        let (rc, out) = try runTool(analyze, ["verify"] + files, dir: dir)
+        #expect(rc == 0 && out.trimmingWhitespace.isEmpty, "\(out)")
+        // The hardening the issue asks for is there.
+        let unit = Env.read(Env.root + "/systemd/jamdns.service")
+        for line in ["Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "ProtectSystem=strict",
+                     "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes", "SystemCallFilter=@system-service", "StateDirectory=jamdns"] {
+            #expect(unit.contains(line + "\n"), "jamdns.service lacks \(line)")
+        }
+        #expect(Env.read(Env.root + "/systemd/jamdns-ddns.service").contains("LoadCredential="))
+    }
+}
+
+/// A plain thread for a test's background load.
+func spawnTestThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ b: @escaping @Sendable () -> Void) { body = b }
+    }
+    var tid = pthread_t()
+    pthread_create(&tid, nil, { arg in
+        Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
+        return nil
+    }, Unmanaged.passRetained(Box(body)).toOpaque())
+    return tid
+}

@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
         // The strict TOML subset both daemons' configs use.
         .target(name: "ConfigFormat", swiftSettings: strict),
+        // Migration: hosts files, Ansible inventories and dnsmasq configs mapped to records (pure, no I/O).
+        .target(name: "Importers", dependencies: ["DNSWire", "DNSZone"], swiftSettings: strict),
         // Prometheus text and the small loopback HTTP endpoint both daemons serve it on.
         .target(name: "Exposition", swiftSettings: strict),
         // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
@@ -56,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "dnsctl",
             dependencies: [
-                "DNSStore", "DNSZone", "DNSWire",
+                "DNSStore", "DNSZone", "DNSWire", "Importers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire", "Exposition"], swiftSettings: strict),
+        .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS"], swiftSettings: strict),
     ]

@@ -53,6 +53,39 @@ final class FakeClock: @unchecked Sendable {
         #expect(try s.integrityCheck() == "ok")
     }
 
+    @Test("a store made by the previous schema (v2) is upgraded in place, its records kept")
+    func upgradeFromV2() throws {
+        let s = try store()
+        try s.db.exec("DROP TABLE import_owned")
+        try s.db.exec("PRAGMA user_version = 2")
+        let path = s.db.path
+        let reopened = try ZoneStore(path: path)
+        #expect(try reopened.db.scalarInt("PRAGMA user_version") == 3)
+        #expect(try reopened.records(zone: Self.origin).count == 6)
+        _ = try reopened.syncImport(source: "hosts:/x", zone: Self.origin, records: [])
+    }
+
+    @Test("syncImport adds what the source lists, removes only what it created, never claims existing records")
+    func syncImportOwnership() throws {
+        let s = try store()
+        func a(_ n: String, _ ip: String) throws -> ResourceRecord {
+            ResourceRecord(name: try DNSName(n, origin: Self.origin), type: .a, ttl: 60, rdata: .a(IPv4Address(ip)!))
+        }
+        var d = try s.syncImport(source: "ansible:/inv", zone: Self.origin, records: [try a("n1", "10.0.0.1"), try a("vs0", "192.168.10.130")])
+        #expect(d.added.filter { $0.type == .a }.map(\.name.description) == ["n1.jamfox.dev."])
+        // Another source does not see the first one's records as its own.
+        d = try s.syncImport(source: "hosts:/etc/hosts", zone: Self.origin, records: [])
+        #expect(d.isEmpty)
+        // The source drops both: only n1 (its own) goes; vs0 was there before and stays.
+        d = try s.syncImport(source: "ansible:/inv", zone: Self.origin, records: [])
+        #expect(d.removed.filter { $0.type == .a }.map(\.name.description) == ["n1.jamfox.dev."])
+        #expect(try s.records(zone: Self.origin).contains { $0.name.description == "vs0.jamfox.dev." })
+        // A dry run writes nothing, ownership included.
+        _ = try s.syncImport(source: "ansible:/inv", zone: Self.origin, records: [try a("n2", "10.0.0.2")], dryRun: true)
+        #expect(try s.db.scalarInt("SELECT count(*) FROM import_owned") == 0)
+        #expect(throws: StoreError.self) { try s.syncImport(source: "x", zone: try DNSName("nope."), records: []) }
+    }
+
     @Test("an edit bumps the serial to YYYYMMDDnn, then nn+1 within the day")
     func serialBumps() throws {
         let clock = FakeClock()
@@ -188,15 +221,15 @@ final class FakeClock: @unchecked Sendable {
         #expect(try s.upstreamNames().count == 1)
     }
 
-    @Test("a version-1 store is migrated to version 2 in place")
+    @Test("a version-1 store is migrated to the current version in place")
     func migratesV1() throws {
         let path = tempPath("v1")
         do {
             let s = try ZoneStore(path: path)
-            try s.db.exec("DROP TABLE upstream_names; PRAGMA user_version = 1")
+            try s.db.exec("DROP TABLE upstream_names; DROP TABLE import_owned; PRAGMA user_version = 1")
         }
         let s = try ZoneStore(path: path)
-        #expect(try s.db.scalarInt("PRAGMA user_version") == 2)
+        #expect(try s.db.scalarInt("PRAGMA user_version") == ZoneStore.schemaVersion)
         #expect(try s.upstreamNames().isEmpty)
     }
 }

@@ -6,7 +6,7 @@ import DNSWire
 
 /// The local control channel: a Unix stream socket (mode 0660, so only the service's user and group reach
 /// it), one text request per connection, answered and closed. Requests:
-///   `flush`, `flush NAME`, `show NAME`, `stats`.
+///   `flush`, `flush NAME`, `show NAME`, `stats`, `explain NAME [TYPE]`.
 final class ControlServer {
     let fd: Int32
     let path: String
@@ -64,6 +64,12 @@ final class ControlServer {
     func handle(_ request: String) -> String {
         let words = request.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map(String.init)
         guard let verb = words.first else { return "error: empty request\n" }
+        if verb == "explain" {
+            guard words.count >= 2, let n = try? DNSName(words[1].hasSuffix(".") ? words[1] : words[1] + ".") else { return "error: explain needs a name\n" }
+            let t = words.count > 2 ? RRType(text: words[2].uppercased()) : .a
+            guard let t else { return "error: unknown type '\(words[2])'\n" }
+            return explainText(n, t, catalog: authority.snapshot(), policy: policies.snapshot())
+        }
         guard let resolver = policies.snapshot().resolver else { return "error: no resolver is configured, so there is no cache\n" }
         func name(_ i: Int) -> DNSName? {
             guard words.count > i else { return nil }
@@ -93,7 +99,7 @@ final class ControlServer {
                 + "forwarder received=\(f.received) coalesced=\(f.coalesced) upstream=\(f.sentUpstream) answered=\(f.answered) failed=\(f.failed) overloaded=\(f.overloaded)\n"
                 + resolver.upstreamReport()
         default:
-            return "error: unknown request '\(verb)' (flush [NAME], show NAME, stats)\n"
+            return "error: unknown request '\(verb)' (flush [NAME], show NAME, stats, explain NAME [TYPE])\n"
         }
     }
 }

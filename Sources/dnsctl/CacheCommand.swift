@@ -45,6 +45,14 @@ struct CacheCommand: ParsableCommand {
 
 /// One request, one answer; "error: ..." answers exit 1.
 func ask(_ path: String, _ request: String) throws {
+    guard let text = try askText(path, request) else {
+        throw Rejected("cannot reach jamdns at \(path): \(String(cString: strerror(errno))) (is it running? pass --socket or set JAMDNS_CONTROL)")
+    }
+    _ = text.withCString { write(1, $0, strlen($0)) }
+}
+
+/// The server's answer to one request; nil when nothing listens on `path` (errno says why).
+func askText(_ path: String, _ request: String) throws -> String? {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw Rejected("socket: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -54,9 +62,7 @@ func ask(_ path: String, _ request: String) throws {
     guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Rejected("control socket path too long: \(path)") }
     withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-    guard rc == 0 else {
-        throw Rejected("cannot reach jamdns at \(path): \(String(cString: strerror(errno))) (is it running? pass --socket or set JAMDNS_CONTROL)")
-    }
+    guard rc == 0 else { return nil }
     let line = request + "\n"
     _ = line.withCString { write(fd, $0, strlen($0)) }
     var out: [UInt8] = []
@@ -69,7 +75,7 @@ func ask(_ path: String, _ request: String) throws {
     }
     let text = String(decoding: out, as: UTF8.self)
     if text.hasPrefix("error: ") { throw Rejected(String(text.dropFirst(7)).trimmingCharacters()) }
-    _ = text.withCString { write(1, $0, strlen($0)) }
+    return text
 }
 
 extension String {

@@ -35,7 +35,7 @@ struct Dnsctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dnsctl",
         abstract: "Edit the zones and records jamdns serves. Every edit is one transaction and bumps the zone's SOA serial; the running server picks it up within a second.",
-        subcommands: [ZoneCommand.self, RecordCommand.self, ImportCommand.self, UpstreamCommand.self, CacheCommand.self])
+        subcommands: [ZoneCommand.self, RecordCommand.self, ImportCommand.self, ExplainCommand.self, UpstreamCommand.self, CacheCommand.self])
 
     /// Exit codes: 0 success, 1 rejected request (one line on stderr), 2 bad usage.
     static func main() {

@@ -216,6 +216,35 @@ import Glibc
         #expect(metric(text, "jamdns_rate_limit_enabled") == 1)
     }
 
+    @Test("dnsctl explain: zone, wildcard, forward rule with upstream health, cache entry; the store alone when the server is down")
+    func explain() throws {
+        let internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")])
+        let consul = try KnotServer(zones: [("consul.", Env.root + "/Tests/Fixtures/consul.zone")])
+        let dir = Env.tempDir("explain")
+        Env.write(dir + "/jamdns.toml", """
+            [resolver]
+            upstreams = ["127.0.0.1:\(internet.port)"]
+            [forward."consul."]
+            servers = ["127.0.0.1#\(consul.port)"]
+            cache = false
+            """)
+        let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+        #expect(DNSClient.ask("mail.example.test.", .a, port: s.port, rd: true)?.answers.count == 1)
+        #expect(DNSClient.ask("web.service.consul.", .a, port: s.port, rd: true)?.answers.count == 2)
+        let (rc, wild) = try s.dnsctl(["explain", "grafana.jamfox.dev"])
+        #expect(rc == 0 && wild.contains("the wildcard *.jamfox.dev. matches it") && wild.contains("answer: NOERROR, authoritative, 1 answer record(s)"), "\(wild)")
+        let (_, consulText) = try s.dnsctl(["explain", "web.service.consul", "SRV"])
+        #expect(consulText.contains("no served zone contains web.service.consul.") && consulText.contains("forwarded by [forward.\"consul.\"], cache off"), "\(consulText)")
+        #expect(consulText.contains("127.0.0.1#\(consul.port) alive") || consulText.contains("127.0.0.1:\(consul.port) alive"), "\(consulText)")
+        let (_, cached) = try s.dnsctl(["explain", "mail.example.test"])
+        #expect(cached.contains("forwarded by resolver.upstreams (the default)") && cached.contains("cache: A positive"), "\(cached)")
+        let (_, single) = try s.dnsctl(["explain", "nas"])
+        #expect(single.contains("NXDOMAIN without asking anyone: single-label names are not forwarded (domain_needed)"), "\(single)")
+        s.child.stop()
+        let (rc2, offline) = try s.dnsctl(["explain", "vs0.jamfox.dev", "AAAA"])
+        #expect(rc2 == 0 && offline.contains("jamdns is not running") && offline.contains("exists with A but no AAAA: NODATA"), "\(offline)")
+    }
+
     @Test("the shipped units pass systemd-analyze verify without a single warning")
     func unitsVerify() throws {
         let analyze = try #require(Env.which("systemd-analyze"))

@@ -1,0 +1,57 @@
+import DNSCache
+import DNSWire
+import DNSZone
+
+extension Resolver {
+    /// The resolver's part of `dnsctl explain`: the policy or forward rule that applies to a client on the LAN,
+    /// the servers it would ask (with their health), and what the cache holds for the name.
+    public func explain(_ name: DNSName, _ type: RRType, upstreamMarked: Bool) -> [String] {
+        var out: [String] = []
+        if upstreamMarked { out.append("\(name) is inside a served zone but marked 'resolve upstream' (dnsctl upstream list)") }
+        let q = Question(name: name, type: type, qclass: .in)
+        switch route(q, client: [127, 0, 0, 1]) {
+        case .refuse(_, let text):
+            out.append("REFUSED: \(text)")
+        case .nxDomain(let text):
+            out.append("NXDOMAIN without asking anyone: \(text)")
+        case .forward(let zone):
+            let z = zoneNames[zone]
+            let rule = z.isRoot ? "resolver.upstreams (the default)" : "[forward.\"\(z)\"]"
+            out.append("forwarded by \(rule), cache \(policies[zone].enabled ? "on" : "off")\(staleAllowed[zone] ? ", stale answers allowed" : "")")
+            for h in upstreamHealth() where h.zone == z.description {
+                out.append("  \(h.server) \(!h.alive ? "dead" : h.suspect ? "suspect" : "alive") rtt=\(Int(h.rttMs))ms answered=\(h.answered) failed=\(h.failed)")
+            }
+        }
+        if !config.allowRecursion.isEmpty {
+            out.append("recursion is offered to \(config.allowRecursion.map(\.description).joined(separator: " ")); others get REFUSED")
+        }
+        let entries = cacheEntries(for: name)
+        if entries.isEmpty {
+            out.append("cache: nothing for \(name)")
+        } else {
+            for e in entries {
+                let state = e.remaining >= 0 ? "\(e.remaining)s left" : "expired \(-e.remaining)s ago (stale)"
+                out.append("cache: \(e.type) \(e.kind) \(state)\(e.dnssecOK ? " DO" : "")")
+            }
+        }
+        return out
+    }
+}
+
+/// `explain NAME [TYPE]` over the control socket: the served zones first, then the resolver.
+func explainText(_ name: DNSName, _ type: RRType, catalog: Catalog, policy: Policy) -> String {
+    var out = ["\(name) \(type)"]
+    let marked = catalog.isResolvedUpstream(name)
+    if !marked, let lines = catalog.explain(name, type) {
+        out += lines
+        let a = catalog.answer(name, type)
+        out.append("answer: \(a.rcode)\(a.authoritative ? ", authoritative" : ", referral"), \(a.answer.count) answer record(s)")
+    } else if let r = policy.resolver {
+        if !marked { out.append("no served zone contains \(name)") }
+        out += r.explain(name, type, upstreamMarked: marked)
+    } else {
+        out.append("no served zone contains \(name) and no resolver is configured: REFUSED (EDE 20, not authoritative)")
+    }
+    if let acl = policy.allowQuery { out.append("allow_query: only \(acl.entries.count) configured prefix(es) may ask at all") }
+    return out.joined(separator: "\n") + "\n"
+}

@@ -1,0 +1,77 @@
+import DNSWire
+
+extension Catalog {
+    /// Why `qname`/`qtype` is answered the way it is from the served zones, step by step: the zone, the
+    /// records or the wildcard that matched, CNAMEs followed, referrals, and why a negative answer is
+    /// negative. `nil` when no served zone contains the name (the resolver's part, see DNSServer).
+    public func explain(_ qname: DNSName, _ qtype: RRType) -> [String]? {
+        guard zone(for: qname, type: qtype) != nil else { return nil }
+        var out: [String] = []
+        var name = qname
+        var seen: [DNSName] = []
+        func rows(_ set: RRSet, owner: DNSName?) -> [String] {
+            set.records(owner: owner).map { "    \($0.name) \($0.ttl) \($0.type) \($0.rdata.presentation(type: $0.type))" }
+        }
+        for step in 0...Self.maxChain {
+            guard let zone = zone(for: name, type: qtype) else {
+                out.append("\(name) is outside every served zone: the answer stops at the CNAME (the client's resolver follows it)")
+                return out
+            }
+            if step == 0 || zone.origin != self.zone(for: seen.last ?? name, type: qtype)?.origin {
+                out.append("zone \(zone.origin) (serial \(zone.soa.serial), \(zone.recordCount) records)")
+            }
+            switch zone.lookup(name, qtype) {
+            case .answer(let set, let synth):
+                if synth != nil {
+                    out.append("  \(name) has no records of its own; the wildcard \(set.name) matches it (RFC 4592: its closest encloser is \(set.name.parent?.description ?? "?"))")
+                } else {
+                    out.append("  \(set.name) \(qtype == .any ? "ANY, answered with one RRset (RFC 8482): " + set.type.description : set.type.description):")
+                }
+                out += rows(set, owner: synth)
+                return out
+            case .cname(let set, let synth):
+                out.append("  \(name) is an alias\(synth != nil ? " (through the wildcard \(set.name))" : ""):")
+                out += rows(set, owner: synth)
+                guard step < Self.maxChain, let target = set.rdatas.first?.targetName else {
+                    out.append("  the chain is longer than \(Self.maxChain) steps: it stops here")
+                    return out
+                }
+                seen.append(name)
+                if seen.contains(target) {
+                    out.append("  \(target) was already followed: a CNAME loop, the answer stops here")
+                    return out
+                }
+                out.append("  following the CNAME to \(target)")
+                name = target
+            case .noData:
+                var why: String
+                if let node = zone.nodes[name] {
+                    why = node.isEmptyNonTerminal ? "exists only as an empty non-terminal (names below it have records)"
+                        : "exists with " + node.rrsets.keys.sorted().map(\.description).joined(separator: ", ") + " but no \(qtype)"
+                } else {
+                    // Matched through a wildcard that lacks the type.
+                    var e = name.parent
+                    while let p = e, zone.nodes[p] == nil { e = p.parent }
+                    let star = e?.wildcardChild()
+                    let types = star.flatMap { zone.nodes[$0] }?.rrsets.keys.sorted().map(\.description).joined(separator: ", ") ?? "other types"
+                    why = "has no records of its own; the wildcard \(star?.description ?? "*") matches it but holds \(types), no \(qtype)"
+                }
+                out.append("  \(name) \(why): NODATA, negative TTL \(min(zone.soaTTL, zone.soa.minimum)) s (RFC 2308: SOA TTL and MINIMUM, the lower)")
+                return out
+            case .nxDomain:
+                var encloser = name.parent
+                while let e = encloser, zone.nodes[e] == nil { encloser = e.parent }
+                let e = encloser?.description ?? zone.origin.description
+                out.append("  \(name) does not exist and no wildcard covers it (closest encloser \(e) has no *): NXDOMAIN, negative TTL \(min(zone.soaTTL, zone.soa.minimum)) s")
+                return out
+            case .delegation(let cut, let ns):
+                out.append("  \(name) is at or below the delegation \(cut): a referral (AA clear) to")
+                out += rows(ns, owner: nil)
+                return out
+            case .notInZone:
+                return out
+            }
+        }
+        return out
+    }
+}

@@ -36,7 +36,7 @@ final class ControlServer {
         guard rc == 0, chmod(path, 0o660) == 0, listen(s, 8) == 0 else {
             let e = errno
             close(s)
-            throw SocketError(call: "bind", errno: e, address: path)
+            throw SocketError(call: "bind (unix)", errno: e, address: path)
         }
         _ = jamSetRecvTimeout(s, ms: 500)
         fd = s

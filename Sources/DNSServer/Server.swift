@@ -25,6 +25,8 @@ public final class Server {
     var groups: [ListenAddress: ListenerGroup] = [:]
     var metricsEndpoint: HTTPEndpoint?
     var policyGeneration: UInt64 = 1
+    /// The control socket this server created (removed on stop).
+    var controlSocket: String?
     let workerCount: Int
 
     struct ListenerGroup {
@@ -78,9 +80,16 @@ public final class Server {
         let tcpBox = UncheckedBox(tcp)
         threads.append(spawnThread { tcpBox.value.run() })
         if let path = config.controlSocketPath {
-            let control = try ControlServer(path: path, policies: policies, authority: authority, stop: stopFlag)
-            let controlBox = UncheckedBox(control)
-            threads.append(spawnThread { controlBox.value.run() })
+            // DNS matters more than dnsctl's cache commands: a control socket that cannot be made is logged,
+            // and the server runs without it.
+            do {
+                let control = try ControlServer(path: path, policies: policies, authority: authority, stop: stopFlag)
+                let controlBox = UncheckedBox(control)
+                threads.append(spawnThread { controlBox.value.run() })
+                controlSocket = path
+            } catch {
+                logger.error("no control socket, so 'dnsctl cache' and 'dnsctl explain' cannot reach this server: \(error)")
+            }
         }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority,
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
@@ -262,6 +271,7 @@ public final class Server {
         threads = []
         metricsEndpoint?.stop()
         metricsEndpoint = nil
+        if let path = controlSocket { unlink(path) }
         let p = policies.snapshot()
         p.resolver?.stop()
         p.queryLog?.stop()

@@ -55,7 +55,7 @@ final class MetricBlock: @unchecked Sendable {
     static let boundsUs: [Int] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000]
 
     enum Extra: Int, CaseIterable {
-        case dropped, rrlDropped, rrlSlipped, tcpAccepted, tcpRefused, queryLogDropped
+        case dropped, rrlDropped, rrlSlipped, tcpAccepted, tcpRefused, tcpEvicted, queryLogDropped
     }
 
     static let queryCells = typeCount * rcodes.count * 2 * sources
@@ -175,6 +175,7 @@ public final class ServerMetrics: Sendable {
             (.rrlSlipped, "jamdns_rrl_slipped_total", "Answers replaced by a truncated (TC) reply by response-rate limiting."),
             (.tcpAccepted, "jamdns_tcp_connections_total", "TCP connections accepted."),
             (.tcpRefused, "jamdns_tcp_connections_refused_total", "TCP connections closed at once because tcp_max_connections were open."),
+            (.tcpEvicted, "jamdns_tcp_connections_evicted_total", "Silent TCP connections closed to make room for a new one at tcp_max_connections."),
             (.queryLogDropped, "jamdns_query_log_dropped_total", "Query log lines dropped because the writer fell behind."),
         ]
         for (e, name, help) in extras {

@@ -10,7 +10,8 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     public var address: String
     public var description: String {
         var hint = ""
-        if errno == EADDRINUSE { hint = " (another program is already listening there: systemd-resolved's stub or dnsmasq on port 53? pick another port or stop it)" }
+        if errno == EADDRINUSE && call.hasSuffix("(unix)") { hint = " (the socket file exists and could not be replaced: is another jamdns using this store, or is the directory not writable?)" }
+        else if errno == EADDRINUSE { hint = " (another program is already listening there: systemd-resolved's stub or dnsmasq on port 53? pick another port or stop it)" }
         if errno == EACCES { hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" }
         if errno == EADDRNOTAVAIL { hint = " (no interface has this address)" }
         return "\(call) \(address): \(String(cString: strerror(errno)))\(hint)"

@@ -17,7 +17,7 @@ public enum SystemdNotify {
         addr.sun_family = sa_family_t(AF_UNIX)
         guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
         withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.enumerated() { p[i] = b } }
-        let fd = socket(AF_UNIX, datagramSocketType | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_UNIX, datagramSocketType, 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         let len = socklen_t(MemoryLayout<sa_family_t>.size + path.count)

@@ -125,7 +125,7 @@ final class TCPServer {
                     if p.fd == completions.wakeRead {
                         deliverCompletions(now: now)
                     } else if listeners.contains(p.fd) {
-                        acceptAll(p.fd, now: now, max: policy.tcpMaxConnections)
+                        acceptAll(p.fd, now: now, max: policy.tcpMaxConnections, idleTimeoutMs: policy.tcpIdleTimeoutMs)
                     } else if let c = connections[p.fd] {
                         if p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readFrom(c, now: now) }
                         if let c = connections[p.fd], p.revents & Int16(POLLOUT) != 0 { flush(c, now: now) }
@@ -147,7 +147,7 @@ final class TCPServer {
         }
     }
 
-    func acceptAll(_ l: Int32, now: Int64, max maxConnections: Int) {
+    func acceptAll(_ l: Int32, now: Int64, max maxConnections: Int, idleTimeoutMs: Int64) {
         while true {
             var ss = sockaddr_storage()
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -155,6 +155,13 @@ final class TCPServer {
             guard fd >= 0 else { return }
             setNonBlocking(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            if connections.count >= maxConnections, let idlest = connections.values.min(by: { $0.lastActive < $1.lastActive }),
+               now - idlest.lastActive >= min(500, idleTimeoutMs / 2), idlest.outputOffset >= idlest.output.count {
+                // Full of connections that say nothing (a slow-loris flood): the longest-silent one makes room,
+                // so a client that actually asks still gets in.
+                drop(idlest)
+                metrics.count(.tcpEvicted)
+            }
             guard connections.count < maxConnections else {
                 metrics.count(.tcpRefused)
                 close(fd)  // over the limit: refuse by closing (RFC 7766 §6.2.2 lets servers do this)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSQLite
 
 /// An error from the store: a code, a message a person can act on, and the SQLite result code if any.
@@ -27,7 +30,7 @@ final class Database {
         guard rc == SQLITE_OK, let h else {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let h { sqlite3_close_v2(h) }
-            throw StoreError(.io, "cannot open store \(path): \(msg)", sqliteCode: rc)
+            throw StoreError(.io, "cannot open store \(path): \(msg)\(Self.openHint(path))", sqliteCode: rc)
         }
         handle = h
         self.path = path
@@ -35,6 +38,19 @@ final class Database {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Why opening probably failed, and the fix: a missing or unwritable directory is the usual cause.
+    static func openHint(_ path: String) -> String {
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let d = dir.isEmpty ? "/" : dir
+        var st = stat()
+        if stat(d, &st) != 0 { return " (the directory \(d) does not exist: create it, or set store.path / --db elsewhere)" }
+        if access(d, W_OK) != 0 && access(path, F_OK) != 0 {
+            return " (the directory \(d) is not writable by this user, so the store cannot be created there: fix its owner or mode)"
+        }
+        if access(path, R_OK) != 0 { return " (the file is not readable by this user: fix its owner or mode)" }
+        return ""
+    }
 
     func error(_ rc: Int32, _ sql: String) -> StoreError {
         let msg = String(cString: sqlite3_errmsg(handle))

@@ -1,3 +1,4 @@
+import DNSWire
 import ConfigFormat
 
 /// How to learn the WAN address, tried in the configured order.
@@ -86,6 +87,26 @@ public struct DDNSConfig: Sendable, Equatable {
     public var detectV4: [DetectMethod] = [.cloudflareTrace(url: DetectMethod.defaultTrace)]
     public var detectV6: [DetectMethod] = [.interface(name: nil), .cloudflareTrace(url: DetectMethod.defaultTrace)]
     public var allowNonGlobal = false
+    /// [ddns] metrics_listen: `/metrics` and `/healthz` over HTTP ("127.0.0.1:9154"); nil = none.
+    public var metricsListen: HostPort? = nil
+
+    public struct HostPort: Sendable, Equatable {
+        public var host: String
+        public var port: UInt16
+    }
+
+    /// "IPv4:PORT" or "[IPv6]:PORT".
+    static func hostPort(_ s: String) -> HostPort? {
+        if s.hasPrefix("["), let close = s.firstIndex(of: "]") {
+            let host = String(s[s.index(after: s.startIndex)..<close])
+            let rest = s[s.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), IPv6Address(host) != nil else { return nil }
+            return HostPort(host: host, port: port)
+        }
+        let parts = s.split(separator: ":")
+        guard parts.count == 2, IPv4Address(String(parts[0])) != nil, let port = UInt16(parts[1]) else { return nil }
+        return HostPort(host: String(parts[0]), port: port)
+    }
     public var providers: [ProviderConfig] = []
     /// [lab] store: the jamdns store holding `record`; unset = the lab's zone is not touched.
     public var labStore: String?
@@ -99,7 +120,7 @@ public struct DDNSConfig: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "ddns.interval_seconds", "ddns.jitter_seconds", "ddns.state_file", "ddns.ipv4", "ddns.ipv6", "ddns.detect_v4",
-        "ddns.detect_v6", "ddns.allow_non_global", "lab.store", "lab.record", "lab.control_socket",
+        "ddns.detect_v6", "ddns.allow_non_global", "ddns.metrics_listen", "lab.store", "lab.record", "lab.control_socket",
     ]
     static let providerKeys: Set<String> = [
         "api", "token_file", "token_env", "token_credential", "password_file", "password_env", "password_credential",
@@ -144,6 +165,12 @@ public struct DDNSConfig: Sendable, Equatable {
         if let v = try methods("ddns.detect_v4") { c.detectV4 = v }
         if let v = try methods("ddns.detect_v6") { c.detectV6 = v }
         if let v = try bool("ddns.allow_non_global") { c.allowNonGlobal = v }
+        if let v = try string("ddns.metrics_listen"), !v.isEmpty {
+            guard let hp = Self.hostPort(v) else {
+                throw DDNSConfigError(message: "\(file):\(doc.values["ddns.metrics_listen"]?.1 ?? 0): bad 'ddns.metrics_listen' \"\(v)\"; use \"127.0.0.1:9154\" or \"[::1]:9154\"")
+            }
+            c.metricsListen = hp
+        }
         for kind in [ProviderConfig.Kind.cloudflare, .namecheap] {
             let p = kind.rawValue
             guard doc.values.keys.contains(where: { $0.hasPrefix(p + ".") }) else { continue }

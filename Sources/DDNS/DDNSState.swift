@@ -14,6 +14,11 @@ public struct DDNSState: Codable, Sendable, Equatable {
         public var failures: Int = 0
         /// Unix time before which no new attempt is made (backoff, Retry-After, auth errors).
         public var nextAttemptAt: Int64 = 0
+        /// Unix time of the last cycle that found the provider right or made it right (metrics).
+        public var lastSuccessAt: Int64?
+        /// Failures since the state file was created, and whether the last one was HTTP 429 (metrics).
+        public var failuresTotal: Int?
+        public var rateLimited: Bool?
         public init() {}
     }
 

@@ -97,7 +97,13 @@ public final class DDNSDaemon {
         // Our state is trusted between cycles; at start and after an error the provider is asked (when it can
         // be read: Namecheap's cannot, so there the state, persisted across restarts, decides).
         let needsCheck = (verify || e.lastError != nil || e.value == nil) && p.canRead
-        if e.value == value && e.lastError == nil && !needsCheck { return line("unchanged \(value)") }
+        if e.value == value && e.lastError == nil && !needsCheck {
+            if !dryRun {
+                e.lastSuccessAt = t
+                state.entries[key] = e
+            }
+            return line("unchanged \(value)")
+        }
         do {
             if needsCheck, let current = try p.current(name, family: address.family), current == value {
                 if !dryRun {
@@ -105,6 +111,8 @@ public final class DDNSDaemon {
                     e.lastError = nil
                     e.failures = 0
                     e.nextAttemptAt = 0
+                    e.lastSuccessAt = t
+                    e.rateLimited = false
                     state.entries[key] = e
                 }
                 return line("unchanged \(value) (provider checked)")
@@ -117,6 +125,8 @@ public final class DDNSDaemon {
                 e.lastError = nil
                 e.failures = 0
                 e.nextAttemptAt = 0
+                e.lastSuccessAt = t
+                e.rateLimited = false
                 state.entries[key] = e
             }
             switch outcome {
@@ -130,8 +140,10 @@ public final class DDNSDaemon {
             guard !dryRun else { return line("error: \(error) (dry run)", failed: true) }
             let first = e.lastError != error.description
             e.failures += 1
+            e.failuresTotal = (e.failuresTotal ?? 0) + 1
             e.lastAttemptAt = t
             e.lastError = error.description
+            if case .rateLimited = error { e.rateLimited = true } else { e.rateLimited = false }
             switch error {
             case .rateLimited(let s): e.nextAttemptAt = t + max(Int64(s ?? 60), backoff(e.failures))
             case .auth: e.nextAttemptAt = t + 3600  // fixing credentials takes a person: retry slowly

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DDNS
+import Exposition
 
 /// `jamdns-ddns`: keeps DNS names at Cloudflare or Namecheap pointed at the WAN address. Thin: options,
 /// config and secrets are read here; the work is in the DDNS library.
@@ -96,6 +97,33 @@ if once || dryRun {
     exit(lines.contains { $0.failed } ? 1 : 0)
 }
 
+// Metrics: the endpoint's thread reads the state the loop publishes after each cycle.
+final class Published: @unchecked Sendable {
+    private var state = DDNSState()
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+    func set(_ s: DDNSState) { pthread_mutex_lock(&lock); state = s; pthread_mutex_unlock(&lock) }
+    func get() -> DDNSState { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return state }
+}
+let published = Published()
+published.set(DDNSState.load(config.stateFile))
+if let m = config.metricsListen {
+    do {
+        let endpoint = try HTTPEndpoint(host: m.host, port: m.port) { path in
+            switch path {
+            case "/metrics":
+                return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: DDNSMetrics.exposition(published.get(), now: Int64(time(nil))))
+            case "/healthz":
+                let (status, body) = DDNSMetrics.health(published.get())
+                return .init(status: status, body: body)
+            default:
+                return .init(status: 404, body: "try /metrics or /healthz\n")
+            }
+        }
+        endpoint.start()
+    } catch { fail("\(error)", 1) }
+}
+
 // The loop: signals are taken synchronously; sigtimedwait is the sleep between cycles.
 var signals = sigset_t()
 sigemptyset(&signals)
@@ -105,6 +133,7 @@ var verify = true
 var rng = SystemRandomNumberGenerator()
 while true {
     for l in daemon.cycle(dryRun: false, verify: verify) where l.failed || !l.result.hasPrefix("unchanged") || verify { out(l.description) }
+    published.set(DDNSState.load(config.stateFile))
     verify = false
     let wait = config.intervalSeconds + (config.jitterSeconds > 0 ? Int.random(in: -config.jitterSeconds...config.jitterSeconds, using: &rng) : 0)
     var ts = timespec(tv_sec: max(1, wait), tv_nsec: 0)

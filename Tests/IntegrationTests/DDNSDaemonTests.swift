@@ -88,6 +88,35 @@ import Glibc
         #expect(try lab.calls().count == before, "a call was made inside the Retry-After window")
     }
 
+    @Test("the daemon's /metrics: last success, failures and rate-limit state per name; /healthz says which name fails")
+    func metricsEndpoint() throws {
+        let lab = try Lab()
+        let mport = Env.freePort()
+        Env.write(lab.dir + "/ddns.toml", Env.read(lab.dir + "/ddns.toml").replacingOccurrence("[ddns]\n", "[ddns]\nmetrics_listen = \"127.0.0.1:\(mport)\"\n"))
+        // One good cycle for every name, then Cloudflare starts answering 429.
+        #expect(try lab.run(["--once"]).0 == 0)
+        Env.write(lab.ipFile, "203.0.114.8\n")
+        try CloudflareTests.control(lab.cf, #"{"rate_limit": 100, "retry_after": 120}"#)
+        let daemon = try Child([Env.bin + "/jamdns-ddns", "--config", lab.dir + "/ddns.toml"], log: lab.dir + "/daemon.log",
+                               env: ["JAMDNS_TEST_CF_TOKEN": lab.token])
+        var text = ""
+        for _ in 0..<50 {
+            text = httpGet(port: mport, "/metrics").1
+            if metric(text, "jamdns_ddns_rate_limited{provider=\"cloudflare\",name=\"vpn.jamfox.dev\",family=\"v4\"}") == 1 { break }
+            usleep(100_000)
+        }
+        let vpn = "{provider=\"cloudflare\",name=\"vpn.jamfox.dev\",family=\"v4\"}"
+        #expect(metric(text, "jamdns_ddns_rate_limited" + vpn) == 1, "\(text)")
+        #expect((metric(text, "jamdns_ddns_failures_total" + vpn) ?? 0) >= 1)
+        #expect((metric(text, "jamdns_ddns_last_success_timestamp_seconds" + vpn) ?? 0) > 1_700_000_000)
+        #expect((metric(text, "jamdns_ddns_next_attempt_timestamp_seconds" + vpn) ?? 0) > Double(time(nil)) + 60)
+        let (status, body) = httpGet(port: mport, "/healthz")
+        #expect(status == 503 && body.contains("failing: cloudflare vpn.jamfox.dev v4: ") && body.contains("rate limited"), "\(body)")
+        #expect(!text.contains(lab.token) && !body.contains(lab.token))
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(ms: 3000) == 0)
+    }
+
     @Test("an auth error is reported with what to fix and does not loop; the token is not printed")
     func authError() throws {
         let lab = try Lab(token: "wrong-s3cret-token")

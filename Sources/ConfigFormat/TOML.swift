@@ -117,7 +117,11 @@ public struct TOMLDocument: Sendable {
             return out
         }
 
-        mutating func value() throws(TOMLError) -> TOMLValue {
+        /// Arrays nest at most this deep: no key needs more than one level, and unbounded recursion on
+        /// "[[[[..." would overflow the stack (found by ConfigFuzz).
+        static let maxDepth = 8
+
+        mutating func value(depth: Int = 0) throws(TOMLError) -> TOMLValue {
             guard let c = peek else { throw fail("missing value") }
             switch c {
             case UInt8(ascii: "\""):
@@ -143,6 +147,7 @@ public struct TOMLDocument: Sendable {
                 }
                 return .string(String(decoding: out, as: UTF8.self))
             case UInt8(ascii: "["):
+                guard depth < Self.maxDepth else { throw fail("arrays nested more than \(Self.maxDepth) deep") }
                 pos += 1
                 var items: [TOMLValue] = []
                 while true {
@@ -153,7 +158,7 @@ public struct TOMLDocument: Sendable {
                         pos += 1
                         return .array(items)
                     }
-                    items.append(try value())
+                    items.append(try value(depth: depth + 1))
                     skipBlank()
                     if peek == UInt8(ascii: ",") { pos += 1; continue }
                     skipBlank()

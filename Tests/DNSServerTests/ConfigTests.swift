@@ -12,6 +12,16 @@ import Glibc
         #expect(c.dbPath == "jamdns.sqlite" && c.seedZones == "zones" && c.ednsUDPPayload == 1232)
     }
 
+    @Test("ConfigFuzz regression: deeply nested arrays are an error with the line, not a stack overflow")
+    func nestedArrays() {
+        let text = "# x\ncache = " + String(repeating: "[", count: 100_000) + "\n"
+        #expect(throws: ConfigError.self) { try ServerConfig.parse(text, file: "fuzz.toml") }
+        do { _ = try ServerConfig.parse(text, file: "fuzz.toml") } catch {
+            #expect(error.description == "fuzz.toml:2: arrays nested more than 8 deep")
+        }
+        #expect(throws: ConfigError.self) { try ServerConfig.parse("[server]\nlisten = [[\"127.0.0.1:53\"]]\n") }
+    }
+
     @Test("the shipped example config parses")
     func shippedExample() throws {
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)

@@ -24,6 +24,14 @@ public final class Server {
     /// Per listen address: its TCP socket and its UDP workers, which a reload can stop on their own.
     var groups: [ListenAddress: ListenerGroup] = [:]
     var metricsEndpoint: HTTPEndpoint?
+    /// The address /healthz asks: the first bound listen address, updated by reloads.
+    let probe = Probe()
+
+    final class Probe: Sendable {
+        private let address = Mutex<ListenAddress?>(nil)
+        func set(_ a: ListenAddress?) { address.withLock { $0 = a } }
+        func get() -> ListenAddress? { address.withLock { $0 } }
+    }
     var policyGeneration: UInt64 = 1
     /// The control socket this server created (removed on stop).
     var controlSocket: String?
@@ -95,6 +103,7 @@ public final class Server {
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
         let handoff = UncheckedBox((store, version))
         threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1) })
+        probe.set(boundAddresses.first)
         if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
     }
@@ -141,8 +150,8 @@ public final class Server {
     }
 
     func startMetrics(_ at: ListenAddress) throws -> HTTPEndpoint {
-        let endpoint = try HTTPEndpoint(host: at.host, port: at.port) { [metrics, authority, policies, config] path in
-            Self.http(path, metrics: metrics, authority: authority, policies: policies, probe: config.listen.first)
+        let endpoint = try HTTPEndpoint(host: at.host, port: at.port) { [metrics, authority, policies, probe] path in
+            Self.http(path, metrics: metrics, authority: authority, policies: policies, probe: probe.get())
         }
         endpoint.start()
         if !(at.host.hasPrefix("127.") || at.host == "::1") {
@@ -181,7 +190,10 @@ public final class Server {
         // 1. Bind what is new; on failure close it and keep the old config.
         var fresh: [ListenAddress: (Int32, [Int32])] = [:]
         for addr in next.listen where groups[addr] == nil {
-            do { fresh[addr] = try Self.bind(addr, workers: workerCount, config: next, logger: logger) } catch {
+            do { fresh[addr] = try Self.bind(addr, workers: workerCount, config: next, logger: logger) } catch let e as SocketError
+                where !next.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
+                continue  // the default's IPv6 loopback, absent here as at start
+            } catch {
                 for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
                 throw ConfigError("cannot listen on \(addr): \(error); the previous config stays in effect")
             }
@@ -240,6 +252,7 @@ public final class Server {
             g.stop.set()
             for t in g.threads { pthread_join(t, nil) }
         }
+        probe.set(boundAddresses.first)
         retiredLog?.stop()
         if let r = retired {
             // Queries already sent upstream finish on the old forwarder (its deadline bounds the wait).

@@ -128,6 +128,9 @@ import Glibc
         #expect(DNSClient.connectTCP(port: p1, timeoutMs: 300) == nil)
         #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: p2)?.answers.count == 1)
         #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: p2, tcp: true)?.answers.count == 1)
+        // /healthz follows the listeners: it now asks p2.
+        let (hs, health) = httpGet(port: mport, "/healthz")
+        #expect(hs == 200 && health.contains("127.0.0.1:\(p2) answered"), "\(health)")
         child.stop()
     }
 

@@ -13,6 +13,9 @@ final class UDPWorker {
     static let sendSize = 4096  // edns_udp_payload is capped at 4096
 
     let fd: Int32
+    /// Owns the descriptor: closed when the worker and every forwarded query still waiting to answer through
+    /// it are gone, so a late answer after a reload removed the address never lands on a reused descriptor.
+    let socket: OwnedSocket
     let authority: Authority
     let policies: PolicyBox
     let metrics: MetricBlock
@@ -31,6 +34,7 @@ final class UDPWorker {
 
     init(fd: Int32, authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag, answerCacheSlots: Int) {
         self.fd = fd
+        socket = OwnedSocket(fd)
         self.authority = authority
         self.policies = policies
         self.metrics = metrics
@@ -55,7 +59,6 @@ final class UDPWorker {
         addrs.deallocate()
         recvBuf.deallocate()
         sendBuf.deallocate()
-        close(fd)
     }
 
     func run() {
@@ -135,13 +138,13 @@ final class UDPWorker {
                     source = src
                 case .fetch(let zone, let key):
                     let to = ClientAddress(addr, addrLen)
-                    let fd = self.fd
+                    let socket = self.socket
                     let metrics = self.metrics
                     let log = policy.queryLog
                     let qtype = q.question.type.rawValue
                     let name = log == nil ? [] : QueryLog.questionName(query)
                     resolver.fetch(q, zone: zone, key: key) { bytes, src in
-                        to.send(bytes, on: fd)
+                        to.send(bytes, on: socket.fd)
                         let latency = monotonicUs() - received
                         let rcode = bytes.count > 3 ? bytes[3] & 0x0F : 2
                         metrics.record(qtype: qtype, rcode: rcode, tcp: false, source: src, latencyUs: latency)
@@ -180,6 +183,13 @@ final class UDPWorker {
         }
         return size
     }
+}
+
+/// A socket descriptor closed when the last reference goes.
+final class OwnedSocket: Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }
 
 /// Wall-clock milliseconds, for log timestamps.

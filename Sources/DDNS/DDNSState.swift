@@ -20,6 +20,16 @@ public struct DDNSState: Codable, Sendable, Equatable {
         public var failuresTotal: Int?
         public var rateLimited: Bool?
         public init() {}
+
+        /// The provider holds `value`, checked or written at `t`: errors and back-off are cleared.
+        mutating func succeeded(_ value: String, at t: Int64) {
+            self.value = value
+            lastError = nil
+            failures = 0
+            nextAttemptAt = 0
+            lastSuccessAt = t
+            rateLimited = false
+        }
     }
 
     public var entries: [String: Entry] = [:]

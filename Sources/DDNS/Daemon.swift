@@ -107,26 +107,16 @@ public final class DDNSDaemon {
         do {
             if needsCheck, let current = try p.current(name, family: address.family), current == value {
                 if !dryRun {
-                    e.value = value
-                    e.lastError = nil
-                    e.failures = 0
-                    e.nextAttemptAt = 0
-                    e.lastSuccessAt = t
-                    e.rateLimited = false
+                    e.succeeded(value, at: t)
                     state.entries[key] = e
                 }
                 return line("unchanged \(value) (provider checked)")
             }
             let outcome = try p.update(name, to: address, dryRun: dryRun)
             if !dryRun {
-                e.value = value
+                e.succeeded(value, at: t)
                 e.pushedAt = t
                 e.lastAttemptAt = t
-                e.lastError = nil
-                e.failures = 0
-                e.nextAttemptAt = 0
-                e.lastSuccessAt = t
-                e.rateLimited = false
                 state.entries[key] = e
             }
             switch outcome {

@@ -40,6 +40,13 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
+    /// Reads the file, parses it for the zone, and syncs the zone with the result.
+    static func run(_ common: Common, _ options: GlobalOptions, kind: String, parse: (String, DNSName) -> ImportResult) throws {
+        let store = try options.open()
+        let origin = try common.origin(store)
+        try apply(parse(try common.text(), origin), source: common.source(kind), common: common, options: options, store: store, origin: origin)
+    }
+
     static func apply(_ result: ImportResult, source: String, common: Common, options: GlobalOptions, store: ZoneStore, origin: DNSName) throws {
         let diff = try store.syncImport(source: source, zone: origin, records: result.records, dryRun: common.dryRun)
         if common.dryRun && !options.json { say("dry run: nothing written") }
@@ -61,10 +68,7 @@ struct ImportCommand: ParsableCommand {
         @OptionGroup var common: Common
 
         func run() throws {
-            let store = try options.open()
-            let origin = try common.origin(store)
-            let r = HostsFile.parse(try common.text(), file: common.file, zone: origin, ttl: common.ttl)
-            try ImportCommand.apply(r, source: common.source("hosts"), common: common, options: options, store: store, origin: origin)
+            try ImportCommand.run(common, options, kind: "hosts") { HostsFile.parse($0, file: common.file, zone: $1, ttl: common.ttl) }
         }
     }
 
@@ -76,10 +80,7 @@ struct ImportCommand: ParsableCommand {
         @OptionGroup var common: Common
 
         func run() throws {
-            let store = try options.open()
-            let origin = try common.origin(store)
-            let r = AnsibleInventory.parse(try common.text(), file: common.file, zone: origin, ttl: common.ttl)
-            try ImportCommand.apply(r, source: common.source("ansible"), common: common, options: options, store: store, origin: origin)
+            try ImportCommand.run(common, options, kind: "ansible") { AnsibleInventory.parse($0, file: common.file, zone: $1, ttl: common.ttl) }
         }
     }
 

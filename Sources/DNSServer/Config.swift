@@ -131,15 +131,7 @@ public struct ServerConfig: Sendable {
             c.listen = out
             c.listenExplicit = true
         }
-        if let (v, line) = doc.values["server.allow_query"] {
-            guard case .array(let items) = v else { throw ConfigError("\(file):\(line): 'server.allow_query' must be an array of prefixes") }
-            var out: [IPPrefix] = []
-            for i in items {
-                guard case .string(let s) = i, let p = IPPrefix(s) else { throw ConfigError("\(file):\(line): bad prefix \(i) in 'server.allow_query'") }
-                out.append(p)
-            }
-            c.allowQuery = out
-        }
+        c.allowQuery = try prefixes(doc, "server.allow_query", file: file)
         if let v = try int("server.udp_workers", 0...64) { c.udpWorkers = v }
         if let v = try int("server.udp_receive_buffer", 0...(256 << 20)) { c.udpReceiveBuffer = v }
         if let v = try int("server.answer_cache_slots", 0...1 << 20) { c.answerCacheSlots = v }
@@ -172,15 +164,7 @@ public struct ServerConfig: Sendable {
         if let v = try int("rate_limit.slip", 0...10) { c.rateLimit.slip = v }
         if let v = try int("rate_limit.ipv4_prefix", 8...32) { c.rateLimit.ipv4Prefix = v }
         if let v = try int("rate_limit.ipv6_prefix", 16...128) { c.rateLimit.ipv6Prefix = v }
-        if let (v, line) = doc.values["rate_limit.exempt"] {
-            guard case .array(let items) = v else { throw ConfigError("\(file):\(line): 'rate_limit.exempt' must be an array of prefixes") }
-            var out: [IPPrefix] = []
-            for i in items {
-                guard case .string(let s) = i, let p = IPPrefix(s) else { throw ConfigError("\(file):\(line): bad prefix \(i) in 'rate_limit.exempt'") }
-                out.append(p)
-            }
-            c.rateLimit.exempt = out
-        }
+        c.rateLimit.exempt = try prefixes(doc, "rate_limit.exempt", file: file)
         c.resolver = try parseResolver(doc, file: file)
         // Loop detection: forwarding to our own listen address would send queries around in circles.
         for u in c.resolver.upstreams + c.resolver.zones.flatMap(\.servers) {

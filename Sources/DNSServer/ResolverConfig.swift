@@ -130,15 +130,7 @@ extension ServerConfig {
             do { return try doc.boolean(key) } catch { throw ConfigError(file: file, error) }
         }
         if let s = try servers("resolver.upstreams") { r.upstreams = s }
-        if let (v, l) = doc.values["resolver.allow_recursion"] {
-            guard case .array(let items) = v else { throw ConfigError("\(file):\(l): 'resolver.allow_recursion' must be an array of prefixes") }
-            var out: [IPPrefix] = []
-            for i in items {
-                guard case .string(let s) = i, let p = IPPrefix(s) else { throw ConfigError("\(file):\(l): bad prefix \(i); use \"192.168.10.0/24\" or \"fd00::/8\"") }
-                out.append(p)
-            }
-            r.allowRecursion = out
-        }
+        if let p = try prefixes(doc, "resolver.allow_recursion", file: file) { r.allowRecursion = p }
         if let b = try bool("resolver.domain_needed") { r.domainNeeded = b }
         if let b = try bool("resolver.bogus_priv") { r.bogusPriv = b }
         if let v = try int("resolver.cache_size", 0...10_000_000) { r.cacheSize = v }
@@ -178,6 +170,20 @@ extension ServerConfig {
         }
         return r
     }
+}
+
+/// A list of address prefixes under `key` (nil when absent); errors give the line, the key and the form.
+func prefixes(_ doc: TOMLDocument, _ key: String, file: String) throws(ConfigError) -> [IPPrefix]? {
+    guard let (v, line) = doc.values[key] else { return nil }
+    guard case .array(let items) = v else { throw ConfigError("\(file):\(line): '\(key)' must be an array of prefixes") }
+    var out: [IPPrefix] = []
+    for i in items {
+        guard case .string(let s) = i, let p = IPPrefix(s) else {
+            throw ConfigError("\(file):\(line): bad prefix \(i) in '\(key)'; use \"192.168.10.0/24\" or \"fd00::/8\"")
+        }
+        out.append(p)
+    }
+    return out
 }
 
 /// A client address as 128 bits (IPv4 as ::ffff:a.b.c.d), read straight from a sockaddr: ACL and rate-limit

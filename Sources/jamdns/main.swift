@@ -72,6 +72,19 @@ struct Options {
     }
 }
 
+extension Options {
+    /// Command-line options win over the config file, at start and on every reload.
+    func override(_ c: inout ServerConfig) {
+        if !listen.isEmpty {
+            c.listen = listen
+            c.listenExplicit = true
+        }
+        if let db { c.dbPath = db }
+        if let zones { c.seedZones = zones }
+        if let logLevel { c.logLevel = logLevel }
+    }
+}
+
 func readText(_ path: String) -> String {
     guard let text = readTextIfPossible(path) else {
         fail(errno == EFBIG ? "config \(path) is larger than 1 MiB" : "cannot read config \(path): \(String(cString: strerror(errno)))", status: 1)
@@ -116,13 +129,7 @@ var cfg = ServerConfig()
 if let path = options.config {
     do { cfg = try ServerConfig.parse(readText(path), file: path) } catch { fail(error.description, status: 1) }
 }
-if !options.listen.isEmpty {
-    cfg.listen = options.listen
-    cfg.listenExplicit = true
-}
-if let db = options.db { cfg.dbPath = db }
-if let zones = options.zones { cfg.seedZones = zones }
-if let level = options.logLevel { cfg.logLevel = level }
+options.override(&cfg)
 guard let level = Logger.Level(rawValue: cfg.logLevel) else {
     fail("unknown log level '\(cfg.logLevel)' (trace, debug, info, notice, warning, error, critical)", status: 2)
 }
@@ -169,13 +176,7 @@ SystemdNotify.send("READY=1\nSTATUS=serving \(server.authority.snapshot().zones.
         server.requestReload()
         return
     }
-    if !options.listen.isEmpty {
-        next.listen = options.listen
-        next.listenExplicit = true
-    }
-    if let db = options.db { next.dbPath = db }
-    if let zones = options.zones { next.seedZones = zones }
-    if let level = options.logLevel { next.logLevel = level }
+    options.override(&next)
     do {
         let later = try server.reload(next)
         if !later.isEmpty { logger.warning("changed settings that take effect only after a restart: \(later.joined(separator: ", "))") }

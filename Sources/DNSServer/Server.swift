@@ -70,17 +70,7 @@ public final class Server {
         policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog))
         workerCount = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
-        var bound: [ListenAddress: (Int32, [Int32])] = [:]
-        for addr in config.listen {
-            do {
-                bound[addr] = try Self.bind(addr, workers: workerCount, config: config, logger: logger)
-            } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
-                logger.warning("IPv6 loopback unavailable; not listening on \(addr)")
-            } catch {
-                for (t, u) in bound.values { close(t); u.forEach { close($0) } }
-                throw error
-            }
-        }
+        let bound = try Self.bindAll(config.listen, workers: workerCount, config: config, logger: logger)
         guard !bound.isEmpty else { throw ConfigError("no listen address could be bound") }
         tcp = TCPServer(listeners: config.listen.compactMap { bound[$0]?.0 }, authority: authority, policies: policies,
                         metrics: metrics.block(), stop: stopFlag)
@@ -118,6 +108,33 @@ public final class Server {
         let log = QueryLog(path: config.queryLog, maxBytes: config.queryLogMaxBytes)
         log.start()
         return log
+    }
+
+    /// Sockets bound per listen address: the TCP one and one UDP socket per worker.
+    typealias Bound = [ListenAddress: (Int32, [Int32])]
+
+    /// Binds every address in `addrs` (at start, or the new ones of a reload). The default's IPv6 loopback
+    /// may be missing (skipped with a warning); any other failure closes what was bound and throws.
+    static func bindAll(_ addrs: [ListenAddress], workers: Int, config: ServerConfig, logger: Logger) throws -> Bound {
+        var bound: Bound = [:]
+        for addr in addrs {
+            do {
+                bound[addr] = try bind(addr, workers: workers, config: config, logger: logger)
+            } catch let e as SocketError where !config.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
+                logger.warning("IPv6 loopback unavailable; not listening on \(addr)")
+            } catch {
+                closeAll(bound)
+                throw error
+            }
+        }
+        return bound
+    }
+
+    static func closeAll(_ b: Bound) {
+        for (t, u) in b.values {
+            close(t)
+            u.forEach { close($0) }
+        }
     }
 
     /// Binds one address: its TCP socket and one UDP socket per worker. Nothing stays open on failure.
@@ -188,15 +205,9 @@ public final class Server {
         keep(\.logLevel, "log.level")
 
         // 1. Bind what is new; on failure close it and keep the old config.
-        var fresh: [ListenAddress: (Int32, [Int32])] = [:]
-        for addr in next.listen where groups[addr] == nil {
-            do { fresh[addr] = try Self.bind(addr, workers: workerCount, config: next, logger: logger) } catch let e as SocketError
-                where !next.listenExplicit && addr.family == .v6 && (e.errno == EADDRNOTAVAIL || e.errno == EAFNOSUPPORT) {
-                continue  // the default's IPv6 loopback, absent here as at start
-            } catch {
-                for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
-                throw ConfigError("cannot listen on \(addr): \(error); the previous config stays in effect")
-            }
+        let fresh: Bound
+        do { fresh = try Self.bindAll(next.listen.filter { groups[$0] == nil }, workers: workerCount, config: next, logger: logger) } catch {
+            throw ConfigError("cannot listen: \(error); the previous config stays in effect")
         }
         // 2. The resolver: rebuilt only when its config changed, sharing the old cache.
         let old = policies.snapshot()
@@ -206,7 +217,7 @@ public final class Server {
             do {
                 resolver = next.resolver.enabled ? try Resolver(config: next.resolver, ednsPayload: next.ednsUDPPayload, reusing: old.resolver?.cache) : nil
             } catch {
-                for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
+                Self.closeAll(fresh)
                 throw ConfigError("cannot start the resolver: \(error); the previous config stays in effect")
             }
             retired = old.resolver
@@ -222,7 +233,7 @@ public final class Server {
                     endpoint = try startMetrics(m)
                 } catch {
                     if let m = config.metricsListen { metricsEndpoint = try? startMetrics(m) }
-                    for (t, u) in fresh.values { close(t); u.forEach { close($0) } }
+                    Self.closeAll(fresh)
                     if retired != nil { resolver?.stop() }
                     throw ConfigError("\(error); the previous config stays in effect")
                 }

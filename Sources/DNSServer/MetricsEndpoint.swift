@@ -91,8 +91,7 @@ extension Server {
             let n = recv(fd, &buf, buf.count, 0)
             if n < 0 { return nil }
             if n >= 12, buf[0] == UInt8(id >> 8), buf[1] == UInt8(id & 0xFF) {
-                let r = Int(buf[3] & 0x0F)
-                return r < MetricBlock.rcodes.count - 1 ? MetricBlock.rcodes[r] : "RCODE\(r)"
+                return RCode(rawValue: UInt16(buf[3] & 0x0F)).description
             }
         }
         return nil

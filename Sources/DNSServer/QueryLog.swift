@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DNSWire
 import Synchronization
 
 /// [log] query_log: one line per answered query (time, client, name, type, rcode, source, transport, latency)
@@ -42,14 +43,7 @@ final class QueryLog: Sendable {
 
     /// The question name's wire bytes in a raw query (empty when unreadable).
     static func questionName(_ q: UnsafeRawBufferPointer) -> [UInt8] {
-        var i = 12
-        while i < q.count {
-            let l = Int(q[i])
-            if l == 0 { return Array(q[12...i]) }
-            if l >= 0xC0 { return [] }
-            i += l + 1
-        }
-        return []
+        questionNameEnd(q).map { Array(q[12..<$0]) } ?? []
     }
 
     func start() {
@@ -116,9 +110,7 @@ final class QueryLog: Sendable {
             return String(repeating: "0", count: max(0, n - s.count)) + s
         }
         let stamp = "\(tmv.tm_year + 1900)-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2)).\(pad(Int32(e.timeMs % 1000), 3))Z"
-        let type = MetricBlock.types.first { $0.0 == e.qtype }?.1 ?? "TYPE\(e.qtype)"
-        let rcode = Int(e.rcode) < MetricBlock.rcodes.count - 1 ? MetricBlock.rcodes[Int(e.rcode)] : "RCODE\(e.rcode)"
-        return "\(stamp) client=\(clientText(e.client)) name=\(nameText(e.name)) type=\(type) rcode=\(rcode) source=\(e.source.label) transport=\(e.tcp ? "tcp" : "udp") latency_us=\(e.latencyUs)\n"
+        return "\(stamp) client=\(clientText(e.client)) name=\(nameText(e.name)) type=\(RRType(e.qtype)) rcode=\(RCode(rawValue: UInt16(e.rcode))) source=\(e.source.label) transport=\(e.tcp ? "tcp" : "udp") latency_us=\(e.latencyUs)\n"
     }
 
     static func clientText(_ ip: [UInt8]) -> String {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSys
+import DNSWire
 import Exposition
 import Synchronization
 
@@ -44,12 +45,11 @@ public enum AnswerSource: Int, CaseIterable, Sendable {
 /// Counters written by the query path: one block per thread (no cache line shared between cores on the hot
 /// path), summed when scraped. Every index is fixed, so recording allocates nothing.
 final class MetricBlock: @unchecked Sendable {
-    static let types: [(UInt16, String)] = [
-        (1, "A"), (28, "AAAA"), (5, "CNAME"), (15, "MX"), (16, "TXT"), (2, "NS"), (6, "SOA"), (12, "PTR"), (33, "SRV"),
-        (65, "HTTPS"), (64, "SVCB"), (257, "CAA"), (255, "ANY"), (43, "DS"), (48, "DNSKEY"),
-    ]
+    /// The types counted on their own, in `typeIndex` order; every other type is counted as "other".
+    static let types: [RRType] = [.a, .aaaa, .cname, .mx, .txt, .ns, .soa, .ptr, .srv, .https, .svcb, .caa, .any, .ds, .dnskey]
     static let typeCount = types.count + 1  // + "other"
-    static let rcodes = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other"]
+    /// RCODE labels: NOERROR through REFUSED by name, the rest as "other".
+    static let rcodes = (0...5).map { RCode(rawValue: UInt16($0)).description } + ["other"]
     static let sources = AnswerSource.allCases.count
     /// Latency bucket upper bounds in microseconds (the exposition uses seconds).
     static let boundsUs: [Int] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000]
@@ -144,7 +144,7 @@ public final class ServerMetrics: Sendable {
                         let i = MetricBlock.queryIndex(type: t, rcode: r, tcp: tcp, source: s.rawValue)
                         let n = snapshot.reduce(UInt64(0)) { $0 &+ $1.load(i) }
                         if n > 0 {
-                            let type = t < MetricBlock.types.count ? MetricBlock.types[t].1 : "other"
+                            let type = t < MetricBlock.types.count ? MetricBlock.types[t].description : "other"
                             out.append((type, MetricBlock.rcodes[r], tcp ? "tcp" : "udp", s.label, n))
                         }
                     }
@@ -222,15 +222,21 @@ enum Date {
     return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
 }
 
-/// The question type of a raw query, read without parsing (0 when unreadable). Questions are never compressed.
-@inline(__always) func rawQueryType(_ q: UnsafeRawBufferPointer) -> UInt16 {
+/// Where the question's name ends in a raw message (just past its root label), read without parsing; nil when
+/// it is compressed or runs past the end. Questions are never compressed.
+@inline(__always) func questionNameEnd(_ q: UnsafeRawBufferPointer) -> Int? {
     var i = 12
     while i < q.count {
         let l = Int(q[i])
-        if l == 0 { break }
-        if l >= 0xC0 { return 0 }
+        if l == 0 { return i + 1 }
+        if l >= 0xC0 { return nil }
         i += l + 1
     }
-    guard i + 2 < q.count else { return 0 }
-    return UInt16(q[i + 1]) << 8 | UInt16(q[i + 2])
+    return nil
+}
+
+/// The question type of a raw query (0 when unreadable).
+@inline(__always) func rawQueryType(_ q: UnsafeRawBufferPointer) -> UInt16 {
+    guard let end = questionNameEnd(q), end + 2 <= q.count else { return 0 }
+    return UInt16(q[end]) << 8 | UInt16(q[end + 1])
 }

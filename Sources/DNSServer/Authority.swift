@@ -1,17 +1,21 @@
 import DNSZone
 import Synchronization
 
-/// Holds the catalog being served. Readers take the current snapshot (a reference copy under a short lock)
-/// and then work without locks; the reloader swaps in a whole new catalog (Knot's RCU swap, point 8).
-public final class Authority: Sendable {
-    private let current: Mutex<Catalog>
+/// Holds a value readers take whole and a writer replaces whole: the catalog being served, the policy in
+/// effect, the address /healthz asks. Readers take the current snapshot (a reference copy under a short lock)
+/// and then work without locks; the writer swaps in a whole new value (Knot's RCU swap, point 8).
+public final class Current<Value: Sendable>: Sendable {
+    private let current: Mutex<Value>
 
-    public init(_ catalog: Catalog) { current = Mutex(catalog) }
+    public init(_ value: Value) { current = Mutex(value) }
 
-    public func snapshot() -> Catalog { current.withLock { $0 } }
+    public func snapshot() -> Value { current.withLock { $0 } }
 
-    public func replace(with new: Catalog) { current.withLock { $0 = new } }
+    public func replace(with new: Value) { current.withLock { $0 = new } }
 }
+
+/// The catalog being served.
+public typealias Authority = Current<Catalog>
 
 /// A stop flag shared by every thread of the server.
 public final class StopFlag: Sendable {

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver
 /// (forwarders and their policies), the ACL, the rate limiter and the query log. SIGHUP builds a new one and
@@ -32,9 +31,4 @@ final class Policy: Sendable {
 }
 
 /// The policy in effect; replaced on a config reload.
-final class PolicyBox: Sendable {
-    private let current: Mutex<Policy>
-    init(_ p: Policy) { current = Mutex(p) }
-    func snapshot() -> Policy { current.withLock { $0 } }
-    func replace(with p: Policy) { current.withLock { $0 = p } }
-}
+typealias PolicyBox = Current<Policy>

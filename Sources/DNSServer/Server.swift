@@ -25,13 +25,7 @@ public final class Server {
     var groups: [ListenAddress: ListenerGroup] = [:]
     var metricsEndpoint: HTTPEndpoint?
     /// The address /healthz asks: the first bound listen address, updated by reloads.
-    let probe = Probe()
-
-    final class Probe: Sendable {
-        private let address = Mutex<ListenAddress?>(nil)
-        func set(_ a: ListenAddress?) { address.withLock { $0 = a } }
-        func get() -> ListenAddress? { address.withLock { $0 } }
-    }
+    let probe = Current<ListenAddress?>(nil)
     var policyGeneration: UInt64 = 1
     /// The control socket this server created (removed on stop).
     var controlSocket: String?
@@ -93,7 +87,7 @@ public final class Server {
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
         let handoff = UncheckedBox((store, version))
         threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1) })
-        probe.set(boundAddresses.first)
+        probe.replace(with: boundAddresses.first)
         if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
     }
@@ -168,7 +162,7 @@ public final class Server {
 
     func startMetrics(_ at: ListenAddress) throws -> HTTPEndpoint {
         let endpoint = try HTTPEndpoint(host: at.host, port: at.port) { [metrics, authority, policies, probe] path in
-            Self.http(path, metrics: metrics, authority: authority, policies: policies, probe: probe.get())
+            Self.http(path, metrics: metrics, authority: authority, policies: policies, probe: probe.snapshot())
         }
         endpoint.start()
         if !(at.host.hasPrefix("127.") || at.host == "::1") {
@@ -263,7 +257,7 @@ public final class Server {
             g.stop.set()
             for t in g.threads { pthread_join(t, nil) }
         }
-        probe.set(boundAddresses.first)
+        probe.replace(with: boundAddresses.first)
         retiredLog?.stop()
         if let r = retired {
             // Queries already sent upstream finish on the old forwarder (its deadline bounds the wait).

@@ -85,14 +85,9 @@ final class ControlServer {
             return "ok: flushed \(resolver.flushCache(nil)) entries\n"
         case "show":
             guard let n = name(1) else { return "error: show needs a name\n" }
-            let entries = resolver.cacheEntries(for: n)
-            if entries.isEmpty { return "ok: nothing cached for \(n)\n" }
-            var out = "ok: \(entries.count) entries for \(n)\n"
-            for e in entries {
-                let state = e.remaining >= 0 ? "\(e.remaining)s left" : "expired \(-e.remaining)s ago (stale)"
-                out += "\(e.type) \(e.kind) \(state)\(e.dnssecOK ? " DO" : "")\n"
-            }
-            return out
+            let lines = resolver.cacheLines(for: n)
+            if lines.isEmpty { return "ok: nothing cached for \(n)\n" }
+            return "ok: \(lines.count) entries for \(n)\n" + lines.map { $0 + "\n" }.joined()
         case "stats":
             let c = resolver.cacheStats, f = resolver.forwarderStats
             return "ok: cache entries=\(c.entries) bytes=\(c.bytes) hits=\(c.hits) misses=\(c.misses) evictions=\(c.evictions) stale=\(c.staleServed)\n"

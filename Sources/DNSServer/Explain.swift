@@ -19,21 +19,14 @@ extension Resolver {
             let rule = z.isRoot ? "resolver.upstreams (the default)" : "[forward.\"\(z)\"]"
             out.append("forwarded by \(rule), cache \(policies[zone].enabled ? "on" : "off")\(staleAllowed[zone] ? ", stale answers allowed" : "")")
             for h in upstreamHealth() where h.zone == z.description {
-                out.append("  \(h.server) \(!h.alive ? "dead" : h.suspect ? "suspect" : "alive") rtt=\(Int(h.rttMs))ms answered=\(h.answered) failed=\(h.failed)")
+                out.append("  " + h.summary)
             }
         }
         if !config.allowRecursion.isEmpty {
             out.append("recursion is offered to \(config.allowRecursion.map(\.description).joined(separator: " ")); others get REFUSED")
         }
-        let entries = cacheEntries(for: name)
-        if entries.isEmpty {
-            out.append("cache: nothing for \(name)")
-        } else {
-            for e in entries {
-                let state = e.remaining >= 0 ? "\(e.remaining)s left" : "expired \(-e.remaining)s ago (stale)"
-                out.append("cache: \(e.type) \(e.kind) \(state)\(e.dnssecOK ? " DO" : "")")
-            }
-        }
+        let cached = cacheLines(for: name)
+        out += cached.isEmpty ? ["cache: nothing for \(name)"] : cached.map { "cache: " + $0 }
         return out
     }
 }

@@ -1,4 +1,3 @@
-
 /// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver
 /// (forwarders and their policies), the ACL, the rate limiter and the query log. SIGHUP builds a new one and
 /// swaps it in whole; the listeners read it once per batch, so a query sees one config, never a mix.

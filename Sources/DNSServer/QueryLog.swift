@@ -47,13 +47,7 @@ final class QueryLog: Sendable {
     }
 
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(&t, nil, { arg in
-            let me = Unmanaged<QueryLog>.fromOpaque(arg!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box.toOpaque())
+        let t = spawnThread { [self] in run() }
         thread.withLock { $0 = t }
     }
 

@@ -104,6 +104,11 @@ public final class Resolver: Sendable {
         public var rttMs: Double
         public var answered: Int
         public var failed: Int
+
+        /// "192.168.10.120#8600 alive rtt=1ms answered=52 failed=0"
+        public var summary: String {
+            "\(server) \(!alive ? "dead" : suspect ? "suspect" : "alive") rtt=\(Int(rttMs))ms answered=\(answered) failed=\(failed)"
+        }
     }
 
     /// Every upstream server's health: zone ("." for the default upstreams), address, state, latency, counts.
@@ -125,15 +130,20 @@ public final class Resolver: Sendable {
 
     /// One line per upstream server: zone, address, alive or dead, latency, answers and failures.
     public func upstreamReport() -> String {
-        upstreamHealth().map { h in
-            let state = !h.alive ? "dead" : h.suspect ? "suspect" : "alive"
-            return "upstream \(h.zone) \(h.server) \(state) rtt=\(Int(h.rttMs))ms answered=\(h.answered) failed=\(h.failed)\n"
-        }.joined()
+        upstreamHealth().map { "upstream \($0.zone) \($0.summary)\n" }.joined()
     }
 
     public func cacheEntries(for name: DNSName) -> [(type: RRType, kind: AnswerKind, remaining: Int, dnssecOK: Bool)] {
         let now = Self.nowMs()
         return cache.withLock { $0.entries(for: name, now: now) }
+    }
+
+    /// One line per cached answer for `name`: "A positive 42s left", "AAAA noData expired 3s ago (stale) DO".
+    public func cacheLines(for name: DNSName) -> [String] {
+        cacheEntries(for: name).map { e in
+            let state = e.remaining >= 0 ? "\(e.remaining)s left" : "expired \(-e.remaining)s ago (stale)"
+            return "\(e.type) \(e.kind) \(state)\(e.dnssecOK ? " DO" : "")"
+        }
     }
 
     static func nowMs() -> Int64 {

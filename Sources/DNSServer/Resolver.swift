@@ -146,11 +146,7 @@ public final class Resolver: Sendable {
         }
     }
 
-    static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMs() -> Int64 { monotonicMs() }
 
     /// Policy first (nothing leaves the machine for a refused or local answer), then the longest forward zone.
     public func route(_ q: Question, client: [UInt8]) -> Route {

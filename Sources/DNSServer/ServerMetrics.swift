@@ -120,7 +120,7 @@ public final class ServerMetrics: Sendable {
     /// Zone snapshot swaps, store reload failures, config reloads (good and refused).
     let zoneReloads = Atomic<UInt64>(0), zoneReloadFailures = Atomic<UInt64>(0)
     let configReloads = Atomic<UInt64>(0), configReloadFailures = Atomic<UInt64>(0)
-    let started = Date.nowSeconds()
+    let started = wallMs() / 1000
 
     public init() {}
 
@@ -205,21 +205,6 @@ public final class ServerMetrics: Sendable {
         guard parts.count >= 2, let pages = Int(parts[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
-}
-
-enum Date {
-    static func nowSeconds() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return ts.tv_sec
-    }
-}
-
-/// Monotonic microseconds, for latencies.
-@inline(__always) func monotonicUs() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
 }
 
 /// Where the question's name ends in a raw message (just past its root label), read without parsing; nil when

@@ -192,13 +192,6 @@ final class OwnedSocket: Sendable {
     deinit { close(fd) }
 }
 
-/// Wall-clock milliseconds, for log timestamps.
-func wallMs() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
-
 /// A client's socket address, copied out of the receive buffers so an answer can be sent later.
 struct ClientAddress: Sendable {
     let storage: [UInt8]

@@ -22,15 +22,9 @@ final class ControlServer {
         unlink(path)
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard s >= 0 else { throw SocketError(call: "socket", errno: errno, address: path) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        guard var addr = unixAddress(Array(path.utf8)) else {
             close(s)
             throw SocketError(call: "bind", errno: ENAMETOOLONG, address: path)
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in
-            for (i, b) in bytes.enumerated() { p[i] = b }
         }
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0, chmod(path, 0o660) == 0, listen(s, 8) == 0 else {

@@ -13,10 +13,7 @@ public enum SystemdNotify {
         var path = Array(String(cString: env).utf8)
         guard !path.isEmpty, path[0] == UInt8(ascii: "/") || path[0] == UInt8(ascii: "@") else { return false }
         if path[0] == UInt8(ascii: "@") { path[0] = 0 }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.enumerated() { p[i] = b } }
+        guard var addr = unixAddress(path) else { return false }
         let fd = socket(AF_UNIX, datagramSocketType, 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

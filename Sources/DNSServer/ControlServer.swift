@@ -21,16 +21,16 @@ final class ControlServer {
         self.stop = stop
         unlink(path)
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard s >= 0 else { throw SocketError(call: "socket", errno: errno, address: path) }
+        guard s >= 0 else { throw SocketError(call: "socket", errno: errno, address: path, unixPath: true) }
         guard var addr = unixAddress(Array(path.utf8)) else {
             close(s)
-            throw SocketError(call: "bind", errno: ENAMETOOLONG, address: path)
+            throw SocketError(call: "bind", errno: ENAMETOOLONG, address: path, unixPath: true)
         }
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0, chmod(path, 0o660) == 0, listen(s, 8) == 0 else {
             let e = errno
             close(s)
-            throw SocketError(call: "bind (unix)", errno: e, address: path)
+            throw SocketError(call: "bind", errno: e, address: path, unixPath: true)
         }
         _ = jamSetRecvTimeout(s, ms: 500)
         fd = s

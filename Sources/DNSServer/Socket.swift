@@ -8,12 +8,26 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     public var call: String
     public var errno: Int32
     public var address: String
+    /// The address is a Unix socket path (the control socket), not IP:PORT: the hints differ.
+    public var unixPath = false
+
+    public init(call: String, errno: Int32, address: String, unixPath: Bool = false) {
+        self.call = call
+        self.errno = errno
+        self.address = address
+        self.unixPath = unixPath
+    }
+
     public var description: String {
         var hint = ""
-        if errno == EADDRINUSE && call.hasSuffix("(unix)") { hint = " (the socket file exists and could not be replaced: is another jamdns using this store, or is the directory not writable?)" }
-        else if errno == EADDRINUSE { hint = " (another program is already listening there: systemd-resolved's stub or dnsmasq on port 53? pick another port or stop it)" }
-        if errno == EACCES { hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" }
-        if errno == EADDRNOTAVAIL { hint = " (no interface has this address)" }
+        switch (errno, unixPath) {
+        case (EADDRINUSE, true): hint = " (the socket file exists and could not be replaced: is another jamdns using this store, or is the directory not writable?)"
+        case (EACCES, true): hint = " (the directory is not writable by this user)"
+        case (EADDRINUSE, false): hint = " (another program is already listening there: systemd-resolved's stub or dnsmasq on port 53? pick another port or stop it)"
+        case (EACCES, false): hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+        case (EADDRNOTAVAIL, _): hint = " (no interface has this address)"
+        default: break
+        }
         return "\(call) \(address): \(String(cString: strerror(errno)))\(hint)"
     }
 }

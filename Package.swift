@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "dnsctl",
             dependencies: [
-                "DNSStore", "DNSZone", "DNSWire", "Importers",
+                "DNSStore", "DNSZone", "DNSWire", "Importers", "ConfigFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

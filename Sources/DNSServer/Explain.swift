@@ -5,9 +5,8 @@ import DNSZone
 extension Resolver {
     /// The resolver's part of `dnsctl explain`: the policy or forward rule that applies to a client on the LAN,
     /// the servers it would ask (with their health), and what the cache holds for the name.
-    public func explain(_ name: DNSName, _ type: RRType, upstreamMarked: Bool) -> [String] {
+    public func explain(_ name: DNSName, _ type: RRType) -> [String] {
         var out: [String] = []
-        if upstreamMarked { out.append("\(name) is inside a served zone but marked 'resolve upstream' (dnsctl upstream list)") }
         let q = Question(name: name, type: type, qclass: .in)
         switch route(q, client: [127, 0, 0, 1]) {
         case .refuse(_, let text):
@@ -34,16 +33,20 @@ extension Resolver {
 /// `explain NAME [TYPE]` over the control socket: the served zones first, then the resolver.
 func explainText(_ name: DNSName, _ type: RRType, catalog: Catalog, policy: Policy) -> String {
     var out = ["\(name) \(type)"]
-    let marked = catalog.isResolvedUpstream(name)
-    if !marked, let lines = catalog.explain(name, type) {
-        out += lines
-        let a = catalog.answer(name, type)
-        out.append("answer: \(a.rcode)\(a.authoritative ? ", authoritative" : ", referral"), \(a.answer.count) answer record(s)")
-    } else if let r = policy.resolver {
-        if !marked { out.append("no served zone contains \(name)") }
-        out += r.explain(name, type, upstreamMarked: marked)
-    } else {
-        out.append("no served zone contains \(name) and no resolver is configured: REFUSED (EDE 20, not authoritative)")
+    let (decision, lines) = catalog.explainDecision(name, type, resolverAvailable: policy.resolver != nil)
+    out += lines
+    switch decision {
+    case .answer:
+        break
+    case .resolve:
+        if let r = policy.resolver { out += r.explain(name, type) }
+    case .outside:
+        if let r = policy.resolver {
+            out.append("no served zone contains \(name)")
+            out += r.explain(name, type)
+        } else {
+            out.append("no served zone contains \(name) and no resolver is configured: REFUSED (EDE 20, not authoritative)")
+        }
     }
     if let acl = policy.allowQuery { out.append("allow_query: only \(acl.entries.count) configured prefix(es) may ask at all") }
     return out.joined(separator: "\n") + "\n"

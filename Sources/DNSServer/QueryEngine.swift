@@ -106,12 +106,13 @@ public struct QueryEngine: Sendable {
         if q.type.rawValue == 0 || (q.type.rawValue >= 128 && q.type.rawValue <= 254 && q.type != .any) {
             return finish(.notImp)
         }
-        // "Resolve upstream" names inside our zones go to the resolver (when there is one).
-        if recursion && q.qclass == .in && catalog.isResolvedUpstream(q.name) {
-            return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize))
-        }
-        let ans = catalog.answer(q.name, q.type)
-        guard ans.inZone else {
+        let ans: AuthAnswer
+        switch catalog.decide(q.name, q.type, resolverAvailable: recursion && q.qclass == .in) {
+        case .answer(let a):
+            ans = a
+        case .resolve(_, let nameExists):
+            return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize, nameExists: nameExists))
+        case .outside:
             if recursion && q.qclass == .in {
                 return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize))
             }

@@ -22,6 +22,18 @@ public struct RecursionQuery: Sendable {
     public var edns: EDNS?
     /// The largest answer the client takes over its transport.
     public var maxSize: Int
+    /// The name has data in a served zone (it falls through for this type, or is under a "resolve upstream"
+    /// name): an upstream NXDOMAIN reaches the client as NODATA, since the name does exist.
+    public var nameExists: Bool
+
+    public init(id: UInt16, flags: UInt16, question: Question, edns: EDNS?, maxSize: Int, nameExists: Bool = false) {
+        self.id = id
+        self.flags = flags
+        self.question = question
+        self.edns = edns
+        self.maxSize = maxSize
+        self.nameExists = nameExists
+    }
 }
 
 /// Where a question goes (decided before any network traffic).
@@ -182,21 +194,32 @@ public final class Resolver: Sendable {
         guard labels.count >= 2 else { return false }
         let tail = labels.suffix(2)
         if tail.elementsEqual(["in-addr", "arpa"]) {
-            let octets = labels.dropLast(2).reversed().compactMap { UInt8($0) }
-            guard let a = octets.first else { return false }
-            let b = octets.count > 1 ? octets[1] : nil
-            if a == 10 || a == 127 { return true }
-            if a == 192, b == 168 { return true }
-            if a == 172, let b, (16...31).contains(b) { return true }
-            if a == 169, b == 254 { return true }
-            if a == 100, let b, (64...127).contains(b) { return true }
-            return false
+            // dnsmasq's bogus-priv set (0/8, 10/8, 127/8, 169.254/16, 172.16/12, 192.168/16, the TEST-NETs of
+            // RFC 5737, the broadcast address) plus the shared space 100.64/10 (RFC 6598, RFC 7793).
+            let o = labels.dropLast(2).reversed().compactMap { UInt8($0) }
+            guard let a = o.first else { return false }
+            let b = o.count > 1 ? o[1] : nil, c = o.count > 2 ? o[2] : nil
+            switch a {
+            case 0, 10, 127: return true
+            case 169: return b == 254
+            case 172: return b.map { (16...31).contains($0) } ?? false
+            case 192: return b == 168 || (b == 0 && c == 2)
+            case 198: return b == 51 && c == 100
+            case 203: return b == 0 && c == 113
+            case 100: return b.map { (64...127).contains($0) } ?? false
+            case 255: return o.count == 4 && o.allSatisfy { $0 == 255 }
+            default: return false
+            }
         }
         if tail.elementsEqual(["ip6", "arpa"]) {
-            let nibbles = labels.dropLast(2).reversed().compactMap { UInt8($0, radix: 16) }
-            guard nibbles.count >= 2 else { return false }
-            if nibbles[0] == 0xF && (nibbles[1] == 0xC || nibbles[1] == 0xD) { return true }  // fc00::/7
-            if nibbles.count >= 3, nibbles[0] == 0xF, nibbles[1] == 0xE, (8...0xB).contains(nibbles[2]) { return true }  // fe80::/10
+            // ::, ::1, link-local fe80::/10, site-local fec0::/10, ULA fc00::/7 (dnsmasq: fd00::/8) and the
+            // documentation prefix 2001:db8::/32.
+            let n = labels.dropLast(2).reversed().compactMap { UInt8($0, radix: 16) }
+            guard n.count >= 2 else { return false }
+            if n.count == 32, n.dropLast().allSatisfy({ $0 == 0 }), n[31] <= 1 { return true }
+            if n[0] == 0xF && (n[1] == 0xC || n[1] == 0xD) { return true }
+            if n.count >= 3, n[0] == 0xF, n[1] == 0xE, n[2] >= 8 { return true }  // fe80::/10 and fec0::/10
+            if n.count >= 8, n.prefix(8).elementsEqual([2, 0, 0, 1, 0, 0xD, 0xB, 8]) { return true }
             return false
         }
         return false
@@ -316,7 +339,7 @@ public final class Resolver: Sendable {
         out[1] = UInt8(q.id & 0xFF)
         // QR, opcode QUERY, AA clear, TC clear, RD as asked; RA set, Z and AD clear, CD as asked; RCODE kept.
         out[2] = 0x80 | UInt8((q.flags >> 8) & 0x01)
-        out[3] = 0x80 | UInt8(q.flags & 0x10) | (wire[3] & 0x0F)
+        out[3] = 0x80 | UInt8(q.flags & 0x10) | Self.clientRCode(wire[3] & 0x0F, q)
         for k in 0..<qn.count { out[12 + k] = qn[k] }
         if let e = q.edns {
             out += [0, 0, 41, UInt8(ednsPayload >> 8), UInt8(ednsPayload & 0xFF), 0, 0, e.dnssecOK ? 0x80 : 0, 0, 0, 0]
@@ -346,8 +369,13 @@ public final class Resolver: Sendable {
         } else {
             m.edns = nil
         }
-        m.rcode = RCode(rawValue: rcode.rawValue & 0xF)
+        m.rcode = RCode(rawValue: UInt16(Self.clientRCode(UInt8(rcode.rawValue & 0xF), q)))
         return m.wireBytes(maxSize: q.maxSize)
+    }
+
+    /// NXDOMAIN for a name that has data in a served zone becomes NOERROR (NODATA): the name exists here.
+    @inline(__always) static func clientRCode(_ upstream: UInt8, _ q: RecursionQuery) -> UInt8 {
+        q.nameExists && upstream == 3 ? 0 : upstream
     }
 
     static func localAnswer(_ q: RecursionQuery, rcode: RCode, ede: ExtendedErrorCode, text: String, ednsPayload: Int) -> [UInt8] {

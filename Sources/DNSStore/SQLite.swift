@@ -5,7 +5,7 @@ import CSQLite
 
 /// An error from the store: a code, a message a person can act on, and the SQLite result code if any.
 public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
-    public enum Code: String, Sendable { case sqlite, notFound, exists, rejected, corrupt, io }
+    public enum Code: String, Sendable { case sqlite, notFound, exists, rejected, corrupt, io, readOnly, dryRun }
     public var code: Code
     public var message: String
     public var sqliteCode: Int32?

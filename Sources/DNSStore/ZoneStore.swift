@@ -10,6 +10,7 @@ public struct ZoneSummary: Sendable, Equatable {
     public var name: DNSName
     public var records: Int
     public var serial: UInt32
+    public var fallthroughMode: Fallthrough = .off
 }
 
 /// What an edit or import changed (or, for a dry run, would change).
@@ -25,7 +26,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 3
+    public static let schemaVersion: Int64 = 4
     let db: Database
     let now: @Sendable () -> Int64
 
@@ -94,6 +95,10 @@ public final class ZoneStore {
                 UNIQUE (source, zone_id, owner_key, type, rdata_key)
             );
             """,
+            // What a zone does with questions it has no data for (DNSZone.Fallthrough: 0 off, 1 names, 2 types).
+            4: """
+            ALTER TABLE zones ADD COLUMN fallthrough INTEGER NOT NULL DEFAULT 0 CHECK (fallthrough BETWEEN 0 AND 2);
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {
@@ -129,7 +134,7 @@ public final class ZoneStore {
         try db.readTransaction { () throws(StoreError) in
             let s = try db.prepare("""
                 SELECT z.name, (SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id),
-                       (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6 LIMIT 1)
+                       (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6 LIMIT 1), z.fallthrough
                 FROM zones z ORDER BY z.name
                 """)
             var out: [ZoneSummary] = []
@@ -138,7 +143,7 @@ public final class ZoneStore {
                 var serial: UInt32 = 0
                 var r = WireReader(s.blob(2))
                 if case .soa(let soa)? = try? RData.read(type: .soa, from: &r, length: r.remaining) { serial = soa.serial }
-                out.append(ZoneSummary(name: name, records: Int(s.int(1)), serial: serial))
+                out.append(ZoneSummary(name: name, records: Int(s.int(1)), serial: serial, fallthroughMode: Fallthrough(rawValue: Int(s.int(3))) ?? .off))
             }
             return out.sorted { $0.name < $1.name }
         }
@@ -160,27 +165,38 @@ public final class ZoneStore {
         return nil
     }
 
-    /// Creates a zone with an SOA and one NS (`primary`), valid from the start.
+    /// Creates a zone with an SOA and one NS (`primary`, default `ns1.<zone>`), valid from the start.
     @discardableResult
-    public func addZone(_ origin: DNSName, primary: DNSName? = nil, hostmaster: DNSName? = nil, ttl: UInt32 = 3600) throws(StoreError) -> ZoneDiff {
-        let ns = primary ?? ((try? origin.prepending(label: Array("ns1".utf8))) ?? origin)
+    public func addZone(_ origin: DNSName, primary: DNSName? = nil, hostmaster: DNSName? = nil, ttl: UInt32 = 3600,
+                        fallthroughMode: Fallthrough = .off) throws(StoreError) -> ZoneDiff {
+        try db.transaction { () throws(StoreError) -> ZoneDiff in
+            try addZoneLocked(origin, primary: primary, hostmaster: hostmaster, ttl: ttl, fallthroughMode: fallthroughMode)
+        }
+    }
+
+    /// The default primary name server of a new zone: `ns1.<zone>`.
+    public static func defaultPrimary(_ origin: DNSName) -> DNSName { (try? origin.prepending(label: Array("ns1".utf8))) ?? origin }
+
+    func addZoneLocked(_ origin: DNSName, primary: DNSName?, hostmaster: DNSName?, ttl: UInt32, fallthroughMode: Fallthrough) throws(StoreError) -> ZoneDiff {
+        let ns = primary ?? Self.defaultPrimary(origin)
         let mbox = hostmaster ?? ((try? origin.prepending(label: Array("hostmaster".utf8))) ?? origin)
         let soa = SOA(mname: ns, rname: mbox, serial: Self.nextSerial(after: 0, now: now()), refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300)
         let records = [
             ResourceRecord(name: origin, type: .soa, ttl: ttl, rdata: .soa(soa)),
             ResourceRecord(name: origin, type: .ns, ttl: ttl, rdata: .name(ns)),
         ]
-        return try db.transaction { () throws(StoreError) -> ZoneDiff in
-            guard try zoneID(origin) == nil else { throw StoreError(.exists, "zone \(origin) already exists") }
-            var b = ZoneBuilder(origin: origin)
-            for r in records { b.add(r) }
-            do { _ = try b.build() } catch { throw StoreError(.rejected, String(describing: error)) }
-            let id = try insertZone(origin)
-            var diff = ZoneDiff(zone: origin, added: records, serial: soa.serial)
-            try apply(zoneID: id, added: records, removed: [])
-            diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
-            return diff
+        guard try zoneID(origin) == nil else { throw StoreError(.exists, "zone \(origin) already exists") }
+        var b = ZoneBuilder(origin: origin)
+        for r in records { b.add(r) }
+        do { _ = try b.build() } catch { throw StoreError(.rejected, String(describing: error)) }
+        let id = try insertZone(origin)
+        if fallthroughMode != .off {
+            try db.prepare("UPDATE zones SET fallthrough = ? WHERE id = ?").run([.int(Int64(fallthroughMode.rawValue)), .int(id)])
         }
+        var diff = ZoneDiff(zone: origin, added: records, serial: soa.serial)
+        try apply(zoneID: id, added: records, removed: [])
+        diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
+        return diff
     }
 
     func insertZone(_ origin: DNSName) throws(StoreError) -> Int64 {
@@ -188,6 +204,21 @@ public final class ZoneStore {
         try db.prepare("INSERT INTO zones(name, name_key, created_at, updated_at) VALUES (?, ?, ?, ?)")
             .run([.text(origin.description), .blob(origin.lowercased.wire), .int(t), .int(t)])
         return db.lastInsertRowID
+    }
+
+    /// Sets what the zone does with questions it has no data for. Returns the previous mode.
+    @discardableResult
+    public func setFallthrough(_ origin: DNSName, _ mode: Fallthrough) throws(StoreError) -> Fallthrough {
+        try db.transaction { () throws(StoreError) -> Fallthrough in try setFallthroughLocked(origin, mode) }
+    }
+
+    func setFallthroughLocked(_ origin: DNSName, _ mode: Fallthrough) throws(StoreError) -> Fallthrough {
+        guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+        let q = try db.prepare("SELECT fallthrough FROM zones WHERE id = ?")
+        try q.bind([.int(id)])
+        let old = try q.step() ? Fallthrough(rawValue: Int(q.int(0))) ?? .off : .off
+        if old != mode { try db.prepare("UPDATE zones SET fallthrough = ?, updated_at = ? WHERE id = ?").run([.int(Int64(mode.rawValue)), .int(now()), .int(id)]) }
+        return old
     }
 
     public func removeZone(_ origin: DNSName) throws(StoreError) {
@@ -306,7 +337,11 @@ public final class ZoneStore {
     /// Each new record joins its RRset's TTL when the RRset exists.
     @discardableResult
     public func syncImport(source: String, zone origin: DNSName, records wanted: [ResourceRecord], dryRun: Bool = false) throws(StoreError) -> ZoneDiff {
-        try db.transaction { () throws(StoreError) -> ZoneDiff in
+        try db.transaction { () throws(StoreError) -> ZoneDiff in try syncImportLocked(source: source, zone: origin, records: wanted, dryRun: dryRun) }
+    }
+
+    func syncImportLocked(source: String, zone origin: DNSName, records wanted: [ResourceRecord], dryRun: Bool) throws(StoreError) -> ZoneDiff {
+        do {
             guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (create it with 'dnsctl zone add \(origin)')") }
             let old = try records(zoneID: id)
             let ownedQuery = try db.prepare("SELECT owner_key, type, rdata_key FROM import_owned WHERE source = ? AND zone_id = ?")
@@ -336,6 +371,15 @@ public final class ZoneStore {
             }
             return diff
         }
+    }
+
+    /// Zones where `source` owns records (so a rerun that lists none of them still removes what it made).
+    func zonesOwned(by source: String) throws(StoreError) -> [DNSName] {
+        let s = try db.prepare("SELECT DISTINCT z.name FROM import_owned o JOIN zones z ON z.id = o.zone_id WHERE o.source = ?")
+        try s.bind([.text(source)])
+        var out: [DNSName] = []
+        while try s.step() { if let n = try? DNSName(s.text(0)) { out.append(n) } }
+        return out
     }
 
     static func ownKey(_ owner: [UInt8], _ type: UInt16, _ rdata: [UInt8]) -> [UInt8] {
@@ -412,16 +456,18 @@ public final class ZoneStore {
     }
 
     public func addUpstreamName(_ name: DNSName) throws(StoreError) {
-        try db.transaction { () throws(StoreError) in
-            guard try zone(containing: name) != nil else {
-                throw StoreError(.rejected, "\(name) is in no served zone, so it is resolved upstream already; nothing to do")
-            }
-            let exists = try db.prepare("SELECT 1 FROM upstream_names WHERE name_key = ?")
-            try exists.bind([.blob(name.lowercased.wire)])
-            guard try !exists.step() else { throw StoreError(.exists, "\(name) is already resolved upstream") }
-            try db.prepare("INSERT INTO upstream_names(name, name_key, created_at) VALUES (?, ?, ?)")
-                .run([.text(name.description), .blob(name.lowercased.wire), .int(now())])
+        try db.transaction { () throws(StoreError) in try addUpstreamNameLocked(name) }
+    }
+
+    func addUpstreamNameLocked(_ name: DNSName) throws(StoreError) {
+        guard try zone(containing: name) != nil else {
+            throw StoreError(.rejected, "\(name) is in no served zone, so it is resolved upstream already; nothing to do")
         }
+        let exists = try db.prepare("SELECT 1 FROM upstream_names WHERE name_key = ?")
+        try exists.bind([.blob(name.lowercased.wire)])
+        guard try !exists.step() else { throw StoreError(.exists, "\(name) is already resolved upstream") }
+        try db.prepare("INSERT INTO upstream_names(name, name_key, created_at) VALUES (?, ?, ?)")
+            .run([.text(name.description), .blob(name.lowercased.wire), .int(now())])
     }
 
     public func removeUpstreamName(_ name: DNSName) throws(StoreError) {
@@ -438,17 +484,17 @@ public final class ZoneStore {
     /// only if the file was edited by hand) is left out and reported.
     public func loadCatalog(generation: UInt64) throws(StoreError) -> (Catalog, [String]) {
         try db.readTransaction { () throws(StoreError) -> (Catalog, [String]) in
-            let s = try db.prepare("SELECT id, name FROM zones ORDER BY id")
-            var list: [(Int64, String)] = []
-            while try s.step() { list.append((s.int(0), s.text(1))) }
+            let s = try db.prepare("SELECT id, name, fallthrough FROM zones ORDER BY id")
+            var list: [(Int64, String, Fallthrough)] = []
+            while try s.step() { list.append((s.int(0), s.text(1), Fallthrough(rawValue: Int(s.int(2))) ?? .off)) }
             var zones: [Zone] = []
             var problems: [String] = []
-            for (id, name) in list {
+            for (id, name, mode) in list {
                 guard let origin = try? DNSName(name) else {
                     problems.append("zone '\(name)' has an invalid name; skipped")
                     continue
                 }
-                var b = ZoneBuilder(origin: origin)
+                var b = ZoneBuilder(origin: origin, fallthroughMode: mode)
                 for r in try records(zoneID: id) { b.add(r) }
                 do { zones.append(try b.build()) } catch { problems.append("zone \(origin) not served: \(error)") }
             }

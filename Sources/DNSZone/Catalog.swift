@@ -23,13 +23,17 @@ public final class Catalog: Sendable {
     }
 
     /// True when `name` is at or below a name marked "resolve upstream".
-    public func isResolvedUpstream(_ name: DNSName) -> Bool {
-        guard !upstreamNames.isEmpty else { return false }
+    public func isResolvedUpstream(_ name: DNSName) -> Bool { upstreamMark(for: name) != nil }
+
+    /// The "resolve upstream" mark `name` is at or below, the longest one.
+    public func upstreamMark(for name: DNSName) -> DNSName? {
+        guard !upstreamNames.isEmpty else { return nil }
         let n = name.labelCount
-        for d in upstreamDepths where d <= n {
-            if upstreamNames.contains(name.suffix(labels: d)) { return true }
+        for d in upstreamDepths.reversed() where d <= n {
+            let s = name.suffix(labels: d)
+            if upstreamNames.contains(s) { return s }
         }
-        return false
+        return nil
     }
 
     /// The zone with the longest origin that contains `name` (hickory `Catalog.find`).
@@ -49,6 +53,26 @@ public final class Catalog: Sendable {
     }
 }
 
+/// Why a question inside the served zones goes to the resolver.
+public enum ResolveReason: Sendable, Equatable {
+    /// At or below a "resolve upstream" name (dnsmasq's `server=/name/#`).
+    case upstreamName(DNSName)
+    /// The zone has no data for it and falls through (see `Fallthrough`).
+    case fallsThrough(zone: DNSName, Fallthrough)
+}
+
+/// What the served data decides for one question, before any network traffic. The query path and `explain`
+/// both take this one decision, so they cannot disagree.
+public enum LocalDecision: Sendable, Equatable {
+    /// Answered from the zones.
+    case answer(AuthAnswer)
+    /// Handed to the resolver. `nameExists`: the name has data here, so an upstream NXDOMAIN must reach the
+    /// client as NODATA (the name exists; only the type is missing).
+    case resolve(ResolveReason, nameExists: Bool)
+    /// No served zone holds the name.
+    case outside
+}
+
 /// An authoritative answer ready to be written: sections, RCODE and the AA bit.
 public struct AuthAnswer: Sendable, Equatable {
     public var rcode: RCode = .noError
@@ -61,6 +85,28 @@ public struct AuthAnswer: Sendable, Equatable {
 }
 
 extension Catalog {
+    /// The one routing decision for a question of class IN. With no resolver (`resolverAvailable` false) every
+    /// name inside the zones is answered from them: marks and fallthrough need somebody to resolve.
+    /// Order, as dnsmasq has it: a name's own records beat a "resolve upstream" mark for the types they hold
+    /// (a hosts-file line beats `server=/name/#`); a mark beats the zone's wildcard; a zone that falls through
+    /// hands what it has no data for to the resolver.
+    public func decide(_ qname: DNSName, _ qtype: RRType, resolverAvailable: Bool) -> LocalDecision {
+        if resolverAvailable, let mark = upstreamMark(for: qname) {
+            let node = zone(for: qname, type: qtype)?.nodes[qname]
+            if let node, !node.isOccluded, node.rrsets[qtype] != nil || node.rrsets[.cname] != nil || (qtype == .any && !node.rrsets.isEmpty) {
+                return .answer(answer(qname, qtype))
+            }
+            return .resolve(.upstreamName(mark), nameExists: node.map { !$0.rrsets.isEmpty } ?? false)
+        }
+        let ans = answer(qname, qtype)
+        guard ans.inZone else { return .outside }
+        if resolverAvailable, ans.answer.isEmpty, ans.authoritative, let z = zone(for: qname, type: qtype), z.fallthroughMode != .off {
+            if ans.rcode == .nxDomain { return .resolve(.fallsThrough(zone: z.origin, z.fallthroughMode), nameExists: false) }
+            if ans.rcode == .noError && z.fallthroughMode == .types { return .resolve(.fallsThrough(zone: z.origin, .types), nameExists: true) }
+        }
+        return .answer(ans)
+    }
+
     /// Longest CNAME chain followed inside the served zones (CoreDNS uses 8 too).
     public static let maxChain = 8
 

@@ -30,9 +30,28 @@ public struct Node: Sendable {
     public var isEmptyNonTerminal: Bool { rrsets.isEmpty }
 }
 
+/// What a zone does with questions it has no data for (Unbound's `transparent`/`typetransparent`, CoreDNS's
+/// `fallthrough`): answer them itself (a normal authoritative zone), or let the resolver answer them, as
+/// dnsmasq does for names under a domain it holds only some records of.
+public enum Fallthrough: Int, Sendable, CaseIterable, CustomStringConvertible {
+    /// Authoritative: NXDOMAIN and NODATA are answered from the zone.
+    case off = 0
+    /// Names the zone does not have (NXDOMAIN) are resolved; NODATA is answered from the zone.
+    case names = 1
+    /// Names and name+type pairs the zone has no data for (NXDOMAIN and NODATA) are resolved (dnsmasq).
+    case types = 2
+
+    public var description: String { ["off", "names", "types"][rawValue] }
+    public init?(text: String) {
+        guard let m = Self.allCases.first(where: { $0.description == text.lowercased() }) else { return nil }
+        self = m
+    }
+}
+
 /// An immutable zone: built once, then read by any number of threads.
 public final class Zone: Sendable {
     public let origin: DNSName
+    public let fallthroughMode: Fallthrough
     public let soa: SOA
     public let soaTTL: UInt32
     public let nodes: [DNSName: Node]
@@ -40,8 +59,9 @@ public final class Zone: Sendable {
     /// False when the zone has no cut: lookups then skip the walk down from the apex.
     let hasDelegations: Bool
 
-    init(origin: DNSName, soa: SOA, soaTTL: UInt32, nodes: [DNSName: Node], recordCount: Int) {
+    init(origin: DNSName, soa: SOA, soaTTL: UInt32, nodes: [DNSName: Node], recordCount: Int, fallthroughMode: Fallthrough) {
         self.origin = origin
+        self.fallthroughMode = fallthroughMode
         self.soa = soa
         self.soaTTL = soaTTL
         self.nodes = nodes

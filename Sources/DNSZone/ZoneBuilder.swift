@@ -25,11 +25,15 @@ public struct ZoneBuilder {
     public static let maxTTL: UInt32 = 0x7FFF_FFFF  // RFC 2181 §8
 
     public let origin: DNSName
+    public var fallthroughMode: Fallthrough = .off
     var sets: [DNSName: [RRType: RRSet]] = [:]
     public private(set) var problems: [ZoneProblem] = []
     var count = 0
 
-    public init(origin: DNSName) { self.origin = origin }
+    public init(origin: DNSName, fallthroughMode: Fallthrough = .off) {
+        self.origin = origin
+        self.fallthroughMode = fallthroughMode
+    }
 
     /// Adds a record. Duplicates are dropped (RFC 2181 §5); a TTL differing within an RRset takes the first TTL
     /// with a warning, as BIND and Knot do.
@@ -94,7 +98,7 @@ public struct ZoneBuilder {
                 p = a.parent
             }
         }
-        return Zone(origin: origin, soa: soa, soaTTL: soaSet.ttl, nodes: nodes, recordCount: count)
+        return Zone(origin: origin, soa: soa, soaTTL: soaSet.ttl, nodes: nodes, recordCount: count, fallthroughMode: fallthroughMode)
     }
 
     /// RFC 1035/2181 semantic checks: SOA once at the apex, NS at the apex, CNAME alone (RFC 2181 §10.1) and

@@ -11,13 +11,14 @@ struct CacheCommand: ParsableCommand {
         subcommands: [Flush.self, Show.self, Stats.self])
 
     struct SocketOption: ParsableArguments {
-        @Option(name: .long, help: "The server's control socket (default: $JAMDNS_CONTROL, else jamdns.ctl beside the store, as the server does).")
+        @Option(name: .long, help: "The server's control socket (default: $JAMDNS_CONTROL, else server.control_socket of the server's config, else jamdns.ctl beside the store, as the server does).")
         var socket: String?
         @OptionGroup var store: GlobalOptions
 
         var path: String {
             if let socket { return socket }
             if let env = getenv("JAMDNS_CONTROL") { return String(cString: env) }
+            if let s = try? store.settings(), let c = s.controlSocket, !c.isEmpty { return c }
             return ZoneStore.defaultControlSocket(forStore: store.path)
         }
     }

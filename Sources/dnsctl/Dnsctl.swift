@@ -5,6 +5,7 @@ import ArgumentParser
 import DNSStore
 import DNSWire
 import DNSZone
+import ConfigFormat
 
 /// A request the store refused: printed as one line, exit status 1.
 struct Rejected: Error, CustomStringConvertible {
@@ -13,20 +14,80 @@ struct Rejected: Error, CustomStringConvertible {
 }
 
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "SQLite store (default: $JAMDNS_DB, else jamdns.sqlite, the server's default).")
+    @Option(name: .long, help: "SQLite store (default: $JAMDNS_DB, else store.path in the server's config, else ./jamdns.sqlite, as the server).")
     var db: String?
+
+    @Option(name: .long, help: "The server's config, read for store.path and server.control_socket (default: $JAMDNS_CONFIG, else /etc/jamdns/jamdns.toml when it exists).")
+    var config: String?
 
     @Flag(name: .long, help: "Machine-readable JSON output.")
     var json = false
 
-    var path: String {
-        if let db { return db }
-        if let env = getenv("JAMDNS_DB") { return String(cString: env) }
-        return "jamdns.sqlite"
+    /// What the server's config says (its path and keys), when there is one.
+    func settings() throws -> ServerSettings {
+        do { return try ServerSettings.find(explicit: config) } catch let e as ServerSettings.Failure { throw Rejected(e.description) }
     }
 
-    func open() throws -> ZoneStore {
-        do { return try ZoneStore(path: path) } catch { throw Rejected(error.description) }
+    /// The store's path and where it came from, so an error can say which setting to fix.
+    func location() throws -> (path: String, from: String) {
+        if let db { return (db, "--db") }
+        if let env = getenv("JAMDNS_DB") { return (String(cString: env), "$JAMDNS_DB") }
+        let s = try settings()
+        if let p = s.storePath, let file = s.file { return (p, "store.path in \(file)") }
+        if let file = s.file { return ("jamdns.sqlite", "the default (\(file) sets no store.path)") }
+        return ("jamdns.sqlite", "the default")
+    }
+
+    var path: String { (try? location().path) ?? "jamdns.sqlite" }
+
+    /// Opens the store. Only commands that make zones (`zone add`, imports, `restore`) pass `create`; every
+    /// other command needs an existing store and says where it looked. Read-only commands pass `readOnly`, so
+    /// a user who may read but not write the store can still list, export and explain.
+    func open(create: Bool = false, readOnly: Bool = false) throws -> ZoneStore {
+        let (path, from) = try location()
+        let exists = access(path, F_OK) == 0
+        if !exists && !create {
+            throw Rejected("no store at \(path) (from \(from)); create one with 'dnsctl zone add NAME' or an import, or point at the server's with --db or --config")
+        }
+        do {
+            let store = try ZoneStore(path: path, readOnly: readOnly && exists)
+            if !exists { note("created the store \(path) (from \(from))") }
+            return store
+        } catch { throw Rejected(error.description) }
+    }
+}
+
+/// The few keys of the server's config (jamdns.toml) dnsctl needs to find what the server uses.
+struct ServerSettings {
+    var file: String?
+    var storePath: String?
+    var controlSocket: String?
+    /// Upstreams or forward zones are configured: the server resolves what its zones hand over.
+    var resolverConfigured = false
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    static let systemConfig = "/etc/jamdns/jamdns.toml"
+
+    /// `explicit` (--config), else $JAMDNS_CONFIG, else the system config when it exists; none is no error.
+    static func find(explicit: String?) throws -> ServerSettings {
+        var file = explicit
+        if file == nil, let env = getenv("JAMDNS_CONFIG") { file = String(cString: env) }
+        if file == nil, access(systemConfig, R_OK) == 0 { file = systemConfig }
+        guard let file else { return ServerSettings() }
+        guard let bytes = try? ZoneFiles.read(file) else {
+            throw Failure(description: "cannot read the server's config \(file): \(String(cString: strerror(errno)))")
+        }
+        do {
+            let doc = try TOMLDocument.parse(String(decoding: bytes, as: UTF8.self))
+            var s = ServerSettings(file: file)
+            s.storePath = try doc.string("store.path")
+            s.controlSocket = try doc.string("server.control_socket")
+            s.resolverConfigured = !(try doc.strings("resolver.upstreams") ?? []).isEmpty || doc.values.keys.contains { $0.hasPrefix("forward.") }
+            return s
+        } catch {
+            throw Failure(description: "\(file):\(error.line): \(error.message)")
+        }
     }
 }
 
@@ -65,12 +126,12 @@ struct Dnsctl: ParsableCommand {
         var seenCommand = false
         while i < args.count {
             let a = args[i]
-            if !seenCommand && a == "--db" && i + 1 < args.count {
+            if !seenCommand && (a == "--db" || a == "--config") && i + 1 < args.count {
                 globals += [a, args[i + 1]]
                 i += 2
                 continue
             }
-            if !seenCommand && (a.hasPrefix("--db=") || a == "--json") {
+            if !seenCommand && (a.hasPrefix("--db=") || a.hasPrefix("--config=") || a == "--json") {
                 globals.append(a)
             } else {
                 if !a.hasPrefix("-") { seenCommand = true }
@@ -94,6 +155,12 @@ struct Dnsctl: ParsableCommand {
     }
 }
 
+/// A remark for the person at the terminal (stderr, so JSON on stdout stays one document).
+func note(_ s: String) {
+    let line = s + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
 func say(_ s: String) {
     let line = s + "\n"
     _ = line.withCString { write(1, $0, strlen($0)) }
@@ -115,6 +182,10 @@ func resolveName(_ text: String, zone: String?, store: ZoneStore) throws -> (DNS
             name = try DNSName(text, origin: origin)
         } else if let abs = try? DNSName(text + "."), zones.contains(where: { abs.isSubdomain(of: $0) }) {
             name = abs
+        } else if zones.count == 1 && text.contains(".") && text != "@" {
+            // "x.example.com" that matches no zone is almost always a typo for another zone, not a name to put
+            // under this one: say so instead of making x.example.com.jamfox.dev.
+            throw Rejected("'\(text)' has dots and is in no served zone (\(zones[0])); write it in full with a final dot, or pass --zone \(zones[0].description.dropLast()) to put it under that zone (\(text).\(zones[0]))")
         } else if zones.count == 1 {
             name = try DNSName(text, origin: zones[0])
         } else if zones.isEmpty {
@@ -152,15 +223,19 @@ func parseType(_ text: String) throws -> RRType {
     return t
 }
 
+func diffJSON(_ diff: ZoneDiff) -> JSON {
+    .object([
+        ("zone", .string(diff.zone.description)),
+        ("serial", diff.serial.map { .number(Int64($0)) } ?? .null),
+        ("added", .array(diff.added.map { recordJSON($0) })),
+        ("removed", .array(diff.removed.map { recordJSON($0) })),
+        ("warnings", .array(diff.warnings.map { .string($0) })),
+    ])
+}
+
 func describe(_ diff: ZoneDiff, json: Bool) {
     if json {
-        say(JSON.object([
-            ("zone", .string(diff.zone.description)),
-            ("serial", diff.serial.map { .number(Int64($0)) } ?? .null),
-            ("added", .array(diff.added.map { recordJSON($0) })),
-            ("removed", .array(diff.removed.map { recordJSON($0) })),
-            ("warnings", .array(diff.warnings.map { .string($0) })),
-        ]).text)
+        say(diffJSON(diff).text)
         return
     }
     for r in diff.removed { say("- \(zoneLine(r, origin: diff.zone))") }

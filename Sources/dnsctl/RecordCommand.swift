@@ -16,7 +16,7 @@ struct RecordCommand: ParsableCommand {
         @Option(name: .long, help: "Zone for relative names.") var zone: String?
 
         func run() throws {
-            let store = try options.open()
+            let store = try options.open(readOnly: true)
             var rows: [ResourceRecord] = []
             if let target {
                 let (name, owning) = try resolveName(target, zone: zone, store: store)
@@ -82,6 +82,7 @@ struct RecordCommand: ParsableCommand {
             let store = try options.open()
             let t = try type.map(parseType)
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
+            if t == .soa { throw Rejected("the SOA of \(origin) cannot be removed: a zone always has one (remove the zone with 'dnsctl zone rm \(origin)', or change it with 'dnsctl record set @ SOA ...')") }
             let rd = try t.flatMap { ty in rdata.isEmpty ? nil : try parseRData(rdata.joined(separator: " "), type: ty, origin: origin) }
             let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) throws(StoreError) in
                 let before = records.count

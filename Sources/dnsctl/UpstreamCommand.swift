@@ -14,7 +14,7 @@ struct UpstreamCommand: ParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let names = try options.open().upstreamNames()
+            let names = try options.open(readOnly: true).upstreamNames()
             if options.json {
                 say(JSON.array(names.map { .string($0.description) }).text)
             } else {

@@ -70,15 +70,35 @@ import Glibc
         let frag = s.dir + "/fragment.toml"
         let (rc, out) = try s.run(["import", "dnsmasq", conf, "--config-out", frag])
         #expect(rc == 0, "\(out)")
-        #expect(out.contains("+ minio.jamfox.dev. 300 IN A 192.168.10.133") && out.contains("+ s3.jamfox.dev. 300 IN CNAME minio.jamfox.dev."))
-        #expect(out.contains("+ backup.jamfox.dev. 300 IN A 192.168.10.61") && out.contains("resolved upstream: ext.jamfox.dev."))
+        #expect(out.contains("+ minio.jamfox.dev. 0 IN A 192.168.10.133") && out.contains("+ s3.jamfox.dev. 0 IN CNAME minio.jamfox.dev."), "\(out)")
+        #expect(out.contains("+ backup.jamfox.dev. 0 IN A 192.168.10.61") && out.contains("resolved upstream: ext.jamfox.dev."))
+        #expect(out.contains("created zone 10.168.192.in-addr.arpa.") && out.contains("+ 133.10.168.192.in-addr.arpa. 0 IN PTR minio.jamfox.dev."))
+        #expect(out.contains("jamfox.dev. fallthrough off -> types"), "\(out)")
         #expect(out.contains("dnsmasq.conf:11: dhcp-range=") && out.contains("DHCP"))
         let (crc, cout) = try runTool(Env.bin + "/jamdns", ["check-config", frag], dir: s.dir)
         #expect(crc == 0 && cout.contains("resolver with 1 upstream(s) and 2 forward zone(s)"), "\(cout)\n\(Env.read(frag))")
         // A rerun is a no-op and never overwrites the fragment.
         let (rc2, out2) = try s.run(["import", "dnsmasq", conf])
-        #expect(rc2 == 0 && out2.contains("no change to jamfox.dev.") && out2.contains("[forward.\"consul.\"]"), "\(out2)")
-        #expect(try s.run(["import", "dnsmasq", conf, "--config-out", frag]).0 == 1)
+        #expect(rc2 == 0 && out2.contains("no change to jamfox.dev.") && out2.contains("no change to 10.168.192.in-addr.arpa.") && out2.contains("[forward.\"consul.\"]"), "\(out2)")
         #expect(try s.run(["upstream", "list"]).1.contains("ext.jamfox.dev."))
+        // An existing --config-out fails before anything is written: the store is untouched, exit 1.
+        Env.write(s.dir + "/more.hosts", "192.168.10.62 restore\n")
+        Env.write(conf, Env.read(conf) + "\naddn-hosts=\(s.dir)/more.hosts\n")
+        let before = try s.run(["zone", "list"]).1
+        let (rc3, out3) = try s.run(["import", "dnsmasq", conf, "--config-out", frag])
+        #expect(rc3 == 1 && out3.contains("nothing was changed"), "\(out3)")
+        #expect(try s.run(["zone", "list"]).1 == before && !(try s.run(["record", "list"]).1.contains("restore")))
+    }
+
+    @Test("dnsmasq into an empty store: the zone its names are under is created, and so is the store (said)")
+    func dnsmasqEmptyStore() throws {
+        let dir = Env.tempDir("dm-empty")
+        let conf = dir + "/dnsmasq.conf"
+        Env.write(conf, "address=/nas0.jamfox.dev/192.168.10.66\naddress=/jamfox.dev/192.168.10.80\nserver=8.8.8.8\n")
+        let (rc, out) = try runTool(Env.bin + "/dnsctl", ["import", "dnsmasq", conf, "--db", dir + "/s.sqlite"], dir: dir)
+        #expect(rc == 0 && out.contains("created the store") && out.contains("created zone jamfox.dev.") && out.contains("zone jamfox.dev.: inferred"), "\(out)")
+        #expect(out.contains("+ nas0.jamfox.dev. 0 IN A 192.168.10.66") && out.contains("+ jamfox.dev. 3600 IN NS ns1.jamfox.dev."), "\(out)")
+        let (_, json) = try runTool(Env.bin + "/dnsctl", ["import", "dnsmasq", conf, "--db", dir + "/s.sqlite", "--json"], dir: dir)
+        #expect(json.split(separator: "\n").count == 1 && json.hasPrefix("{\"dry_run\":false,") && json.contains("\"fallthrough\":\"types\""), "one JSON document: \(json)")
     }
 }

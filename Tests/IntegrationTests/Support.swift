@@ -27,26 +27,8 @@ enum Env {
         return String(cString: p!)
     }
 
-    /// A port nothing listens on right now (bound with port 0, then released), for UDP and TCP.
-    static func freePort() -> UInt16 {
-        while true {
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            close(fd)
-            let port = UInt16(bigEndian: sin.sin_port)
-            // Avoid the range the kernel hands out to clients on the next test.
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            sin.sin_port = port.bigEndian
-            let ok = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(tcp)
-            if ok == 0 { return port }
-        }
-    }
+    /// A loopback port for a test server, free for UDP and TCP when handed out (see `TestPorts`).
+    static func freePort() -> UInt16 { TestPorts.next() }
 
     static func write(_ path: String, _ text: String) {
         let f = fopen(path, "w")!
@@ -66,6 +48,70 @@ enum Env {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// Ports for the servers tests start. A port probed free in the kernel's ephemeral range can be taken by any
+/// outgoing connection (a parallel test's client socket) before the server binds it; ports below
+/// `ip_local_port_range` are never handed to clients, so only another listener can take one. Each port is
+/// handed out once per process and checked free for both UDP and TCP; the walk starts at an offset from the
+/// pid so that two suites running at once rarely meet.
+enum TestPorts {
+    static let lock = NSLockLike()
+    nonisolated(unsafe) static var cursor = -1
+
+    /// The range below the ephemeral one (or above it when the low side is too small).
+    static let range: ClosedRange<Int> = {
+        let text = Env.read("/proc/sys/net/ipv4/ip_local_port_range")
+        let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        let lo = bounds.count == 2 ? bounds[0] : 32768, hi = bounds.count == 2 ? bounds[1] : 60999
+        if lo - 1 - 10_000 >= 2_000 { return 10_000...(lo - 1) }
+        if 65_535 - (hi + 1) >= 2_000 { return (hi + 1)...65_535 }
+        return 10_000...65_535  // a machine with almost every port ephemeral: best effort
+    }()
+
+    static func next() -> UInt16 {
+        lock.with {
+            let span = range.count
+            if cursor < 0 { cursor = Int(getpid()) &* 7919 % span }
+            for _ in 0..<span {
+                let port = UInt16(range.lowerBound + cursor % span)
+                cursor += 1
+                if isFree(port) { return port }
+            }
+            fatalError("no free test port in \(range)")
+        }
+    }
+
+    /// True when both a UDP and a TCP socket can bind 127.0.0.1:port right now.
+    static func isFree(_ port: UInt16) -> Bool {
+        for type in [SOCK_DGRAM, SOCK_STREAM] {
+            let fd = socket(AF_INET, Int32(type.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            if rc != 0 { return false }
+        }
+        return true
+    }
+}
+
+/// Starts a server on a fresh test port, again on another port (up to 3 tries) when its log says the port
+/// was taken between our check and its bind (another listener can still do that).
+func startOnFreePort<T>(_ what: String, _ start: (UInt16) throws -> T, log: (UInt16) -> String) throws -> T {
+    var last: Error = TestFailure("\(what) did not start")
+    for _ in 0..<3 {
+        let port = Env.freePort()
+        do { return try start(port) } catch {
+            last = error
+            let text = (log(port) + " \(error)").lowercased()
+            guard text.contains("address already in use") || text.contains("cannot bind") || text.contains("eaddrinuse") else { throw error }
+        }
+    }
+    throw last
 }
 
 /// A child process, killed when the test is done with it.
@@ -245,12 +291,15 @@ final class JamdnsServer {
     var db: String { dir + "/store.sqlite" }
 
     init(zones: String, extraArgs: [String] = []) throws {
-        dir = Env.tempDir("srv")
-        port = Env.freePort()
-        child = try Child(
-            [Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/store.sqlite", "--zones", zones] + extraArgs,
-            log: dir + "/jamdns.log")
-        try waitUntilAnswering(port: port, zone: nil)
+        let dir = Env.tempDir("srv")
+        self.dir = dir
+        (port, child) = try startOnFreePort("jamdns", { port in
+            let c = try Child(
+                [Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/store.sqlite", "--zones", zones] + extraArgs,
+                log: dir + "/jamdns.log")
+            do { try waitUntilServing(port: port, zone: nil) } catch { c.stop(); throw error }
+            return (port, c)
+        }, log: { _ in Env.read(dir + "/jamdns.log") })
     }
 
     func dnsctl(_ args: [String]) throws -> (Int32, String) {
@@ -266,6 +315,14 @@ func waitUntilAnswering(port: UInt16, zone: String?) throws {
         usleep(50_000)
     }
     throw TestFailure("nothing answers on port \(port)")
+}
+
+/// Waits for UDP answers, then checks that TCP takes connections too (a server can get one and not the other
+/// when another listener holds the port for one protocol).
+func waitUntilServing(port: UInt16, zone: String?) throws {
+    try waitUntilAnswering(port: port, zone: zone)
+    guard let fd = DNSClient.connectTCP(port: port, timeoutMs: 1000) else { throw TestFailure("cannot bind: TCP port \(port) does not accept") }
+    close(fd)
 }
 
 /// Runs a tool to completion; returns its exit status and combined output.

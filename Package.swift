@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
+        // The release number every binary reports.
+        .target(name: "JamVersion", swiftSettings: strict),
         // The strict TOML subset both daemons' configs use.
         .target(name: "ConfigFormat", swiftSettings: strict),
         // Migration: hosts files, Ansible inventories and dnsmasq configs mapped to records (pure, no I/O).
@@ -53,16 +55,16 @@ let package = Package(
         .executableTarget(
             name: "jamdns",
             // No ArgumentParser here: it pulls in FoundationEssentials (~3 MB of RSS) for five options.
-            dependencies: ["DNSServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DNSServer", "DNSStore", "JamVersion", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
             name: "dnsctl",
             dependencies: [
-                "DNSStore", "DNSZone", "DNSWire", "Importers", "ConfigFormat",
+                "DNSStore", "DNSZone", "DNSWire", "Importers", "ConfigFormat", "JamVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
-        .executableTarget(name: "jamdns-ddns", dependencies: ["DDNS", "Exposition"], swiftSettings: strict),
+        .executableTarget(name: "jamdns-ddns", dependencies: ["DDNS", "Exposition", "JamVersion"], swiftSettings: strict),
         // libFuzzer targets: build with scripts/fuzz (--sanitize fuzzer); their corpus is Tests/Vectors.
         .executableTarget(name: "DNSWireFuzz", dependencies: ["DNSWire"], swiftSettings: strict),
         .executableTarget(name: "ZoneFileFuzz", dependencies: ["DNSZone"], swiftSettings: strict),

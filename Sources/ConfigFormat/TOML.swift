@@ -17,12 +17,21 @@ public struct TOMLError: Error, Sendable, CustomStringConvertible, Equatable {
 /// Keys as "table.key", each with the line it was set on.
 public struct TOMLDocument: Sendable {
     public var values: [String: (TOMLValue, Int)] = [:]
+    /// Every `[table]` header with its line, empty tables included (so "a table without its keys" can be
+    /// reported at its line).
+    public var tables: [String: Int] = [:]
 
     public static func parse(_ text: String) throws(TOMLError) -> TOMLDocument {
         var doc = TOMLDocument()
         var table = ""
         var tables: Set<String> = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        // CRLF files (edited on Windows, or pasted) read like LF ones: "\r\n" is one Character in Swift, so it
+        // is a separator of its own.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { l -> [UInt8] in
+            var b = Array(l.utf8)
+            if b.last == UInt8(ascii: "\r") { b.removeLast() }
+            return b
+        }
         var i = 0
         while i < lines.count {
             let lineNo = i + 1
@@ -39,6 +48,7 @@ public struct TOMLDocument: Sendable {
                 guard p.atEndOrComment else { throw TOMLError(line: lineNo, message: "unexpected text after [\(name)]") }
                 guard tables.insert(name).inserted else { throw TOMLError(line: lineNo, message: "table [\(name)] defined twice") }
                 table = name
+                doc.tables[name] = lineNo
                 continue
             }
             let key = try p.bareKey()
@@ -232,5 +242,41 @@ extension TOMLDocument {
             out.append(s)
         }
         return out
+    }
+}
+
+extension TOMLDocument {
+    /// "unknown key 'lsten' in [server] (did you mean 'listen'? keys there: listen, udp_workers, ...)":
+    /// `known` holds full keys ("server.listen"); the suggestion is the nearest known key of that section.
+    public static func unknownKeyMessage(_ key: String, known: [String]) -> String {
+        let dot = key.firstIndex(of: ".")
+        let section = dot.map { String(key[..<$0]) } ?? ""
+        let field = dot.map { String(key[key.index(after: $0)...]) } ?? key
+        let here = known.filter { k in section.isEmpty ? !k.contains(".") : k.hasPrefix(section + ".") }
+            .map { section.isEmpty ? $0 : String($0.dropFirst(section.count + 1)) }.sorted()
+        guard !here.isEmpty else {
+            let sections = Set(known.compactMap { $0.split(separator: ".").first.map(String.init) }).sorted()
+            return "unknown section [\(section)] for '\(key)' (sections: \(sections.map { "[\($0)]" }.joined(separator: ", ")))"
+        }
+        let near = here.min { distance($0, field) < distance($1, field) }
+        let hint = near.flatMap { distance($0, field) <= max(2, field.count / 3) ? "did you mean '\($0)'? " : nil } ?? ""
+        return "unknown key '\(field)' in [\(section)] (\(hint)keys there: \(here.joined(separator: ", ")))"
+    }
+
+    /// Levenshtein distance, for suggestions.
+    static func distance(_ a: String, _ b: String) -> Int {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard !x.isEmpty else { return y.count }
+        var row = Array(0...y.count)
+        for i in 1...x.count {
+            var prev = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: y.count, by: 1) {
+                let cur = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (x[i - 1] == y[j - 1] ? 0 : 1))
+                prev = cur
+            }
+        }
+        return row[y.count]
     }
 }

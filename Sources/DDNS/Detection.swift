@@ -48,7 +48,7 @@ public enum Detection {
 
     public static func parseIfInet6(_ text: String) -> [InterfaceAddress] {
         var out: [InterfaceAddress] = []
-        for line in text.split(separator: "\n") {
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             guard f.count >= 6, f[0].count == 32 else { continue }
             var groups: [String] = []

@@ -109,7 +109,7 @@ public struct ServerConfig: Sendable {
         do { doc = try TOMLDocument.parse(text) } catch { throw ConfigError("\(file):\(error.line): \(error.message)") }
         var c = ServerConfig()
         for (key, (_, line)) in doc.values where !known.contains(key) && !resolverKeys.contains(key) && !key.hasPrefix("forward.\"") {
-            throw ConfigError("\(file):\(line): unknown key '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+            throw ConfigError("\(file):\(line): " + TOMLDocument.unknownKeyMessage(key, known: Array(known) + Array(resolverKeys)))
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
             do { return try doc.integer(key, in: range) } catch { throw ConfigError(file: file, error) }

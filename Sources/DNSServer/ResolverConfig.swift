@@ -141,10 +141,14 @@ extension ServerConfig {
         if let v = try int("resolver.stale_window", 0...604_800) { r.staleWindow = UInt32(v) }
         if let v = try int("resolver.try_timeout_ms", 50...10_000) { r.tryTimeoutMs = v }
         if let v = try int("resolver.deadline_ms", 100...30_000) { r.deadlineMs = v }
+        if r.deadlineMs < r.tryTimeoutMs {
+            let at = doc.values["resolver.deadline_ms"]?.1 ?? doc.values["resolver.try_timeout_ms"]?.1 ?? 0
+            throw ConfigError("\(file):\(at): resolver.deadline_ms (\(r.deadlineMs)) is below try_timeout_ms (\(r.tryTimeoutMs)): no server would get one whole try; raise deadline_ms")
+        }
 
         // [forward."consul."] tables: keys arrive as forward."consul.".servers and so on.
         var zoneNames: [String] = []
-        for key in doc.values.keys where key.hasPrefix("forward.\"") {
+        for key in Array(doc.values.keys) + Array(doc.tables.keys) where key.hasPrefix("forward.\"") {
             let rest = key.dropFirst("forward.\"".count)
             guard let close = rest.firstIndex(of: "\"") else { continue }
             let z = String(rest[..<close])
@@ -155,14 +159,16 @@ extension ServerConfig {
             for key in doc.values.keys where key.hasPrefix(prefix) {
                 let field = key.dropFirst(prefix.count)
                 guard ["servers", "cache", "min_ttl", "serve_stale"].contains(String(field)) else {
-                    throw ConfigError("\(file):\(line(key)): unknown key '\(field)' in [forward.\"\(z)\"] (known: servers, cache, min_ttl, serve_stale)")
+                    throw ConfigError("\(file):\(line(key)): " + TOMLDocument.unknownKeyMessage("forward.\(field)", known: ["forward.servers", "forward.cache", "forward.min_ttl", "forward.serve_stale"])
+                    .replacing("[forward]", with: "[forward.\"\(z)\"]"))
                 }
             }
             guard let name = try? DNSName(z.hasSuffix(".") ? z : z + ".") else {
                 throw ConfigError("\(file):\(line(prefix + "servers")): bad zone name '\(z)' in [forward.\"\(z)\"]")
             }
             guard let s = try servers(prefix + "servers"), !s.isEmpty else {
-                throw ConfigError("\(file): [forward.\"\(z)\"] needs servers = [\"IP#PORT\", ...]")
+                let at = doc.tables["forward.\"\(z)\""] ?? doc.values.filter { $0.key.hasPrefix(prefix) }.map(\.value.1).min() ?? 0
+                throw ConfigError("\(file):\(at): [forward.\"\(z)\"] needs servers = [\"IP#PORT\", ...]")
             }
             r.zones.append(ForwardZoneConfig(
                 name: name, servers: s, cache: try bool(prefix + "cache") ?? true,

@@ -33,11 +33,24 @@ public final class ZoneStore {
     /// Opens (creating if needed) the store at `path`: WAL, foreign keys, a busy timeout, migrations.
     public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 5000,
                 now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(StoreError) {
-        db = try Database(path: path, readOnly: readOnly)
+        var d = try Database(path: path, readOnly: readOnly)
+        if readOnly, access(path + "-wal", F_OK) != 0, (try? d.scalarInt("PRAGMA user_version")) == nil {
+            // A WAL store with no -wal/-shm beside it (no connection open) in a directory this user cannot
+            // write: SQLite cannot make the -shm to read through. With no -wal there is nothing uncommitted,
+            // so the file alone is the store: read it as immutable.
+            d = try Database(path: path, readOnly: true, immutable: true)
+        }
+        db = d
         self.now = now
         sqlite3_busy_timeout(db.handle, busyTimeoutMs)
         try db.exec("PRAGMA foreign_keys = ON")
-        if !readOnly {
+        if readOnly {
+            // Reading needs the current layout; only a writer can upgrade it.
+            let v = try db.scalarInt("PRAGMA user_version")
+            if v != Self.schemaVersion {
+                throw StoreError(.readOnly, "store \(path) has schema version \(v), this dnsctl reads \(Self.schemaVersion): run any edit (or restart jamdns) as a user who may write it, which upgrades it")
+            }
+        } else {
             try db.exec("PRAGMA journal_mode = WAL")
             // FULL: a committed edit survives a power cut on the Pi's SD card, not just a crash.
             try db.exec("PRAGMA synchronous = FULL")

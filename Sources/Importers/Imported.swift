@@ -48,7 +48,7 @@ enum CommentStyle { case anywhere, afterBlank, lineStart }
 
 func contentLines(_ text: String, comment: CommentStyle = .anywhere) -> [(Int, String)] {
     var out: [(Int, String)] = []
-    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
         var line = Substring(raw)
         let lead = line.trimmingCharacters(" \t\r")
         switch comment {

@@ -27,29 +27,45 @@ struct CacheCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drop every cached answer, or those for NAME.")
         @OptionGroup var socket: SocketOption
         @Argument var name: String?
-        func run() throws { try ask(socket.path, "flush" + (name.map { " " + $0 } ?? "")) }
+        func run() throws { try ask(socket.path, "flush" + (name.map { " " + $0 } ?? ""), json: socket.store.json) }
     }
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show what the cache holds for NAME.")
         @OptionGroup var socket: SocketOption
         @Argument var name: String
-        func run() throws { try ask(socket.path, "show " + name) }
+        func run() throws { try ask(socket.path, "show " + name, json: socket.store.json) }
     }
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cache and forwarder counters.")
         @OptionGroup var socket: SocketOption
-        func run() throws { try ask(socket.path, "stats") }
+        func run() throws { try ask(socket.path, "stats", json: socket.store.json) }
     }
 }
 
-/// One request, one answer; "error: ..." answers exit 1.
-func ask(_ path: String, _ request: String) throws {
+/// One request, one answer; "error: ..." answers exit 1. With `json`, one document: the reply's lines, and
+/// each line's `key=value` words as an object (the counters of `stats`, the health of each upstream).
+func ask(_ path: String, _ request: String, json: Bool = false) throws {
     guard let text = try askText(path, request) else {
         throw Rejected("cannot reach jamdns at \(path): \(String(cString: strerror(errno))) (is it running? pass --socket or set JAMDNS_CONTROL)")
     }
-    _ = text.withCString { write(1, $0, strlen($0)) }
+    guard json else {
+        _ = text.withCString { write(1, $0, strlen($0)) }
+        return
+    }
+    let lines = text.split(separator: "\n").map(String.init)
+    say(JSON.object([
+        ("request", .string(request)),
+        ("lines", .array(lines.map { .string($0) })),
+        ("values", .array(lines.map { line in
+            .object(line.split(separator: " ").compactMap { w -> (String, JSON)? in
+                guard let eq = w.firstIndex(of: "="), eq != w.startIndex else { return nil }
+                let v = String(w[w.index(after: eq)...])
+                return (String(w[..<eq]), Int64(v).map { .number($0) } ?? .string(v))
+            })
+        })),
+    ]).text)
 }
 
 /// The server's answer to one request; nil when nothing listens on `path` (errno says why).

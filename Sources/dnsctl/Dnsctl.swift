@@ -6,6 +6,7 @@ import DNSStore
 import DNSWire
 import DNSZone
 import ConfigFormat
+import JamVersion
 
 /// A request the store refused: printed as one line, exit status 1.
 struct Rejected: Error, CustomStringConvertible {
@@ -96,7 +97,9 @@ struct Dnsctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dnsctl",
         abstract: "Edit the zones and records jamdns serves. Every edit is one transaction and bumps the zone's SOA serial; the running server picks it up within a second.",
-        subcommands: [ZoneCommand.self, RecordCommand.self, ImportCommand.self, ExplainCommand.self, UpstreamCommand.self, CacheCommand.self])
+        version: JamVersion.line("dnsctl"),
+        subcommands: [ZoneCommand.self, RecordCommand.self, ImportCommand.self, ExplainCommand.self, UpstreamCommand.self, CacheCommand.self,
+                      BackupCommand.self, RestoreCommand.self])
 
     /// Exit codes: 0 success, 1 rejected request (one line on stderr), 2 bad usage.
     static func main() {

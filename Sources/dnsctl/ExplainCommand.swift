@@ -16,18 +16,35 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         let t = try parseType(type)
         let n = try absolute(name)
+        var lines: [String]
+        let live: Bool
         if let text = try askText(socket.path, "explain \(n) \(t)") {
-            say(text.trimmingCharacters())
-            return
-        }
-        // No server: what the store would serve.
-        let store = try socket.store.open()
-        let (catalog, _) = try store.loadCatalog(generation: 0)
-        say("\(n) \(t)  (jamdns is not running at \(socket.path): from the store \(socket.store.path); forwarding and cache not shown)")
-        if let lines = catalog.isResolvedUpstream(n) ? nil : catalog.explain(n, t) {
-            for l in lines { say(l) }
+            lines = text.trimmingCharacters().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            live = true
         } else {
-            say("no served zone answers \(n): the server forwards it if a resolver is configured, else REFUSED")
+            live = false
+            // No server: the same decision the server takes (Catalog.decide), from the store and the config.
+            let store = try socket.store.open(readOnly: true)
+            let (catalog, _) = try store.loadCatalog(generation: 0)
+            let settings = try socket.store.settings()
+            let resolver = settings.resolverConfigured
+            lines = ["\(n) \(t)  (jamdns is not running at \(socket.path): from the store \(socket.store.path)"
+                     + (settings.file.map { " and \($0)" } ?? "") + "; upstream health and cache not shown)"]
+            let (decision, zoneLines) = catalog.explainDecision(n, t, resolverAvailable: resolver)
+            lines += zoneLines
+            switch decision {
+            case .answer: break
+            case .resolve: lines.append("the resolver answers it (\(settings.file ?? "the config") has upstreams or forward zones)")
+            case .outside:
+                lines.append(resolver ? "no served zone contains \(n): the resolver answers it (forward zones, then the upstreams)"
+                                      : "no served zone contains \(n) and no resolver is configured\(settings.file == nil ? " (no config found: pass --config)" : ""): REFUSED (EDE 20, not authoritative)")
+            }
+        }
+        if socket.store.json {
+            say(JSON.object([("name", .string(n.description)), ("type", .string(t.description)), ("from", .string(live ? "server" : "store")),
+                             ("lines", .array(lines.map { .string($0) }))]).text)
+        } else {
+            for l in lines { say(l) }
         }
     }
 }

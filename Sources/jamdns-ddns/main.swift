@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DDNS
 import Exposition
+import JamVersion
 
 /// `jamdns-ddns`: keeps DNS names at Cloudflare or Namecheap pointed at the WAN address. Thin: options,
 /// config and secrets are read here; the work is in the DDNS library.
@@ -19,6 +20,7 @@ let usage = """
       --config FILE   TOML configuration (default /etc/jamdns/ddns.toml)
       --once          run one cycle and exit: 0 if every name is up to date, 1 otherwise
       --dry-run       print what would change; no write call is made and the state is not saved
+      --version       print the version and exit
       status          print each name, its provider, the address pushed, when, and the last error
 
     """
@@ -43,6 +45,9 @@ while !args.isEmpty {
     case "status": statusMode = true
     case "-h", "--help":
         out(usage)
+        exit(0)
+    case "--version":
+        out(JamVersion.line("jamdns-ddns"))
         exit(0)
     default: fail("unknown option '\(a)'\n\n\(usage)", 2)
     }

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import DNSServer
+import DNSStore
+import JamVersion
 import Logging
 
 /// `jamdns`: the DNS server. Reads its options and config, then hands everything to `DNSServer`.
@@ -21,6 +23,7 @@ let usage = """
       --zones DIR         directory of NAME.zone files to seed an empty store from (overrides the config)
       --log-level LEVEL   trace, debug, info, notice, warning, error, critical
       -h, --help          show this help
+      --version           print the version and exit
       check-config FILE   validate a config (with line numbers) and exit: 0 valid, 1 not
 
     """
@@ -54,6 +57,9 @@ struct Options {
             switch a {
             case "-h", "--help":
                 say(usage)
+                exit(0)
+            case "--version":
+                say(JamVersion.line("jamdns") + "\n")
                 exit(0)
             case "--config": config = value(a)
             case "--db": db = value(a)
@@ -110,12 +116,36 @@ func readTextIfPossible(_ path: String) -> String? {
     return String(decoding: text, as: UTF8.self)
 }
 
+/// What a valid config would still fail on at start, or what in it can never take effect.
+func preflight(_ c: ServerConfig) -> [String] {
+    var out: [String] = []
+    let dir = c.dbPath.lastIndex(of: "/").map { String(c.dbPath[..<$0]) } ?? "."
+    var st = stat()
+    if stat(dir.isEmpty ? "/" : dir, &st) != 0 {
+        out.append("store.path \(c.dbPath): the directory \(dir) does not exist (jamdns would exit at start); create it or choose another path")
+    } else if access(c.dbPath, F_OK) != 0 && access(dir, W_OK) != 0 {
+        out.append("store.path \(c.dbPath): the store does not exist and \(dir) is not writable by this user, so it cannot be created")
+    }
+    // A forward zone that is also a served zone never takes effect (served zones win), unless the zone falls
+    // through: then it gets what the zone has no data for.
+    if access(c.dbPath, R_OK) == 0, let store = try? ZoneStore(path: c.dbPath, readOnly: true), let zones = try? store.zones() {
+        for f in c.resolver.zones {
+            if let z = zones.first(where: { $0.name == f.name }), z.fallthroughMode == .off {
+                out.append("[forward.\"\(f.name)\"] can never take effect: \(f.name) is a zone served from \(c.dbPath), and served zones answer first; remove one, or let the zone fall through ('dnsctl zone set \(f.name) --fallthrough types')")
+            }
+        }
+    }
+    return out
+}
+
 // `jamdns check-config [FILE]`: validate without starting anything.
 if CommandLine.arguments.count >= 2 && CommandLine.arguments[1] == "check-config" {
     guard CommandLine.arguments.count <= 3 else { fail("check-config takes one file\n\n\(usage)", status: 2) }
     let path = CommandLine.arguments.count == 3 ? CommandLine.arguments[2] : "/etc/jamdns/jamdns.toml"
     do {
         let c = try ServerConfig.parse(readText(path), file: path)
+        let problems = preflight(c)
+        guard problems.isEmpty else { fail("\(path): " + problems.joined(separator: "\n\(path): "), status: 1) }
         say("\(path): valid (listen \(c.listen.map(\.description).joined(separator: " ")); store \(c.dbPath)"
             + (c.resolver.enabled ? "; resolver with \(c.resolver.upstreams.count) upstream(s) and \(c.resolver.zones.count) forward zone(s)" : "") + ")\n")
         exit(0)

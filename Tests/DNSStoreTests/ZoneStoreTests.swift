@@ -56,13 +56,18 @@ final class FakeClock: @unchecked Sendable {
     @Test("a store made by the previous schema (v2) is upgraded in place, its records kept")
     func upgradeFromV2() throws {
         let s = try store()
+        // Back to the v2 layout: no import ownership (v3), no fallthrough column (v4).
         try s.db.exec("DROP TABLE import_owned")
+        try s.db.exec("ALTER TABLE zones DROP COLUMN fallthrough")
         try s.db.exec("PRAGMA user_version = 2")
         let path = s.db.path
         let reopened = try ZoneStore(path: path)
-        #expect(try reopened.db.scalarInt("PRAGMA user_version") == 3)
+        #expect(try reopened.db.scalarInt("PRAGMA user_version") == ZoneStore.schemaVersion)
         #expect(try reopened.records(zone: Self.origin).count == 6)
+        #expect(try reopened.zones().map(\.fallthroughMode) == [.off])
         _ = try reopened.syncImport(source: "hosts:/x", zone: Self.origin, records: [])
+        try reopened.setFallthrough(Self.origin, .types)
+        #expect(try reopened.loadCatalog(generation: 1).0.zones[Self.origin]?.fallthroughMode == .types)
     }
 
     @Test("syncImport adds what the source lists, removes only what it created, never claims existing records")
@@ -226,7 +231,7 @@ final class FakeClock: @unchecked Sendable {
         let path = tempPath("v1")
         do {
             let s = try ZoneStore(path: path)
-            try s.db.exec("DROP TABLE upstream_names; DROP TABLE import_owned; PRAGMA user_version = 1")
+            try s.db.exec("DROP TABLE upstream_names; DROP TABLE import_owned; ALTER TABLE zones DROP COLUMN fallthrough; PRAGMA user_version = 1")
         }
         let s = try ZoneStore(path: path)
         #expect(try s.db.scalarInt("PRAGMA user_version") == ZoneStore.schemaVersion)

@@ -161,7 +161,8 @@ import Glibc
         #expect(metric(text, "jamdns_queries_total{type=\"A\",rcode=\"REFUSED\",transport=\"udp\",source=\"refused\"}") == 1)
         #expect(metric(text, "jamdns_queries_total{type=\"A\",rcode=\"FORMERR\",transport=\"udp\",source=\"local\"}") == 1)
         #expect(metric(text, "jamdns_query_duration_seconds_count{source=\"authoritative\"}").map { $0 >= 4 } == true)
-        #expect(metric(text, "jamdns_tcp_connections_total") == 1 && metric(text, "jamdns_zones") == 1)
+        // Two TCP connections: the readiness check (waitUntilServing) and the AAAA query.
+        #expect(metric(text, "jamdns_tcp_connections_total") == 2 && metric(text, "jamdns_zones") == 1)
         #expect(text.contains("# TYPE jamdns_query_duration_seconds histogram"))
         let (hs, health) = httpGet(port: mport, "/healthz")
         #expect(hs == 200 && health.hasPrefix("ok: 127.0.0.1:\(s.port) answered jamfox.dev. SOA (NOERROR)"), "\(health)")

@@ -34,6 +34,9 @@ public struct ForwarderOptions: Sendable {
     /// each server's channel (so its socket and port) is replaced after this many queries or seconds.
     public var rotateAfterQueries = 1000
     public var rotateAfterSeconds = 60
+    /// A server nobody has asked for this long gets a health probe (its zone's SOA, or `. NS` for the
+    /// default upstreams, as CoreDNS does); every server is probed once at start. 0 = no probes.
+    public var idleProbeMs = 15_000
     public init() {}
 }
 
@@ -55,7 +58,12 @@ public final class Forwarder: Sendable {
     let healthView: Mutex<[[ServerHealth]]>
     nonisolated(unsafe) var thread = pthread_t()
 
-    public init(zones: [[UpstreamServer]], options: ForwarderOptions = ForwarderOptions()) throws(ForwardError) {
+    /// - Parameters:
+    ///   - zoneNames: the name each zone's probes ask the SOA of (`.` asks `. NS`); empty: no probes.
+    ///   - carried: health and counters of the forwarder this one replaces (a config reload), so a dead server
+    ///     stays dead and counters keep counting; indexed like `zones`, nil where a server is new.
+    public init(zones: [[UpstreamServer]], options: ForwarderOptions = ForwarderOptions(), zoneNames: [DNSName] = [],
+                carried: (health: [[ServerHealth?]], stats: ForwarderStats)? = nil) throws(ForwardError) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw .badMessage("pipe: \(String(cString: strerror(errno)))") }
         wakeRead = fds[0]
@@ -64,9 +72,21 @@ public final class Forwarder: Sendable {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
-        healthView = Mutex(zones.map { Array(repeating: ServerHealth(), count: $0.count) })
+        var initial = zones.map { Array(repeating: ServerHealth(), count: $0.count) }
+        if let carried {
+            for z in initial.indices where z < carried.health.count {
+                for s in initial[z].indices where s < carried.health[z].count {
+                    if var h = carried.health[z][s] {
+                        h.probing = false  // its probe belonged to the old forwarder
+                        initial[z][s] = h
+                    }
+                }
+            }
+            stats.withLock { $0 = carried.stats }
+        }
+        healthView = Mutex(initial)
         AresLibrary.initOnce()
-        let loop = try ForwardLoop(zones: zones, options: options, owner: self)
+        let loop = try ForwardLoop(zones: zones, options: options, owner: self, health: initial, zoneNames: zoneNames)
         let box = LoopBox(loop)
         let ctx = Unmanaged.passRetained(box).toOpaque()
         let rc = pthread_create(&thread, nil, { arg in
@@ -99,7 +119,8 @@ public final class Forwarder: Sendable {
 }
 
 public struct ForwarderStats: Sendable, Equatable {
-    public var received = 0, coalesced = 0, sentUpstream = 0, answered = 0, failed = 0, overloaded = 0, rotations = 0
+    public var received = 0, coalesced = 0, sentUpstream = 0, answered = 0, failed = 0, overloaded = 0, rotations = 0, probes = 0
+    public init() {}
 }
 
 enum AresLibrary {
@@ -182,6 +203,8 @@ final class Attempt {
     let sentAt: Int64
     /// A health probe of a server coming out of its back-off: only its health is updated.
     let isProbe: Bool
+    /// A probe of our own (zone SOA or `. NS`): any answer at all means the server is reachable.
+    var isHealthCheck = false
     weak var loop: ForwardLoop?
     init(pending: Pending, server: Int, sentAt: Int64, loop: ForwardLoop, isProbe: Bool = false) {
         self.pending = pending
@@ -205,12 +228,20 @@ final class ForwardLoop {
     var waiting: [CoalesceKey: Pending] = [:]
     var inFlight = 0
     var idRandom = SystemRandomNumberGenerator()
+    /// The query bytes each zone's health probe sends (nil: that zone is not probed).
+    let probeQueries: [[UInt8]?]
+    var lastProbeSweepMs: Int64 = 0
 
-    init(zones: [[UpstreamServer]], options: ForwarderOptions, owner: Forwarder) throws(ForwardError) {
+    init(zones: [[UpstreamServer]], options: ForwarderOptions, owner: Forwarder, health: [[ServerHealth]], zoneNames: [DNSName]) throws(ForwardError) {
         self.zones = zones
         self.options = options
         self.owner = owner
-        health = zones.map { Array(repeating: ServerHealth(), count: $0.count) }
+        self.health = health
+        probeQueries = zones.indices.map { z in
+            guard options.idleProbeMs > 0, z < zoneNames.count else { return nil }
+            let name = zoneNames[z]
+            return Message.query(name, name.isRoot ? .ns : .soa, id: 0, recursionDesired: false, edns: EDNS()).wireBytes()
+        }
         for servers in zones {
             var row: [AresChannel] = []
             for server in servers { row.append(try AresChannel(server: server, timeoutMs: options.tryTimeoutMs, ref: ChannelRef())) }
@@ -290,6 +321,7 @@ final class ForwardLoop {
                 return all
             }
             for r in requests { accept(r) }
+            probeIdle()
             owner.healthView.withLock { $0 = health }
         }
         // Shutting down: everyone still waiting gets an answer.
@@ -343,8 +375,9 @@ final class ForwardLoop {
         probeRecovering(zone: z, except: s, query: p.query, pending: p, now: now)
     }
 
-    func send(_ query: [UInt8], on c: ares_channel, _ attempt: Attempt) {
-        owner.stats.withLock { $0.sentUpstream += 1 }
+    func send(_ query: [UInt8], on c: ares_channel, _ attempt: Attempt, counted: Bool = true) {
+        if counted { owner.stats.withLock { $0.sentUpstream += 1 } }
+        if attempt.server < health[attempt.pending.key.zone].count { health[attempt.pending.key.zone][attempt.server].lastContactMs = Self.nowMs() }
         attempt.channel?.sent += 1
         attempt.channel?.inFlight += 1
         let ctx = Unmanaged.passRetained(attempt).toOpaque()
@@ -379,11 +412,52 @@ final class ForwardLoop {
         }
     }
 
+    /// Health probes: every server once at start (so "never answered" is found out before a client needs
+    /// it), then any server nobody asked for `idleProbeMs`, dead ones included once their back-off is over.
+    func probeIdle() {
+        let now = Self.nowMs()
+        guard now - lastProbeSweepMs >= 100 else { return }
+        lastProbeSweepMs = now
+        for z in zones.indices {
+            guard let q = probeQueries[z] else { continue }
+            for s in zones[z].indices {
+                let h = health[z][s]
+                let idle = h.lastContactMs == 0 || now - h.lastContactMs >= Int64(options.idleProbeMs)
+                guard idle, !h.probing, h.isAlive(now: now) || h.lastContactMs == 0 else { continue }
+                let ch = channelFor(zone: z, server: s, now: now)
+                guard let c = ch.channel else { continue }
+                health[z][s].probing = true
+                health[z][s].lastContactMs = now
+                var bytes = q
+                let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
+                bytes[0] = UInt8(id >> 8)
+                bytes[1] = UInt8(id & 0xFF)
+                let pending = Pending(query: bytes, key: CoalesceKey(name: .root, type: .ns, qclass: .in, dnssecOK: false, zone: z),
+                                      completion: { _ in }, started: now)
+                pending.done = true
+                let probe = Attempt(pending: pending, server: s, sentAt: now, loop: self, isProbe: true)
+                probe.isHealthCheck = true
+                probe.channel = ch
+                owner.stats.withLock { $0.probes += 1 }
+                send(bytes, on: c, probe, counted: false)
+            }
+        }
+    }
+
     func completed(_ a: Attempt, status: Int32, answer: [UInt8]?) {
         a.channel?.inFlight -= 1
         let p = a.pending
         let now = Self.nowMs()
         let z = p.key.zone
+        if a.isHealthCheck {
+            // Reachable is all a probe asks: Consul may well SERVFAIL `. NS`, and still be up.
+            if let answer, answer.count >= 12, answer[0] == p.query[0], answer[1] == p.query[1] {
+                health[z][a.server].success(rttMs: Double(now - a.sentAt))
+            } else if status != ARES_EDESTRUCTION && status != ARES_ECANCELLED {
+                health[z][a.server].failure(now: now)
+            }
+            return
+        }
         if a.isProbe {
             if let answer, answer.count >= 12, answer[3] & 0x0F != 2 {
                 health[z][a.server].success(rttMs: Double(now - a.sentAt))

@@ -56,8 +56,12 @@ public enum ForwardError: Error, Sendable, Equatable {
     case badMessage(String)
 }
 
-/// Health of one server, from real answers: an EWMA of latency, consecutive failures, and a back-off during
-/// which it is only probed (one query at a time).
+/// What is known of a server: `unknown` until it has answered or failed once (a server that never answered
+/// is not "up"), then `up` while it answers, `down` while it is in its back-off or has never answered.
+public enum ServerState: String, Sendable { case unknown, up, down }
+
+/// Health of one server, from real answers and health probes: an EWMA of latency, consecutive failures,
+/// and a back-off during which it is only probed (one query at a time).
 public struct ServerHealth: Sendable, Equatable {
     public var rttMs: Double = 50
     public var consecutiveFailures = 0
@@ -65,11 +69,21 @@ public struct ServerHealth: Sendable, Equatable {
     public var probing = false
     public var answered = 0
     public var failed = 0
+    /// The last time this server was asked anything (a query or a probe), for probing while idle.
+    public var lastContactMs: Int64 = 0
+
+    public init() {}
 
     public func isAlive(now: Int64) -> Bool { now >= deadUntilMs }
 
+    public func state(now: Int64) -> ServerState {
+        if !isAlive(now: now) { return .down }
+        if answered == 0 { return failed == 0 ? .unknown : .down }
+        return .up
+    }
+
     mutating func success(rttMs r: Double) {
-        rttMs = rttMs * 0.8 + r * 0.2
+        rttMs = answered == 0 ? r : rttMs * 0.8 + r * 0.2
         consecutiveFailures = 0
         deadUntilMs = 0
         probing = false

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DNSForward
 import DNSWire
 import DNSZone
 import Exposition
@@ -54,12 +55,18 @@ extension Server {
         let f = r.forwarderStats
         p.family("jamdns_forwarder_queries_total", .counter, "Questions handed to the forwarder, by what happened to them.")
         for (what, v) in [("received", f.received), ("coalesced", f.coalesced), ("sent", f.sentUpstream), ("answered", f.answered),
-                          ("failed", f.failed), ("overloaded", f.overloaded)] {
+                          ("failed", f.failed), ("overloaded", f.overloaded), ("probes", f.probes)] {
             p.sample("jamdns_forwarder_queries_total", [("result", what)], Double(v))
         }
         let health = r.upstreamHealth()
-        p.family("jamdns_upstream_up", .gauge, "1 while an upstream server is considered alive.")
-        for h in health { p.sample("jamdns_upstream_up", [("zone", h.zone), ("server", h.server)], h.alive ? 1.0 : 0.0) }
+        p.family("jamdns_upstream_up", .gauge, "1 while an upstream server answers; 0 while it is down or has never answered.")
+        for h in health { p.sample("jamdns_upstream_up", [("zone", h.zone), ("server", h.server)], h.state == .up ? 1.0 : 0.0) }
+        p.family("jamdns_upstream_state", .gauge, "1 for the server's state: unknown (not asked yet), up, or down.")
+        for h in health {
+            for st in [ServerState.unknown, .up, .down] {
+                p.sample("jamdns_upstream_state", [("zone", h.zone), ("server", h.server), ("state", st.rawValue)], h.state == st ? 1.0 : 0.0)
+            }
+        }
         p.family("jamdns_upstream_rtt_seconds", .gauge, "Smoothed round-trip time to an upstream server.")
         for h in health { p.sample("jamdns_upstream_rtt_seconds", [("zone", h.zone), ("server", h.server)], h.rttMs / 1000) }
         p.family("jamdns_upstream_answers_total", .counter, "Answers received from an upstream server.")

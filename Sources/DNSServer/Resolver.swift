@@ -51,6 +51,8 @@ public final class Resolver: Sendable {
     let cache: SharedCache
     /// Forward zones, the default ("." = upstreams) last; index = forwarder zone index.
     let zoneNames: [DNSName]
+    /// Each zone's servers, indexed like `zoneNames`.
+    let zoneServers: [[UpstreamServer]]
     let policies: [CachePolicy]
     let staleAllowed: [Bool]
     let ednsPayload: Int
@@ -59,9 +61,12 @@ public final class Resolver: Sendable {
     public static let loopOptionCode: UInt16 = 65_042
     public let loopToken: [UInt8] = (0..<8).map { _ in UInt8.random(in: 0...255) }
 
-    /// - Parameter reusing: the cache of the resolver this one replaces (config reload): its answers are kept,
-    ///   under the new bounds.
-    public init(config: ResolverConfig, ednsPayload: Int = 1232, reusing: SharedCache? = nil) throws {
+    /// - Parameters:
+    ///   - reusing: the cache of the resolver this one replaces (config reload): its answers are kept, under
+    ///     the new bounds.
+    ///   - previous: the resolver this one replaces: servers that stay (same zone, same address) keep their
+    ///     health, latency and counts, and the forwarder's counters keep counting.
+    public init(config: ResolverConfig, ednsPayload: Int = 1232, reusing: SharedCache? = nil, previous: Resolver? = nil) throws {
         self.config = config
         self.ednsPayload = ednsPayload
         var names: [DNSName] = []
@@ -92,7 +97,20 @@ public final class Resolver: Sendable {
         var opts = ForwarderOptions()
         opts.tryTimeoutMs = config.tryTimeoutMs
         opts.deadlineMs = config.deadlineMs
-        forwarder = try Forwarder(zones: servers, options: opts)
+        var carried: (health: [[ServerHealth?]], stats: ForwarderStats)? = nil
+        if let previous {
+            let oldHealth = previous.forwarder.health
+            let oldServers = previous.zoneServers
+            carried = (names.indices.map { z in
+                servers[z].map { server -> ServerHealth? in
+                    guard let oz = previous.zoneNames.firstIndex(of: names[z]), oz < oldHealth.count,
+                          let os = oldServers[oz].firstIndex(of: server), os < oldHealth[oz].count else { return nil }
+                    return oldHealth[oz][os]
+                }
+            }, previous.forwarder.statistics)
+        }
+        zoneServers = servers
+        forwarder = try Forwarder(zones: servers, options: opts, zoneNames: names, carried: carried)
         if let old = reusing {
             old.withLock { $0.resize(maxEntries: config.cacheSize, maxBytes: config.cacheMaxBytes) }
             cache = old
@@ -113,13 +131,15 @@ public final class Resolver: Sendable {
         public var server: String
         public var alive: Bool
         public var suspect: Bool
+        /// unknown (never asked or answered yet), up, down: what `jamdns_upstream_up` reports.
+        public var state: ServerState
         public var rttMs: Double
         public var answered: Int
         public var failed: Int
 
-        /// "192.168.10.120#8600 alive rtt=1ms answered=52 failed=0"
+        /// "192.168.10.120#8600 up rtt=1ms answered=52 failed=0"
         public var summary: String {
-            "\(server) \(!alive ? "dead" : suspect ? "suspect" : "alive") rtt=\(Int(rttMs))ms answered=\(answered) failed=\(failed)"
+            "\(server) \(state == .up && suspect ? "suspect" : state.rawValue) rtt=\(state == .unknown ? "?" : "\(Int(rttMs))ms") answered=\(answered) failed=\(failed)"
         }
     }
 
@@ -134,7 +154,7 @@ public final class Resolver: Sendable {
             for (i, server) in row.enumerated() where i < health[z].count {
                 let h = health[z][i]
                 out.append(UpstreamState(zone: zoneNames[z].description, server: server.description, alive: h.isAlive(now: now),
-                                         suspect: h.consecutiveFailures > 0, rttMs: h.rttMs, answered: h.answered, failed: h.failed))
+                                         suspect: h.consecutiveFailures > 0, state: h.state(now: now), rttMs: h.rttMs, answered: h.answered, failed: h.failed))
             }
         }
         return out

@@ -209,7 +209,7 @@ public final class Server {
         var retired: Resolver? = nil
         if next.resolver != config.resolver || next.ednsUDPPayload != config.ednsUDPPayload {
             do {
-                resolver = next.resolver.enabled ? try Resolver(config: next.resolver, ednsPayload: next.ednsUDPPayload, reusing: old.resolver?.cache) : nil
+                resolver = next.resolver.enabled ? try Resolver(config: next.resolver, ednsPayload: next.ednsUDPPayload, reusing: old.resolver?.cache, previous: old.resolver) : nil
             } catch {
                 Self.closeAll(fresh)
                 throw ConfigError("cannot start the resolver: \(error); the previous config stays in effect")

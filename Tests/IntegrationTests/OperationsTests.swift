@@ -239,7 +239,7 @@ import Glibc
         #expect(rc == 0 && wild.contains("the wildcard *.jamfox.dev. matches it") && wild.contains("answer: NOERROR, authoritative, 1 answer record(s)"), "\(wild)")
         let (_, consulText) = try s.dnsctl(["explain", "web.service.consul", "SRV"])
         #expect(consulText.contains("no served zone contains web.service.consul.") && consulText.contains("forwarded by [forward.\"consul.\"], cache off"), "\(consulText)")
-        #expect(consulText.contains("127.0.0.1#\(consul.port) alive") || consulText.contains("127.0.0.1:\(consul.port) alive"), "\(consulText)")
+        #expect(consulText.contains("127.0.0.1#\(consul.port) up") || consulText.contains("127.0.0.1:\(consul.port) up"), "\(consulText)")
         let (_, cached) = try s.dnsctl(["explain", "mail.example.test"])
         #expect(cached.contains("forwarded by resolver.upstreams (the default)") && cached.contains("cache: A positive"), "\(cached)")
         let (_, single) = try s.dnsctl(["explain", "nas"])

@@ -28,7 +28,23 @@ public enum WANAddress: Sendable, Hashable, CustomStringConvertible {
 public struct AddressRejection: Error, Sendable, Equatable, CustomStringConvertible {
     public var address: String
     public var reason: String
-    public var description: String { "\(address) is not a usable WAN address: \(reason)" }
+    /// The address as received is untrusted text (an echo service's body): control characters and quotes
+    /// are escaped, so it can neither forge log lines nor move the terminal's cursor.
+    public var description: String { "\"\(Self.printable(address))\" is not a usable WAN address: \(reason)" }
+
+    static func printable(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u.value {
+            case 0x20..<0x7F where u != "\"" && u != "\\": out.unicodeScalars.append(u)
+            case 0xA0...: out.unicodeScalars.append(u)
+            default:
+                let h = String(u.value, radix: 16)
+                out += "\\x" + (h.count == 1 ? "0" + h : h)
+            }
+        }
+        return out
+    }
 }
 
 /// Decides whether an address may be published: a global unicast address of the family asked for.

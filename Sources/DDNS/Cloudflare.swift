@@ -66,6 +66,11 @@ public final class CloudflareProvider: DDNSProvider {
         let errs = (env?.errors ?? []) + (env?.errors ?? []).flatMap { $0.error_chain ?? [] }
         let text = errs.map { "\($0.code) \($0.message)" }.joined(separator: "; ")
         if r.status == 429 { throw .rateLimited(retryAfter: r.header("retry-after").flatMap { Int($0.trimmingSpaces) }) }
+        if let e = errs.first(where: { $0.code == 9109 }), e.message.lowercased().contains("location") {
+            // "Cannot use the access token from location: IP": the token has a client IP filter, and a DDNS
+            // client's address is exactly what changes.
+            throw .auth("Cloudflare says \(text). The token is limited to client IP addresses (Client IP Address Filtering) that do not include this host's current address: widen or remove the token's IP filter")
+        }
         if errs.contains(where: { Self.authCodes.contains($0.code) }) || r.status == 401 || r.status == 403 {
             throw .auth("Cloudflare says \(text.isEmpty ? "HTTP \(r.status)" : text). Check the API token: it needs Zone:Read and DNS:Edit on the zone")
         }
@@ -112,31 +117,32 @@ public final class CloudflareProvider: DDNSProvider {
         try records(name, type: family == .v4 ? "A" : "AAAA").1.first?.content
     }
 
-    public func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateOutcome {
+    public func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateResult {
         let type = address.family == .v4 ? "A" : "AAAA"
         let (zid, recs) = try records(name, type: type)
         let value = address.description
-        if let r = recs.first {
-            if r.content == value && recs.count == 1 { return .unchanged }
-            if dryRun { return .wouldUpdate(from: r.content) }
+        // Several records of the type at one name (a round robin someone made, or a stale duplicate): one is
+        // ours, the one that already holds the address or else the first; the rest are reported by id.
+        if let target = recs.first(where: { $0.content == value }) ?? recs.first {
+            let others = recs.filter { $0.id != target.id }.map { "\(type) \($0.content) (id \($0.id))" }
+            if target.content == value { return UpdateResult(.unchanged, others: others) }
+            if dryRun { return UpdateResult(.wouldUpdate(from: target.content), others: others) }
             var body: [String: JSONValue] = ["content": .string(value)]
             if let ttl { body["ttl"] = .int(ttl) }
             if let proxied { body["proxied"] = .bool(proxied) }
             if let comment { body["comment"] = .string(comment) }
-            for rec in recs where rec.content != value {
-                _ = try call("PATCH", "/zones/\(zid)/dns_records/\(rec.id)", body: JSONValue.object(body).bytes, as: Record.self)
-            }
-            return .updated(from: r.content)
+            _ = try call("PATCH", "/zones/\(zid)/dns_records/\(target.id)", body: JSONValue.object(body).bytes, as: Record.self)
+            return UpdateResult(.updated(from: target.content), others: others)
         }
         guard allowCreate else {
             throw .rejected("\(name) has no \(type) record at Cloudflare and creating is off (set create = true)")
         }
-        if dryRun { return .wouldCreate }
+        if dryRun { return UpdateResult(.wouldCreate) }
         var body: [String: JSONValue] = ["type": .string(type), "name": .string(name.fqdn), "content": .string(value),
                                          "ttl": .int(ttl ?? 1), "proxied": .bool(proxied ?? false)]
         if let comment { body["comment"] = .string(comment) }
         _ = try call("POST", "/zones/\(zid)/dns_records", body: JSONValue.object(body).bytes, as: Record.self)
-        return .created
+        return UpdateResult(.created)
     }
 }
 

@@ -80,6 +80,9 @@ public struct DDNSConfigError: Error, Sendable, CustomStringConvertible {
 /// `jamdns-ddns`'s configuration (TOML). Every key is documented in the README.
 public struct DDNSConfig: Sendable, Equatable {
     public var intervalSeconds = 300
+    /// [ddns] verify_interval: how often the provider's records are read back even when our state says they
+    /// are right, to repair a record changed or deleted at the provider (seconds; 0 = only at start).
+    public var verifyIntervalSeconds = 3600
     public var jitterSeconds = 30
     public var stateFile = "ddns-state.json"
     public var ipv4 = true
@@ -119,7 +122,7 @@ public struct DDNSConfig: Sendable, Equatable {
     public init() {}
 
     static let knownKeys: Set<String> = [
-        "ddns.interval_seconds", "ddns.jitter_seconds", "ddns.state_file", "ddns.ipv4", "ddns.ipv6", "ddns.detect_v4",
+        "ddns.interval_seconds", "ddns.verify_interval", "ddns.jitter_seconds", "ddns.state_file", "ddns.ipv4", "ddns.ipv6", "ddns.detect_v4",
         "ddns.detect_v6", "ddns.allow_non_global", "ddns.metrics_listen", "lab.store", "lab.record", "lab.control_socket",
     ]
     static let providerKeys: Set<String> = [
@@ -158,6 +161,7 @@ public struct DDNSConfig: Sendable, Equatable {
             return out
         }
         if let v = try int("ddns.interval_seconds", 30...86_400) { c.intervalSeconds = v }
+        if let v = try int("ddns.verify_interval", 0...604_800) { c.verifyIntervalSeconds = v }
         if let v = try int("ddns.jitter_seconds", 0...3600) { c.jitterSeconds = v }
         if let v = try string("ddns.state_file") { c.stateFile = v }
         if let v = try bool("ddns.ipv4") { c.ipv4 = v }

@@ -19,6 +19,11 @@ public struct DDNSState: Codable, Sendable, Equatable {
         /// Failures since the state file was created, and whether the last one was HTTP 429 (metrics).
         public var failuresTotal: Int?
         public var rateLimited: Bool?
+        /// The provider setup's fingerprint (config and secret, hashed) at the last attempt: a change ends a
+        /// wait earned by an auth or "rejected" error.
+        public var configKey: String?
+        /// Unix time the provider's record was last read back or written (drift repair, `verify_interval`).
+        public var lastVerifiedAt: Int64?
         public init() {}
 
         /// The provider holds `value`, checked or written at `t`: errors and back-off are cleared.

@@ -2,9 +2,23 @@
 public struct ProviderSetup {
     public var config: ProviderConfig
     public var provider: DDNSProvider
-    public init(config: ProviderConfig, provider: DDNSProvider) {
+    /// Changes when the provider's config or secret does: a wait earned by an auth or "create is off" error
+    /// ends when the person fixes what it said (a hash; the secret itself is never stored).
+    public var fingerprint: String
+    public init(config: ProviderConfig, provider: DDNSProvider, secret: Secret) {
         self.config = config
         self.provider = provider
+        fingerprint = Self.fingerprint(config, secret)
+    }
+
+    static func fingerprint(_ c: ProviderConfig, _ secret: Secret) -> String {
+        let text = "\(c.kind.rawValue)\u{0}\(c.api)\u{0}\(c.zone)\u{0}\(c.names)\u{0}\(c.create)\u{0}\(c.ttl ?? -1)\u{0}\(c.proxied.map { "\($0)" } ?? "-")\u{0}\(c.comment ?? "")\u{0}\(secret.value)"
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
+        for b in text.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return String(h, radix: 16)
     }
 }
 
@@ -30,6 +44,9 @@ public final class DDNSDaemon {
     let lab: LabSync?
     var state: DDNSState
     var jitter = SystemRandomNumberGenerator()
+    /// Run by hand (`--once`): waits after auth and "rejected" errors are skipped, since the person running
+    /// it has probably just fixed the cause. Rate-limit waits (Retry-After) are always kept.
+    public var byHand = false
 
     public init(config: DDNSConfig, setups: [ProviderSetup], detector: Detector, statePath: String,
                 now: @escaping () -> Int64, log: @escaping (String) -> Void, lab: LabSync? = nil) {
@@ -90,13 +107,22 @@ public final class DDNSDaemon {
         func line(_ r: String, failed: Bool = false) -> CycleLine {
             CycleLine(provider: p.label, name: name.fqdn, family: address.family, result: r, failed: failed)
         }
+        // A rate limit is the token's (the account's), not the name's: every name of the provider waits.
+        if !dryRun, let held = state.entries.first(where: { $0.key.hasPrefix(p.label + " ") && $0.value.rateLimited == true && $0.value.nextAttemptAt > t }) {
+            return line("waiting \(held.value.nextAttemptAt - t) s: \(p.label) rate-limited this token (\(held.key.split(separator: " ").dropFirst().first ?? "?"))", failed: true)
+        }
+        // A wait earned by an auth or "rejected" error ends when the config or secret changed, or by hand.
+        let fixable = e.rateLimited != true && e.lastError != nil
+        if fixable && (e.configKey != setup.fingerprint || byHand) { e.nextAttemptAt = 0 }
         if t < e.nextAttemptAt && !dryRun {
             return line("waiting \(e.nextAttemptAt - t) s before trying again (last error: \(e.lastError ?? "?"))", failed: e.lastError != nil)
         }
         let value = address.description
-        // Our state is trusted between cycles; at start and after an error the provider is asked (when it can
-        // be read: Namecheap's cannot, so there the state, persisted across restarts, decides).
-        let needsCheck = (verify || e.lastError != nil || e.value == nil) && p.canRead
+        // Our state is trusted between cycles; at start, after an error, and every verify_interval the provider
+        // is asked (when it can be read: Namecheap's cannot, so there the state, persisted across restarts,
+        // decides), which repairs a record changed or deleted behind our back.
+        let verifyDue = config.verifyIntervalSeconds > 0 && t - (e.lastVerifiedAt ?? 0) >= Int64(config.verifyIntervalSeconds)
+        let needsCheck = (verify || verifyDue || e.lastError != nil || e.value == nil) && p.canRead
         if e.value == value && e.lastError == nil && !needsCheck {
             if !dryRun {
                 e.lastSuccessAt = t
@@ -105,26 +131,24 @@ public final class DDNSDaemon {
             return line("unchanged \(value)")
         }
         do {
-            if needsCheck, let current = try p.current(name, family: address.family), current == value {
-                if !dryRun {
-                    e.succeeded(value, at: t)
-                    state.entries[key] = e
-                }
-                return line("unchanged \(value) (provider checked)")
-            }
-            let outcome = try p.update(name, to: address, dryRun: dryRun)
+            // One read: the provider's update compares what it holds and writes only when it differs.
+            let result = try p.update(name, to: address, dryRun: dryRun)
             if !dryRun {
+                if e.lastError != nil { log("\(p.label) \(name.fqdn): recovered after \(e.failures) failure(s) (last: \(e.lastError ?? "?"))") }
                 e.succeeded(value, at: t)
-                e.pushedAt = t
+                e.configKey = setup.fingerprint
+                if p.canRead { e.lastVerifiedAt = t }
+                if result.outcome.wrote { e.pushedAt = t }
                 e.lastAttemptAt = t
                 state.entries[key] = e
             }
-            switch outcome {
-            case .unchanged: return line("unchanged \(value)")
-            case .updated(let from): return line("updated \(from ?? "?") → \(value)")
-            case .created: return line("created \(value)")
-            case .wouldUpdate(let from): return line("would update \(from ?? "?") → \(value) (dry run)")
-            case .wouldCreate: return line("would create \(value) (dry run)")
+            let others = result.others.isEmpty ? "" : "; also " + result.others.joined(separator: ", ") + " (left alone: remove them at \(p.label) if stale)"
+            switch result.outcome {
+            case .unchanged: return line("unchanged \(value)\(needsCheck ? " (provider checked)" : "")" + others)
+            case .updated(let from): return line("updated \(from ?? "?") → \(value)" + others)
+            case .created: return line("created \(value)" + others)
+            case .wouldUpdate(let from): return line("would update \(from ?? "?") → \(value) (dry run)" + others)
+            case .wouldCreate: return line("would create \(value) (dry run)" + others)
             }
         } catch {
             guard !dryRun else { return line("error: \(error) (dry run)", failed: true) }
@@ -133,6 +157,7 @@ public final class DDNSDaemon {
             e.failuresTotal = (e.failuresTotal ?? 0) + 1
             e.lastAttemptAt = t
             e.lastError = error.description
+            e.configKey = setup.fingerprint
             if case .rateLimited = error { e.rateLimited = true } else { e.rateLimited = false }
             switch error {
             case .rateLimited(let s): e.nextAttemptAt = t + max(Int64(s ?? 60), backoff(e.failures))

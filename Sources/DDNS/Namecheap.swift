@@ -17,9 +17,9 @@ public final class NamecheapProvider: DDNSProvider {
     /// Namecheap's dynamic DNS cannot be read back; the daemon relies on the last value it pushed.
     public func current(_ name: DDNSName, family: AddressFamily) throws(DDNSError) -> String? { nil }
 
-    public func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateOutcome {
+    public func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateResult {
         guard address.family == .v4 else { throw .rejected("Namecheap dynamic DNS takes IPv4 only") }
-        if dryRun { return .wouldUpdate(from: nil) }
+        if dryRun { return UpdateResult(.wouldUpdate(from: nil)) }
         let url = base + "/update?host=\(CloudflareProvider.query(name.host))&domain=\(CloudflareProvider.query(name.zone))"
             + "&password=\(CloudflareProvider.query(password.value))&ip=\(address)"
         let r: HTTPResponse
@@ -42,6 +42,6 @@ public final class NamecheapProvider: DDNSProvider {
             }
             throw .rejected("Namecheap says: \(text)")
         }
-        return .updated(from: nil)
+        return UpdateResult(.updated(from: nil))
     }
 }

@@ -43,6 +43,24 @@ public enum UpdateOutcome: Sendable, Equatable {
     case created
     case wouldUpdate(from: String?)  // dry run
     case wouldCreate
+
+    var wrote: Bool {
+        switch self {
+        case .updated, .created: true
+        default: false
+        }
+    }
+}
+
+/// An update's outcome, and other records of the same name and type the provider holds (by id and value):
+/// reported, never deleted, since a person may have made them on purpose.
+public struct UpdateResult: Sendable, Equatable {
+    public var outcome: UpdateOutcome
+    public var others: [String] = []
+    public init(_ outcome: UpdateOutcome, others: [String] = []) {
+        self.outcome = outcome
+        self.others = others
+    }
 }
 
 /// A DDNS provider. Implementations do HTTP through `HTTPClient` and never put secrets in errors.
@@ -54,7 +72,8 @@ public protocol DDNSProvider {
     var canRead: Bool { get }
     /// What the provider's record holds now (nil: no such record; providers that cannot read return nil).
     func current(_ name: DDNSName, family: AddressFamily) throws(DDNSError) -> String?
-    func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateOutcome
+    /// Brings the record to `address`, reading it once first (no write when it already holds it).
+    func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateResult
 }
 
 /// Maps an HTTP status to the error class when the body gave nothing more specific.

@@ -82,9 +82,9 @@ for p in config.providers {
     switch p.kind {
     case .cloudflare:
         setups.append(ProviderSetup(config: p, provider: CloudflareProvider(baseURL: p.api, token: secret, allowCreate: p.create,
-                                                                           ttl: p.ttl, proxied: p.proxied, comment: p.comment)))
+                                                                           ttl: p.ttl, proxied: p.proxied, comment: p.comment), secret: secret))
     case .namecheap:
-        setups.append(ProviderSetup(config: p, provider: NamecheapProvider(baseURL: p.api, password: secret)))
+        setups.append(ProviderSetup(config: p, provider: NamecheapProvider(baseURL: p.api, password: secret), secret: secret))
     }
 }
 
@@ -97,6 +97,7 @@ let daemon = DDNSDaemon(config: config, setups: setups, detector: Detector(polic
                         statePath: config.stateFile, now: { Int64(time(nil)) }, log: { out("jamdns-ddns: \($0)", fd: 2) }, lab: lab)
 
 if once || dryRun {
+    daemon.byHand = once
     let lines = daemon.cycle(dryRun: dryRun, verify: true)
     for l in lines { out(l.description) }
     exit(lines.contains { $0.failed } ? 1 : 0)

@@ -3,17 +3,20 @@
 
 Contract enforced (as documented by Cloudflare):
 - Authorization: Bearer <token>. Missing or malformed header: 400, code 6003 with error_chain 6111.
-  Unknown token: 403, code 9109. Token without edit permission (readonly-token) writing: 403, code 10000.
+  Unknown token: 403, code 9109 "Invalid access token". A token with a client IP filter that excludes the caller
+  (ip-limited-token): 403, code 9109 "Cannot use the access token from location: IP". Token without edit
+  permission (readonly-token) writing: 403, code 10000.
 - GET /client/v4/zones?name=Z; GET /zones/{id}/dns_records?type=T&name=N (exact name);
   PATCH /zones/{id}/dns_records/{rid} changes only the fields given; PUT replaces and needs type, name,
   content and ttl; POST creates (an identical record: 400, code 81058); ttl must be 1 or 60..86400 (9003).
 - Every answer is the {success, errors, messages, result} envelope.
-Test control (not Cloudflare): POST /__control {"rate_limit": N, "retry_after": S, "fail5xx": N, "delay_ms": D};
+Test control (not Cloudflare): POST /__control {"rate_limit": N, "retry_after": S, "fail5xx": N, "delay_ms": D,
+"add_record": {...}, "set_content": {"id": ID, "content": C}} (the last two change records behind the client's back);
 GET /__state returns the records and the calls seen. Writes its port to --port-file; exits after --seconds."""
 import argparse, ipaddress, json, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-TOKENS = {"good-token": "edit", "readonly-token": "read"}
+TOKENS = {"good-token": "edit", "readonly-token": "read", "ip-limited-token": "ip-filtered"}
 lock = threading.Lock()
 state = {
     "zones": [{"id": "zone-jamfox", "name": "jamfox.dev"}],
@@ -70,7 +73,18 @@ class Handler(BaseHTTPRequestHandler):
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         if path == "/__control":
             with lock:
-                state["control"].update(self.body() or {})
+                b = self.body() or {}
+                add = b.pop("add_record", None)
+                if add:
+                    rec = {"zone_id": "zone-jamfox", "ttl": 1, "proxied": False, "comment": None}
+                    rec.update(add)
+                    state["records"].append(rec)
+                change = b.pop("set_content", None)
+                if change:
+                    for r in state["records"]:
+                        if r["id"] == change["id"]:
+                            r["content"] = change["content"]
+                state["control"].update(b)
             return self.send(200, {"ok": True})
         if path == "/__state":
             with lock:
@@ -99,6 +113,8 @@ class Handler(BaseHTTPRequestHandler):
         perm = TOKENS.get(auth.split(" ")[1])
         if perm is None:
             return self.send(403, envelope(None, [err(9109, "Invalid access token")], False))
+        if perm == "ip-filtered":
+            return self.send(403, envelope(None, [err(9109, "Cannot use the access token from location: " + self.client_address[0])], False))
         if self.command in ("PATCH", "PUT", "POST", "DELETE") and perm != "edit":
             return self.send(403, envelope(None, [err(10000, "Authentication error")], False))
         parts = path.strip("/").split("/")

@@ -20,7 +20,9 @@ import Glibc
         var out: [(String, String, String)] = []
         for chunk in r.text.components("{\"method\": \"").dropFirst() {
             let method = String(chunk.prefix { $0 != "\"" })
-            let path = chunk.components("\"path\": \"").dropFirst().first.map { String($0.prefix { $0 != "\"" }) } ?? ""
+            var path = chunk.components("\"path\": \"").dropFirst().first.map { String($0.prefix { $0 != "\"" }) } ?? ""
+            let query = chunk.components("\"query\": \"").dropFirst().first.map { String($0.prefix { $0 != "\"" }) } ?? ""
+            if !query.isEmpty { path += "?" + query }
             let body = chunk.components("\"body\": ").dropFirst().first.map { String($0.prefix { $0 != "}" }) } ?? ""
             out.append((method, path, body))
         }
@@ -40,18 +42,18 @@ import Glibc
         let p = Self.provider(f)
         #expect(try p.current(Self.vpn, family: .v4) == "198.51.100.1")
         #expect(try p.current(DDNSName(fqdn: "nope.jamfox.dev", zone: "jamfox.dev"), family: .v4) == nil)
-        #expect(try p.update(Self.vpn, to: .v4(IPv4Address(198, 51, 100, 1)), dryRun: false) == .unchanged)
+        #expect(try p.update(Self.vpn, to: .v4(IPv4Address(198, 51, 100, 1)), dryRun: false).outcome == .unchanged)
         for _ in 0..<5 { _ = try p.update(Self.vpn, to: .v4(IPv4Address(198, 51, 100, 1)), dryRun: false) }
         let calls = try Self.calls(f)
         #expect(calls.allSatisfy { $0.method == "GET" }, "\(calls)")
-        #expect(calls.filter { $0.path == "/client/v4/zones" }.count == 1, "the zone id is looked up once and cached")
+        #expect(calls.filter { $0.path.hasPrefix("/client/v4/zones?") }.count == 1, "the zone id is looked up once and cached")
     }
 
     @Test("a change is one PATCH of the content only: ttl, proxied and comment stay")
     func changeIsOnePatch() throws {
         let f = try Fake(script: "fake_cloudflare.py")
         let p = Self.provider(f)
-        #expect(try p.update(Self.vpn, to: Self.wan, dryRun: false) == .updated(from: "198.51.100.1"))
+        #expect(try p.update(Self.vpn, to: Self.wan, dryRun: false).outcome == .updated(from: "198.51.100.1"))
         let writes = try Self.calls(f).filter { $0.method != "GET" }
         #expect(writes.count == 1 && writes[0].method == "PATCH" && writes[0].path == "/client/v4/zones/zone-jamfox/dns_records/rec-vpn")
         #expect(writes[0].body == #"{"content": "203.0.114.7""#, "\(writes[0].body)")
@@ -64,8 +66,8 @@ import Glibc
     func dryRun() throws {
         let f = try Fake(script: "fake_cloudflare.py")
         let p = Self.provider(f, create: true)
-        #expect(try p.update(Self.vpn, to: Self.wan, dryRun: true) == .wouldUpdate(from: "198.51.100.1"))
-        #expect(try p.update(DDNSName(fqdn: "minecraft.jamfox.dev", zone: "jamfox.dev"), to: Self.wan, dryRun: true) == .wouldCreate)
+        #expect(try p.update(Self.vpn, to: Self.wan, dryRun: true).outcome == .wouldUpdate(from: "198.51.100.1"))
+        #expect(try p.update(DDNSName(fqdn: "minecraft.jamfox.dev", zone: "jamfox.dev"), to: Self.wan, dryRun: true).outcome == .wouldCreate)
         #expect(try Self.calls(f).allSatisfy { $0.method == "GET" })
     }
 
@@ -75,12 +77,12 @@ import Glibc
         let mc = DDNSName(fqdn: "Minecraft.JamFox.dev", zone: "jamfox.dev")
         #expect(throws: DDNSError.self) { try Self.provider(f).update(mc, to: Self.wan, dryRun: false) }
         let p = Self.provider(f, create: true)
-        #expect(try p.update(mc, to: Self.wan, dryRun: false) == .created)
+        #expect(try p.update(mc, to: Self.wan, dryRun: false).outcome == .created)
         #expect(try p.current(mc, family: .v4) == "203.0.114.7")
         let star = DDNSName(fqdn: "*.jamfox.dev", zone: "jamfox.dev")
         #expect(star.host == "*" && DDNSName(fqdn: "jamfox.dev.", zone: "jamfox.dev").host == "@")
-        #expect(try p.update(star, to: Self.wan, dryRun: false) == .created)
-        #expect(try p.update(DDNSName(fqdn: "jamfox.dev", zone: "jamfox.dev"), to: Self.wan, dryRun: false) == .updated(from: "198.51.100.1"))
+        #expect(try p.update(star, to: Self.wan, dryRun: false).outcome == .created)
+        #expect(try p.update(DDNSName(fqdn: "jamfox.dev", zone: "jamfox.dev"), to: Self.wan, dryRun: false).outcome == .updated(from: "198.51.100.1"))
         #expect(try Self.calls(f).filter { $0.method == "DELETE" || $0.method == "PUT" }.isEmpty)
     }
 

@@ -117,16 +117,61 @@ import Glibc
         #expect(daemon.wait(ms: 3000) == 0)
     }
 
-    @Test("an auth error is reported with what to fix and does not loop; the token is not printed")
+    @Test("an auth error is reported with what to fix and does not loop; a fixed token or a run by hand ends the wait; the token is never printed")
     func authError() throws {
         let lab = try Lab(token: "wrong-s3cret-token")
         let (rc, out) = try lab.run(["--once"])
         #expect(rc == 1 && out.contains("authentication failed") && out.contains("DNS:Edit"), "\(out)")
         #expect(!out.contains("wrong-s3cret-token"))
+        // The daemon restarted with the same token: it waits, no call.
+        func daemonRun(token: String, until text: String) throws -> String {
+            let log = lab.dir + "/daemon-\(UInt32.random(in: 0...UInt32.max)).log"
+            let d = try Child([Env.bin + "/jamdns-ddns", "--config", lab.dir + "/ddns.toml"], log: log, env: ["JAMDNS_TEST_CF_TOKEN": token])
+            for _ in 0..<50 where !Env.read(log).contains(text) { usleep(100_000) }
+            d.stop()
+            return Env.read(log)
+        }
         let before = try lab.calls().count
-        let (_, out2) = try lab.run(["--once"])
-        #expect(out2.contains("waiting"), "\(out2)")
-        #expect(try lab.calls().count == before)
+        let waited = try daemonRun(token: "wrong-s3cret-token", until: "waiting")
+        #expect(waited.contains("waiting") && !waited.contains("wrong-s3cret-token"), "\(waited)")
+        #expect(try lab.calls().count == before, "the same bad token is not retried before the wait is over")
+        // By hand: --once tries again at once.
+        let (_, again) = try lab.run(["--once"])
+        let after = try lab.calls().count
+        #expect(again.contains("authentication failed") && after > before, "\(again)")
+        // The token fixed: the restarted daemon does not wait out the hour.
+        let fixed = try daemonRun(token: "good-token", until: "minecraft.jamfox.dev v4: created")
+        #expect(fixed.contains("vpn.jamfox.dev v4: updated 198.51.100.1 → 203.0.114.7") && fixed.contains("recovered after"), "\(fixed)")
+    }
+
+    @Test("a token limited to client IPs is said so; two A records for one name: one is updated, the other reported, none deleted")
+    func ipFilterAndDuplicates() throws {
+        let lab = try Lab(token: "ip-limited-token")
+        let (rc, out) = try lab.run(["--once"])
+        #expect(rc == 1 && out.contains("limited to client IP addresses") && !out.contains("DNS:Edit"), "\(out)")
+        let good = try Lab()
+        try CloudflareTests.control(good.cf, #"{"add_record": {"id": "rec-vpn2", "type": "A", "name": "vpn.jamfox.dev", "content": "198.51.100.2"}}"#)
+        let (rc2, out2) = try good.run(["--once"])
+        #expect(rc2 == 0 && out2.contains("vpn.jamfox.dev v4: updated 198.51.100.1 → 203.0.114.7; also A 198.51.100.2 (id rec-vpn2) (left alone"), "\(out2)")
+        let writes = try good.calls().filter { $0.method != "GET" }
+        #expect(writes.filter { $0.path.contains("rec-vpn") }.map(\.path) == ["/client/v4/zones/zone-jamfox/dns_records/rec-vpn"], "\(writes)")
+        #expect(!writes.contains { $0.method == "DELETE" })
+    }
+
+    @Test("one read per name before its write; a record changed at the provider is repaired at the next check")
+    func oneReadAndDrift() throws {
+        let lab = try Lab()
+        #expect(try lab.run(["--once"]).0 == 0)
+        Env.write(lab.ipFile, "203.0.114.9\n")
+        let before = try lab.calls().count
+        #expect(try lab.run(["--once"]).0 == 0)
+        let calls = try lab.calls().dropFirst(before)
+        let vpnReads = calls.filter { $0.method == "GET" && $0.path.contains("dns_records") && $0.path.contains("name=vpn.jamfox.dev") }
+        #expect(vpnReads.count == 1, "read once, then PATCH: \(calls.map { "\($0.method) \($0.path)" })")
+        // Changed behind our back: the next check (every start, and every verify_interval) puts it right.
+        try CloudflareTests.control(lab.cf, #"{"set_content": {"id": "rec-vpn", "content": "198.51.100.66"}}"#)
+        let (_, out) = try lab.run(["--once"])
+        #expect(out.contains("vpn.jamfox.dev v4: updated 198.51.100.66 → 203.0.114.9"), "\(out)")
     }
 
     @Test("detection: a trace through WARP is refused and the next method is used; nothing usable, nothing written")

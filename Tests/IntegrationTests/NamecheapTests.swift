@@ -12,7 +12,7 @@ import Testing
         let p = NamecheapProvider(baseURL: "http://127.0.0.1:\(f.port)", password: Secret("good-password"))
         let ip: WANAddress = .v4(IPv4Address(203, 0, 114, 7))
         for n in ["jamfox.dev", "*.jamfox.dev", "vpn.jamfox.dev"] {
-            #expect(try p.update(DDNSName(fqdn: n, zone: "jamfox.dev"), to: ip, dryRun: false) == .updated(from: nil))
+            #expect(try p.update(DDNSName(fqdn: n, zone: "jamfox.dev"), to: ip, dryRun: false).outcome == .updated(from: nil))
         }
         let state = try HTTPClient().perform(HTTPRequest(url: "http://127.0.0.1:\(f.port)/__state")).text
         #expect(state.contains(#""host": "@""#) && state.contains(#""host": "*""#) && state.contains(#""host": "vpn""#), "\(state)")
@@ -33,6 +33,6 @@ import Testing
         let unknown = NamecheapProvider(baseURL: "http://127.0.0.1:\(f.port)", password: Secret("good-password"))
         #expect(throws: DDNSError.self) { try unknown.update(DDNSName(fqdn: "x.other.dev", zone: "other.dev"), to: .v4(IPv4Address(203, 0, 114, 7)), dryRun: false) }
         #expect(throws: DDNSError.self) { try unknown.update(DDNSName(fqdn: "vpn.jamfox.dev", zone: "jamfox.dev"), to: .v6(IPv6Address("2a01::1")!), dryRun: false) }
-        #expect(try unknown.update(DDNSName(fqdn: "vpn.jamfox.dev", zone: "jamfox.dev"), to: .v4(IPv4Address(203, 0, 114, 7)), dryRun: true) == .wouldUpdate(from: nil))
+        #expect(try unknown.update(DDNSName(fqdn: "vpn.jamfox.dev", zone: "jamfox.dev"), to: .v4(IPv4Address(203, 0, 114, 7)), dryRun: true).outcome == .wouldUpdate(from: nil))
     }
 }

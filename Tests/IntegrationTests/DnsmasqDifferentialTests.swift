@@ -116,7 +116,8 @@ import Glibc
         ("99.10.168.192.in-addr.arpa.", .ptr), ("3.2.1.10.in-addr.arpa.", .ptr), ("1.1.20.172.in-addr.arpa.", .ptr),
         ("7.6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.d.f.ip6.arpa.", .ptr),
         ("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", .ptr),
-        ("34.216.184.93.in-addr.arpa.", .ptr),
+        ("34.216.184.93.in-addr.arpa.", .ptr), ("1.113.0.203.in-addr.arpa.", .ptr), ("1.1.64.100.in-addr.arpa.", .ptr),
+        ("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.f.ip6.arpa.", .ptr),
         ("nas.", .a), ("nas.", .aaaa), ("rpi0.", .a), ("nas.", .mx),
         ("www.public.test.", .a), ("www.public.test.", .aaaa), ("multi.public.test.", .a), ("nx.public.test.", .a), ("brain.public.test.", .a),
     ]
@@ -127,6 +128,8 @@ import Glibc
         "jamfox.dev. SOA": "jamdns serves the zone it imported: its own SOA (needed for its negative answers, zone transfers and serial tracking); dnsmasq forwards it",
         "jamfox.dev. NS": "the same: the zone's own NS",
         "brain.public.test. A": "dnsmasq answers NODATA from its cache: the upstream's answer for brain.jamfox.dev held only the CNAME to brain.public.test, and dnsmasq cached the target as having no address; jamdns asks upstream and gets it",
+        "1.1.64.100.in-addr.arpa. PTR": "bogus_priv covers the RFC 6598 shared space (RFC 7793); dnsmasq forwards it",
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.f.ip6.arpa. PTR": "bogus_priv covers all of fc00::/7 (RFC 4193); dnsmasq only fd00::/8",
         "nas. MX": "domain_needed keeps every type of a single-label name off the upstreams (NXDOMAIN, EDE 15); dnsmasq holds back only A and AAAA and forwards the rest",
     ]
 

@@ -32,7 +32,15 @@ struct UpstreamCommand: ParsableCommand {
             let store = try options.open()
             let (n, _) = try resolveName(name, zone: nil, store: store)
             try store.addUpstreamName(n)
-            if options.json { say(JSON.object([("added", .string(n.description))]).text) } else { say("\(n) is now resolved upstream") }
+            // A name's own records beat the mark for their types (as in dnsmasq): say so now, not at query time.
+            let own = try store.zone(containing: n).map { try store.records(zone: $0).filter { $0.name == n } } ?? []
+            let types = Set(own.map(\.type)).sorted().map(\.description)
+            if options.json {
+                say(JSON.object([("added", .string(n.description)), ("own_types", .array(types.map { .string($0) }))]).text)
+            } else {
+                say("\(n) is now resolved upstream")
+                if !types.isEmpty { say("note: \(n) has records of its own (\(types.joined(separator: ", "))): they still answer those types; other types and names below it go upstream") }
+            }
         }
     }
 

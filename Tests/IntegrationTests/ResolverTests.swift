@@ -161,6 +161,9 @@ import Glibc
         #expect(rc == 0 && show.contains("2 entries") && show.contains("A positive") && show.contains("AAAA"), "\(show)")
         let (rc2, stats) = try lab.jam.dnsctl(["cache", "stats"])
         #expect(rc2 == 0 && stats.contains("cache entries=2"), "\(stats)")
+        // --json: one document, the counters as numbers.
+        let (rcj, json) = try lab.jam.dnsctl(["cache", "stats", "--json"])
+        #expect(rcj == 0 && json.split(separator: "\n").count == 1 && json.contains(#""entries":2"#) && json.contains(#""request":"stats""#), "\(json)")
         let (rc3, flushed) = try lab.jam.dnsctl(["cache", "flush", "mail.example.test"])
         #expect(rc3 == 0 && flushed.contains("flushed 2 entries"), "\(flushed)")
         #expect(try lab.jam.dnsctl(["cache", "show", "mail.example.test"]).1.contains("nothing cached"))
@@ -169,7 +172,7 @@ import Glibc
         #expect(rc4 == 1 && err.contains("cannot reach jamdns"), "\(err)")
     }
 
-    /// `upstream consul. 127.0.0.1:PORT alive rtt=3ms answered=N failed=M` lines from `dnsctl cache stats`.
+    /// `upstream consul. 127.0.0.1:PORT up rtt=3ms answered=N failed=M` lines from `dnsctl cache stats`.
     static func upstreamLine(_ stats: String, port: UInt16) -> (state: String, answered: Int, failed: Int)? {
         for line in stats.split(separator: "\n") where line.hasPrefix("upstream ") && line.contains(":\(port) ") {
             let f = line.split(separator: " ")

@@ -139,7 +139,10 @@ public struct DDNSConfig: Sendable, Equatable {
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             let known = knownKeys.contains(key)
                 || (parts.count == 2 && ["cloudflare", "namecheap"].contains(parts[0]) && providerKeys.contains(parts[1]))
-            guard known else { throw DDNSConfigError(message: "\(file):\(line): unknown key '\(key)'") }
+            guard known else {
+                let all = Array(knownKeys) + ["cloudflare", "namecheap"].flatMap { p in providerKeys.map { p + "." + $0 } }
+                throw DDNSConfigError(message: "\(file):\(line): " + TOMLDocument.unknownKeyMessage(key, known: all))
+            }
         }
         func typed<T>(_ read: () throws(TOMLError) -> T) throws(DDNSConfigError) -> T {
             do { return try read() } catch { throw DDNSConfigError(message: "\(file):\(error.line): \(error.message)") }

@@ -36,7 +36,7 @@ import Glibc
     }
 
     static let bad: [(String, String)] = [
-        ("[cloudflare]\ntoken = \"abc\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config:2: unknown key 'cloudflare.token'"),
+        ("[cloudflare]\ntoken = \"abc\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config:2: unknown key 'token' in [cloudflare] (keys there: api,"),
         ("[cloudflare]\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config: [cloudflare] needs exactly one of token_file"),
         ("[cloudflare]\ntoken_env = \"T\"\ntoken_file = \"/f\"\nzone = \"x.dev\"\nnames = [\"a\"]\n", "config: [cloudflare] needs exactly one of"),
         ("[cloudflare]\ntoken_env = \"T\"\nnames = [\"a\"]\n", "config: [cloudflare] needs zone"),

@@ -68,7 +68,7 @@ import Glibc
         ("[server]\nlisten = [\"300.0.0.1:53\"]\n", "config:2: bad listen address"),
         ("[server]\nudp_workers = \"two\"\n", "config:2: 'server.udp_workers' must be an integer"),
         ("[server]\nedns_udp_payload = 100\n", "config:2: 'server.edns_udp_payload' must be an integer in 512...4096"),
-        ("[server]\nlisen = []\n", "config:2: unknown key 'server.lisen'"),
+        ("[server]\nlisen = []\n", "config:2: unknown key 'lisen' in [server] (did you mean 'listen'? keys there: allow_query,"),
         ("[store]\npath = /tmp/x\n", "config:2: expected a value"),
         ("[store]\npath = \"x\"\npath = \"y\"\n", "config:3: key 'store.path' set twice"),
         ("[log]\nlevel = \"loud\"\n", "config:2: 'log.level' must be one of"),

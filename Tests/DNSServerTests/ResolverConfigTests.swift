@@ -46,10 +46,10 @@ import Testing
         ("[resolver]\nupstreams = [\"dns.google\"]\n", "config:2: bad server"),
         ("[resolver]\nallow_recursion = [\"10.0.0.0/33\"]\n", "config:2: bad prefix"),
         ("[resolver]\ndomain_needed = 1\n", "config:2: 'resolver.domain_needed' must be true or false"),
-        ("[forward.\"consul.\"]\nservers = []\n", "config: [forward.\"consul.\"] needs servers"),
+        ("[forward.\"consul.\"]\nservers = []\n", "config:1: [forward.\"consul.\"] needs servers"),
         ("[forward.\"consul.\"]\nserver = [\"1.2.3.4\"]\n", "config:2: unknown key 'server' in [forward.\"consul.\"]"),
         ("[server]\nlisten = [\"127.0.0.1:5300\"]\n[resolver]\nupstreams = [\"127.0.0.1:5300\"]\n", "config: upstream 127.0.0.1:5300 is one of jamdns's own listen addresses"),
-        ("[resolver]\nupstream = [\"8.8.8.8\"]\n", "config:2: unknown key 'resolver.upstream'"),
+        ("[resolver]\nupstream = [\"8.8.8.8\"]\n", "config:2: unknown key 'upstream' in [resolver] (did you mean 'upstreams'?"),
     ]
 
     @Test("resolver config errors name the line", arguments: 0..<bad.count)

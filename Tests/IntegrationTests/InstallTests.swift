@@ -26,7 +26,11 @@ import Glibc
             #expect(exists(root + f), "missing \(f)")
         }
         #expect(Env.read(root + "/etc/sysctl.d/60-jamdns.conf").contains("net.core.rmem_max = 4194304"))
-        let (crc, cout) = try runTool(root + "/usr/local/bin/jamdns", ["check-config", root + "/etc/jamdns/jamdns.toml"], dir: dir)
+        // Checked as the installed Pi would see it: the staged tree stands in for / (check-config looks for the
+        // store's directory).
+        let installed = Env.read(root + "/etc/jamdns/jamdns.toml")
+        Env.write(dir + "/as-installed.toml", installed.replacing("\"/var/lib/jamdns/", with: "\"" + root + "/var/lib/jamdns/"))
+        let (crc, cout) = try runTool(root + "/usr/local/bin/jamdns", ["check-config", dir + "/as-installed.toml"], dir: dir)
         #expect(crc == 0, "\(cout)")
         let db = root + "/var/lib/jamdns/jamdns.sqlite"
         let (_, zones) = try runTool(root + "/usr/local/bin/dnsctl", ["--db", db, "zone", "list"], dir: dir)

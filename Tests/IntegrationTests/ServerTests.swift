@@ -108,7 +108,7 @@ import Glibc
         let dir = Env.tempDir("badcfg")
         Env.write(dir + "/bad.toml", "[server]\nlisten = [\"127.0.0.1:53\"]\nbogus = 1\n")
         let (rc, out) = try runTool(Env.bin + "/jamdns", ["--config", dir + "/bad.toml", "--db", dir + "/s.sqlite"], dir: dir)
-        #expect(rc != 0 && out.contains("bad.toml:3: unknown key 'server.bogus'"), "\(out)")
+        #expect(rc != 0 && out.contains("bad.toml:3: unknown key 'bogus' in [server]"), "\(out)")
         let s = try JamdnsServer(zones: Self.zones)
         let (rc2, out2) = try runTool(Env.bin + "/jamdns", ["--listen", "127.0.0.1:\(s.port)", "--db", dir + "/t.sqlite", "--zones", Self.zones], dir: dir)
         _ = rc2
@@ -147,8 +147,15 @@ extension String {
     @Test("a valid config exits 0 and says what it would do; a broken one exits 1 naming the line")
     func checkConfig() throws {
         let dir = Env.tempDir("check")
-        let (rc, out) = try runTool(Env.bin + "/jamdns", ["check-config", Env.root + "/systemd/jamdns.toml"], dir: dir)
+        // The shipped example, with its store put where this machine has a directory (check-config also checks
+        // that the store's directory exists, which /var/lib/jamdns does only on an installed Pi).
+        let shipped = Env.read(Env.root + "/systemd/jamdns.toml")
+        #expect(shipped.contains("/var/lib/jamdns/jamdns.sqlite"))
+        Env.write(dir + "/jamdns.toml", shipped.replacing("/var/lib/jamdns/jamdns.sqlite", with: dir + "/jamdns.sqlite"))
+        let (rc, out) = try runTool(Env.bin + "/jamdns", ["check-config", dir + "/jamdns.toml"], dir: dir)
         #expect(rc == 0 && out.contains("valid") && out.contains("2 forward zone(s)"), "\(out)")
+        let (rc1, out1) = try runTool(Env.bin + "/jamdns", ["check-config", Env.root + "/systemd/jamdns.toml"], dir: dir)
+        #expect(access("/var/lib/jamdns", F_OK) == 0 || (rc1 == 1 && out1.contains("the directory /var/lib/jamdns does not exist")), "\(out1)")
         Env.write(dir + "/bad.toml", "[server]\nlisten = [\"1.2.3.4\"]\n")
         let (rc2, out2) = try runTool(Env.bin + "/jamdns", ["check-config", dir + "/bad.toml"], dir: dir)
         #expect(rc2 == 1 && out2.contains("bad.toml:2: bad listen address \"1.2.3.4\""), "\(out2)")

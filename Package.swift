@@ -72,13 +72,15 @@ let package = Package(
         // Micro-benchmarks of the query path (ns/op); scripts/bench measures the server as a whole.
         .executableTarget(name: "DNSBench", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
 
+        // Shared by the test targets: zones from text, a fake upstream, the pipeline without sockets.
+        .target(name: "TestSupport", dependencies: ["DNSServer", "DNSZone", "DNSWire", "DNSForward"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
-        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
-        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire", "Exposition"], swiftSettings: strict),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSZone", "DNSWire", "Exposition", "DNSForward", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS"], swiftSettings: strict),

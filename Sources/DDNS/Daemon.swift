@@ -22,14 +22,75 @@ public struct ProviderSetup {
     }
 }
 
+/// What a cycle did for one name, the lab record, or a cache flush. Decisions (exit status, which names
+/// moved, what the loop prints) are made on the case, never on the text.
+public enum CycleResult: Sendable, Equatable, CustomStringConvertible {
+    case unchanged(String, checked: Bool)
+    case updated(from: String?, to: String)
+    case created(String)
+    case wouldUpdate(from: String?, to: String)
+    case wouldCreate(String)
+    /// Not tried now; `lastError` is what earned the wait (nil: no error, nothing is failing).
+    case waiting(seconds: Int64, lastError: String?, heldBy: String?)
+    case failed(String)
+    case noAddress([String])
+    /// The lab's own record in the store.
+    case labSet(record: String, type: String, address: String, serial: UInt32)
+    case labUnchanged(record: String, type: String, address: String)
+    case labFailed(String)
+    /// jamdns's answer to a cache flush of a name that moved.
+    case flushed(String)
+
+    public var isFailure: Bool {
+        switch self {
+        case .failed, .noAddress, .labFailed: true
+        case .waiting(_, let e, _): e != nil
+        default: false
+        }
+    }
+
+    /// The address the name points at changed (the LAN's resolver must drop what it cached).
+    public var moved: Bool {
+        switch self {
+        case .updated, .created, .labSet: true
+        default: false
+        }
+    }
+
+    public var isUnchanged: Bool { if case .unchanged = self { true } else { false } }
+
+    public var description: String {
+        switch self {
+        case .unchanged(let v, let checked): "unchanged \(v)" + (checked ? " (provider checked)" : "")
+        case .updated(let from, let to): "updated \(from ?? "?") → \(to)"
+        case .created(let v): "created \(v)"
+        case .wouldUpdate(let from, let to): "would update \(from ?? "?") → \(to) (dry run)"
+        case .wouldCreate(let v): "would create \(v) (dry run)"
+        case .waiting(let s, let e, let held):
+            held.map { "waiting \(s) s: \($0)" } ?? "waiting \(s) s before trying again (last error: \(e ?? "?"))"
+        case .failed(let e): "error: \(e)"
+        case .noAddress(let why): "no WAN address: " + why.joined(separator: "; ")
+        case .labSet(let r, let t, let a, let serial): "lab: \(r) \(t) set to \(a) (serial \(serial))"
+        case .labUnchanged(let r, let t, let a): "lab: \(r) \(t) unchanged \(a)"
+        case .labFailed(let e): "lab: \(e)"
+        case .flushed(let answer): "jamdns cache: \(answer)"
+        }
+    }
+}
+
 /// One line of a cycle's report.
 public struct CycleLine: Sendable, Equatable, CustomStringConvertible {
     public var provider: String
     public var name: String
     public var family: AddressFamily
-    public var result: String
-    public var failed: Bool
-    public var description: String { "\(provider) \(name) \(family.rawValue): \(result)" }
+    public var result: CycleResult
+    /// Other records of the name the provider holds, reported by id and never deleted.
+    public var others: [String] = []
+    public var failed: Bool { result.isFailure }
+    public var description: String {
+        "\(provider) \(name) \(family.rawValue): \(result)"
+            + (others.isEmpty ? "" : "; also " + others.joined(separator: ", ") + " (left alone: remove them at \(provider) if stale)")
+    }
 }
 
 /// The DDNS loop's body: detect, compare with what was pushed (and with what the provider holds, at start and
@@ -75,13 +136,12 @@ public final class DDNSDaemon {
         for family in [AddressFamily.v4, .v6] where family == .v4 ? config.ipv4 : config.ipv6 {
             let (found, failures) = detector.detect(family == .v4 ? config.detectV4 : config.detectV6, family: family)
             if let address = found, !dryRun, let l = lab?.ensureRecord(address) {
-                lines.append(CycleLine(provider: "lab", name: config.labRecord ?? "", family: family, result: l, failed: l.contains("cannot")))
+                lines.append(CycleLine(provider: "lab", name: config.labRecord ?? "", family: family, result: l))
             }
             for setup in setups where setup.provider.families.contains(family) {
                 for name in setup.config.ddnsNames {
                     guard let address = found else {
-                        lines.append(CycleLine(provider: setup.provider.label, name: name.fqdn, family: family,
-                                               result: "no WAN address: " + failures.joined(separator: "; "), failed: true))
+                        lines.append(CycleLine(provider: setup.provider.label, name: name.fqdn, family: family, result: .noAddress(failures)))
                         continue
                     }
                     lines.append(push(address, name: name, setup: setup, now: t, dryRun: dryRun, verify: verify))
@@ -91,10 +151,9 @@ public final class DDNSDaemon {
         if !dryRun {
             do { try state.save(statePath) } catch { log("warning: \(error)") }
             // Names whose address moved: the LAN's resolver must not keep serving the old one.
-            let moved = Set(lines.filter { $0.result.hasPrefix("updated") || $0.result.hasPrefix("created") || $0.result.contains("set to") }
-                .map { $0.name }).filter { !$0.isEmpty }
+            let moved = Set(lines.filter { $0.result.moved }.map { $0.name }).filter { !$0.isEmpty }
             if let lab, !moved.isEmpty {
-                for l in lab.flush(moved.sorted()) { lines.append(CycleLine(provider: "lab", name: "", family: .v4, result: l, failed: false)) }
+                for l in lab.flush(moved.sorted()) { lines.append(CycleLine(provider: "lab", name: "", family: .v4, result: .flushed(l))) }
             }
         }
         return lines
@@ -104,18 +163,20 @@ public final class DDNSDaemon {
         let p = setup.provider
         let key = DDNSState.key(provider: p.label, name: name, family: address.family)
         var e = state.entries[key] ?? DDNSState.Entry()
-        func line(_ r: String, failed: Bool = false) -> CycleLine {
-            CycleLine(provider: p.label, name: name.fqdn, family: address.family, result: r, failed: failed)
+        func line(_ r: CycleResult, others: [String] = []) -> CycleLine {
+            CycleLine(provider: p.label, name: name.fqdn, family: address.family, result: r, others: others)
         }
         // A rate limit is the token's (the account's), not the name's: every name of the provider waits.
         if !dryRun, let held = state.entries.first(where: { $0.key.hasPrefix(p.label + " ") && $0.value.rateLimited == true && $0.value.nextAttemptAt > t }) {
-            return line("waiting \(held.value.nextAttemptAt - t) s: \(p.label) rate-limited this token (\(held.key.split(separator: " ").dropFirst().first ?? "?"))", failed: true)
+            let who = held.key.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+            return line(.waiting(seconds: held.value.nextAttemptAt - t, lastError: held.value.lastError ?? "rate limited",
+                                 heldBy: "\(p.label) rate-limited this token (\(who))"))
         }
         // A wait earned by an auth or "rejected" error ends when the config or secret changed, or by hand.
         let fixable = e.rateLimited != true && e.lastError != nil
         if fixable && (e.configKey != setup.fingerprint || byHand) { e.nextAttemptAt = 0 }
         if t < e.nextAttemptAt && !dryRun {
-            return line("waiting \(e.nextAttemptAt - t) s before trying again (last error: \(e.lastError ?? "?"))", failed: e.lastError != nil)
+            return line(.waiting(seconds: e.nextAttemptAt - t, lastError: e.lastError, heldBy: nil))
         }
         let value = address.description
         // Our state is trusted between cycles; at start, after an error, and every verify_interval the provider
@@ -128,7 +189,7 @@ public final class DDNSDaemon {
                 e.lastSuccessAt = t
                 state.entries[key] = e
             }
-            return line("unchanged \(value)")
+            return line(.unchanged(value, checked: false))
         }
         do {
             // One read: the provider's update compares what it holds and writes only when it differs.
@@ -142,16 +203,16 @@ public final class DDNSDaemon {
                 e.lastAttemptAt = t
                 state.entries[key] = e
             }
-            let others = result.others.isEmpty ? "" : "; also " + result.others.joined(separator: ", ") + " (left alone: remove them at \(p.label) if stale)"
+            let others = result.others
             switch result.outcome {
-            case .unchanged: return line("unchanged \(value)\(needsCheck ? " (provider checked)" : "")" + others)
-            case .updated(let from): return line("updated \(from ?? "?") → \(value)" + others)
-            case .created: return line("created \(value)" + others)
-            case .wouldUpdate(let from): return line("would update \(from ?? "?") → \(value) (dry run)" + others)
-            case .wouldCreate: return line("would create \(value) (dry run)" + others)
+            case .unchanged: return line(.unchanged(value, checked: needsCheck), others: others)
+            case .updated(let from): return line(.updated(from: from, to: value), others: others)
+            case .created: return line(.created(value), others: others)
+            case .wouldUpdate(let from): return line(.wouldUpdate(from: from, to: value), others: others)
+            case .wouldCreate: return line(.wouldCreate(value), others: others)
             }
         } catch {
-            guard !dryRun else { return line("error: \(error) (dry run)", failed: true) }
+            guard !dryRun else { return line(.failed("\(error) (dry run)")) }
             let first = e.lastError != error.description
             e.failures += 1
             e.failuresTotal = (e.failuresTotal ?? 0) + 1
@@ -167,7 +228,7 @@ public final class DDNSDaemon {
             }
             state.entries[key] = e
             if first { log("\(p.label) \(name.fqdn): \(error)") }
-            return line("error: \(error)", failed: true)
+            return line(.failed(error.description))
         }
     }
 

@@ -32,8 +32,8 @@ public final class LabSync {
     }
 
     /// Sets the lab record's A or AAAA RRset to `address`; no edit (and no serial bump) when it already is.
-    /// Returns a line for the report.
-    public func ensureRecord(_ address: WANAddress) -> String? {
+    /// Returns what it did, for the report (nil: no lab record configured).
+    public func ensureRecord(_ address: WANAddress) -> CycleResult? {
         guard let storePath, let record else { return nil }
         let type: RRType = address.family == .v4 ? .a : .aaaa
         let rdata: RData
@@ -43,7 +43,7 @@ public final class LabSync {
         }
         do {
             let store = try ZoneStore(path: storePath)
-            guard let zone = try store.zone(containing: record) else { return "lab: \(record) is in no zone of \(storePath)" }
+            guard let zone = try store.zone(containing: record) else { return .labFailed("\(record) is in no zone of \(storePath)") }
             let diff = try store.edit(zone: zone) { (recs: inout [ResourceRecord]) in
                 let current = recs.filter { $0.name == record && $0.type == type }
                 if current.count == 1 && current[0].rdata == rdata { return }
@@ -51,9 +51,10 @@ public final class LabSync {
                 recs.removeAll { $0.name == record && $0.type == type }
                 recs.append(ResourceRecord(name: record, type: type, ttl: ttl, rdata: rdata))
             }
-            return diff.isEmpty ? "lab: \(record) \(type) unchanged \(address)" : "lab: \(record) \(type) set to \(address) (serial \(diff.serial ?? 0))"
+            return diff.isEmpty ? .labUnchanged(record: record.description, type: type.description, address: address.description)
+                : .labSet(record: record.description, type: type.description, address: address.description, serial: diff.serial ?? 0)
         } catch {
-            return "lab: cannot update \(record) in \(storePath): \(error)"
+            return .labFailed("cannot update \(record) in \(storePath): \(error)")
         }
     }
 
@@ -63,8 +64,8 @@ public final class LabSync {
         guard let controlSocket else { return [] }
         return names.map { n in
             switch Self.ask(controlSocket, "flush \(n)") {
-            case .success(let answer): return "jamdns cache: " + answer.trimmingSpaces
-            case .failure(let e): return "jamdns cache: \(e.message)"
+            case .success(let answer): return answer.trimmingSpaces
+            case .failure(let e): return e.message
             }
         }
     }

@@ -104,7 +104,7 @@ public struct DNSCache {
         var i = 0
         while i < key.name.count {
             let b = s.data[12 + i]
-            if (b &- 0x41 < 26 ? b | 0x20 : b) != key.name[i] { return false }
+            if DNSName.lower(b) != key.name[i] { return false }
             i += 1
         }
         let t = 12 + key.name.count
@@ -251,7 +251,7 @@ public struct DNSCache {
         return index.values.filter { i in
             let s = slots[Int(i)]
             guard s.data.count >= 12 + key.count else { return false }
-            for (k, b) in key.enumerated() where (s.data[12 + k] &- 0x41 < 26 ? s.data[12 + k] | 0x20 : s.data[12 + k]) != b { return false }
+            for (k, b) in key.enumerated() where DNSName.lower(s.data[12 + k]) != b { return false }
             return true
         }
     }

@@ -23,6 +23,20 @@ public struct CoalesceKey: Hashable, Sendable {
 
 public typealias ForwardCompletion = @Sendable (Result<[UInt8], ForwardError>) -> Void
 
+/// What the resolver needs of the network: send a question to a zone's servers and get one answer back, and
+/// report the servers' health. `Forwarder` is the real one (c-ares); tests use a fake.
+public protocol UpstreamTransport: Sendable {
+    /// `completion` gets the answer (ID as sent) or why there is none, from any thread.
+    func forward(_ query: [UInt8], key: CoalesceKey, completion: @escaping ForwardCompletion)
+    var health: [[ServerHealth]] { get }
+    var statistics: ForwarderStats { get }
+    func stop()
+}
+
+/// What a resolver's transport is built from (the real one is `Forwarder.init`).
+public typealias UpstreamFactory = @Sendable (_ zones: [[UpstreamServer]], _ options: ForwarderOptions, _ zoneNames: [DNSName],
+                                              _ carried: (health: [[ServerHealth?]], stats: ForwarderStats)?) throws -> any UpstreamTransport
+
 public struct ForwarderOptions: Sendable {
     /// Per-try timeout: short, so failover to the next server happens well under a second.
     public var tryTimeoutMs = 400
@@ -43,7 +57,7 @@ public struct ForwarderOptions: Sendable {
 /// Forwards queries to upstream servers through c-ares 1.18, on one thread that owns every channel and
 /// drives their sockets with poll(2) (`ARES_OPT_SOCK_STATE_CB` + `ares_process_fd` + `ares_timeout`).
 /// Other threads hand work in through `forward`, which never blocks on the network.
-public final class Forwarder: Sendable {
+public final class Forwarder: UpstreamTransport {
     struct Request: Sendable {
         var query: [UInt8]
         var key: CoalesceKey
@@ -103,6 +117,11 @@ public final class Forwarder: Sendable {
         inbox.withLock { $0.append(Request(query: query, key: key, completion: completion)) }
         var b: UInt8 = 1
         _ = write(wakeWrite, &b, 1)
+    }
+
+    /// The real transport, for `Resolver`.
+    public static let factory: UpstreamFactory = { zones, options, names, carried in
+        try Forwarder(zones: zones, options: options, zoneNames: names, carried: carried)
     }
 
     public var statistics: ForwarderStats { stats.withLock { $0 } }

@@ -1,7 +1,7 @@
 /// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver
 /// (forwarders and their policies), the ACL, the rate limiter and the query log. SIGHUP builds a new one and
 /// swaps it in whole; the listeners read it once per batch, so a query sees one config, never a mix.
-final class Policy: Sendable {
+package final class Policy: Sendable {
     let generation: UInt64
     let engine: QueryEngine
     let resolver: Resolver?
@@ -11,7 +11,7 @@ final class Policy: Sendable {
     let tcpMaxConnections: Int
     let tcpIdleTimeoutMs: Int64
 
-    init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?) {
+    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?) {
         self.generation = generation
         engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
         self.resolver = resolver

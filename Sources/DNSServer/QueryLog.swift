@@ -8,7 +8,7 @@ import Synchronization
 /// written by its own thread. The query path only appends to a bounded queue: when the writer falls behind,
 /// lines are dropped and counted, never queued without bound. The file is rotated to `<path>.1` when it
 /// passes `maxBytes`, so at most twice that is ever on disk.
-final class QueryLog: Sendable {
+package final class QueryLog: Sendable {
     struct Entry: Sendable {
         var timeMs: Int64
         var client: [UInt8]

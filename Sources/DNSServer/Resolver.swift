@@ -47,12 +47,14 @@ public enum Route: Sendable, Equatable {
 /// through `reply`, from the caller's thread (cache hits, policy answers) or the forwarder's thread.
 public final class Resolver: Sendable {
     public let config: ResolverConfig
-    let forwarder: Forwarder
+    let forwarder: any UpstreamTransport
     let cache: SharedCache
     /// Forward zones, the default ("." = upstreams) last; index = forwarder zone index.
     let zoneNames: [DNSName]
     /// Each zone's servers, indexed like `zoneNames`.
     let zoneServers: [[UpstreamServer]]
+    /// `zoneNames` for the longest-suffix lookup: name → index.
+    let zoneTable: SuffixTable<Int>
     let policies: [CachePolicy]
     let staleAllowed: [Bool]
     let ednsPayload: Int
@@ -66,7 +68,9 @@ public final class Resolver: Sendable {
     ///     the new bounds.
     ///   - previous: the resolver this one replaces: servers that stay (same zone, same address) keep their
     ///     health, latency and counts, and the forwarder's counters keep counting.
-    public init(config: ResolverConfig, ednsPayload: Int = 1232, reusing: SharedCache? = nil, previous: Resolver? = nil) throws {
+    ///   - upstream: builds the transport to the servers (the c-ares forwarder; tests pass a fake).
+    public init(config: ResolverConfig, ednsPayload: Int = 1232, reusing: SharedCache? = nil, previous: Resolver? = nil,
+                upstream: UpstreamFactory = Forwarder.factory) throws {
         self.config = config
         self.ednsPayload = ednsPayload
         var names: [DNSName] = []
@@ -92,11 +96,13 @@ public final class Resolver: Sendable {
             stale.append(true)
         }
         zoneNames = names
+        zoneTable = SuffixTable(names.enumerated().map { ($1, $0) })
         self.policies = policies
         staleAllowed = stale
         var opts = ForwarderOptions()
         opts.tryTimeoutMs = config.tryTimeoutMs
         opts.deadlineMs = config.deadlineMs
+        opts.idleProbeMs = config.probeIntervalMs
         var carried: (health: [[ServerHealth?]], stats: ForwarderStats)? = nil
         if let previous {
             let oldHealth = previous.forwarder.health
@@ -110,7 +116,7 @@ public final class Resolver: Sendable {
             }, previous.forwarder.statistics)
         }
         zoneServers = servers
-        forwarder = try Forwarder(zones: servers, options: opts, zoneNames: names, carried: carried)
+        forwarder = try upstream(servers, opts, names, carried)
         if let old = reusing {
             old.withLock { $0.resize(maxEntries: config.cacheSize, maxBytes: config.cacheMaxBytes) }
             cache = old
@@ -185,10 +191,7 @@ public final class Resolver: Sendable {
         guard config.allowRecursion.contains(where: { $0.contains(client) }) else {
             return .refuse(.prohibited, "recursion is not offered to this client")
         }
-        var best: Int? = nil
-        for (i, z) in zoneNames.enumerated() where q.name.isSubdomain(of: z) {
-            if best == nil || z.labelCount > zoneNames[best!].labelCount { best = i }
-        }
+        let best = zoneTable.longest(containing: q.name)?.value
         let isDefault = best.map { zoneNames[$0].isRoot } ?? true
         if isDefault {
             // domain-needed: a plain name ("nas") is never sent upstream (dnsmasq answers it locally too).
@@ -350,7 +353,7 @@ public final class Resolver: Sendable {
         guard wire[12 + qn.count - 1] == 0 else { return false }
         var i = 0
         while i < qn.count {
-            if DNSNameLower.lower(wire[12 + i]) != DNSNameLower.lower(qn[i]) { return false }
+            if DNSName.lower(wire[12 + i]) != DNSName.lower(qn[i]) { return false }
             i += 1
         }
         let optSize = q.edns == nil ? 0 : 11
@@ -411,7 +414,3 @@ public final class Resolver: Sendable {
     }
 }
 
-/// ASCII lowercasing for byte comparisons of names.
-enum DNSNameLower {
-    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b &- 0x41 < 26 ? b | 0x20 : b }
-}

@@ -93,6 +93,8 @@ public struct ResolverConfig: Sendable, Equatable {
     public var staleWindow: UInt32 = 86_400
     public var tryTimeoutMs = 400
     public var deadlineMs = 1500
+    /// A server nobody asked for this long gets a health probe; 0 = no probes (not even at start).
+    public var probeIntervalMs = 15_000
 
     public init() {}
 
@@ -103,7 +105,7 @@ extension ServerConfig {
     static let resolverKeys: Set<String> = [
         "resolver.upstreams", "resolver.allow_recursion", "resolver.domain_needed", "resolver.bogus_priv",
         "resolver.cache_size", "resolver.cache_max_bytes", "resolver.cache_min_ttl", "resolver.cache_max_ttl",
-        "resolver.negative_max_ttl", "resolver.stale_window", "resolver.try_timeout_ms", "resolver.deadline_ms",
+        "resolver.negative_max_ttl", "resolver.stale_window", "resolver.try_timeout_ms", "resolver.deadline_ms", "resolver.probe_interval_ms",
     ]
 
     /// Reads `[resolver]` and every `[forward."zone."]` table: `servers = [...]`, `cache = true`,
@@ -141,6 +143,7 @@ extension ServerConfig {
         if let v = try int("resolver.stale_window", 0...604_800) { r.staleWindow = UInt32(v) }
         if let v = try int("resolver.try_timeout_ms", 50...10_000) { r.tryTimeoutMs = v }
         if let v = try int("resolver.deadline_ms", 100...30_000) { r.deadlineMs = v }
+        if let v = try int("resolver.probe_interval_ms", 0...3_600_000) { r.probeIntervalMs = v }
         if r.deadlineMs < r.tryTimeoutMs {
             let at = doc.values["resolver.deadline_ms"]?.1 ?? doc.values["resolver.try_timeout_ms"]?.1 ?? 0
             throw ConfigError("\(file):\(at): resolver.deadline_ms (\(r.deadlineMs)) is below try_timeout_ms (\(r.tryTimeoutMs)): no server would get one whole try; raise deadline_ms")
@@ -194,7 +197,7 @@ func prefixes(_ doc: TOMLDocument, _ key: String, file: String) throws(ConfigErr
 
 /// A client address as 128 bits (IPv4 as ::ffff:a.b.c.d), read straight from a sockaddr: ACL and rate-limit
 /// checks on the query path compare integers and allocate nothing.
-struct IPBits: Sendable, Equatable {
+package struct IPBits: Sendable, Equatable {
     var hi: UInt64
     var lo: UInt64
 

@@ -44,7 +44,7 @@ public enum AnswerSource: Int, CaseIterable, Sendable {
 
 /// Counters written by the query path: one block per thread (no cache line shared between cores on the hot
 /// path), summed when scraped. Every index is fixed, so recording allocates nothing.
-final class MetricBlock: @unchecked Sendable {
+package final class MetricBlock: @unchecked Sendable {
     /// The types counted on their own, in `typeIndex` order; every other type is counted as "other".
     static let types: [RRType] = [.a, .aaaa, .cname, .mx, .txt, .ns, .soa, .ptr, .srv, .https, .svcb, .caa, .any, .ds, .dnskey]
     static let typeCount = types.count + 1  // + "other"
@@ -54,7 +54,7 @@ final class MetricBlock: @unchecked Sendable {
     /// Latency bucket upper bounds in microseconds (the exposition uses seconds).
     static let boundsUs: [Int] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000]
 
-    enum Extra: Int, CaseIterable {
+    package enum Extra: Int, CaseIterable {
         case dropped, rrlDropped, rrlSlipped, tcpAccepted, tcpRefused, tcpEvicted, queryLogDropped
     }
 
@@ -66,7 +66,7 @@ final class MetricBlock: @unchecked Sendable {
 
     let cells: UnsafeMutablePointer<UInt64>
 
-    init() {
+    package init() {
         cells = .allocate(capacity: Self.size)
         cells.initialize(repeating: 0, count: Self.size)
     }
@@ -112,6 +112,22 @@ final class MetricBlock: @unchecked Sendable {
     @inline(__always) func count(_ e: Extra) { jam_counter_add(cells + Self.extraBase + e.rawValue, 1) }
 
     func load(_ i: Int) -> UInt64 { jam_counter_load(cells + i) }
+
+    /// Answered queries counted for `source` (every type, RCODE and transport), for tests and explain.
+    package func answered(_ source: AnswerSource) -> UInt64 {
+        var n: UInt64 = 0
+        for t in 0..<Self.typeCount {
+            for r in 0..<Self.rcodes.count {
+                for tcp in [false, true] { n &+= load(Self.queryIndex(type: t, rcode: r, tcp: tcp, source: source.rawValue)) }
+            }
+        }
+        return n
+    }
+
+    /// Answered queries of every source.
+    package var answeredTotal: UInt64 { AnswerSource.allCases.reduce(0) { $0 &+ answered($1) } }
+
+    package func extra(_ e: Extra) -> UInt64 { load(Self.extraBase + e.rawValue) }
 }
 
 /// The server's metric blocks, and the text a scrape returns.

@@ -5,6 +5,15 @@ import DNSWire
 import DNSZone
 import Synchronization
 
+/// A forwarded answer's way back to a TCP client: the completion queue, by connection id, so a reused
+/// descriptor never gets another client's answer.
+struct TCPResponder: Responder {
+    let queue: TCPCompletions
+    let fd: Int32
+    let connection: UInt64
+    func respond(_ bytes: [UInt8]) { queue.post(.init(fd: fd, connection: connection, bytes: bytes)) }
+}
+
 /// Answers the resolver finishes for TCP clients, handed back to the TCP thread (which owns the sockets).
 final class TCPCompletions: Sendable {
     struct Item: Sendable {
@@ -55,7 +64,6 @@ final class TCPServer {
     final class Connection {
         let fd: Int32
         let id: UInt64
-        let clientIP: [UInt8]
         let client: IPBits
         var input: [UInt8] = []
         var output: [UInt8] = []
@@ -65,7 +73,6 @@ final class TCPServer {
             self.fd = fd
             self.id = id
             self.client = client
-            clientIP = client.bytes
             lastActive = now
         }
     }
@@ -80,7 +87,9 @@ final class TCPServer {
     let completions = TCPCompletions()
     var nextID: UInt64 = 0
     var connections: [Int32: Connection] = [:]
-    var writer = WireWriter(capacity: 65535)
+    var scratch = PipelineScratch()
+    /// The answer to the frame being handled (up to 65,535 bytes over TCP).
+    var answerBuf = [UInt8](repeating: 0, count: 65535)
     var readBuf = [UInt8](repeating: 0, count: 16384)
 
     init(listeners: [Int32], authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag) {
@@ -193,68 +202,36 @@ final class TCPServer {
         process(c, now: now)
     }
 
-    /// Answers every complete frame buffered, in order, until the output bound is reached.
+    /// Answers every complete frame buffered, in order, until the output bound is reached. Each frame goes
+    /// through the pipeline; an answer from upstream comes back later, possibly out of order (RFC 7766 §7),
+    /// through the completion queue.
     func process(_ c: Connection, now: Int64) {
-        let catalog = authority.snapshot()
-        let policy = policies.snapshot()
+        let pipeline = Pipeline(catalog: authority.snapshot(), policy: policies.snapshot(), metrics: metrics)
         var start = 0
         while c.input.count - start >= 2 {
             if c.output.count - c.outputOffset >= Self.maxPendingOutput { break }
             let len = Int(c.input[start]) << 8 | Int(c.input[start + 1])
             guard c.input.count - start - 2 >= len else { break }
-            let query = Array(c.input[(start + 2)..<(start + 2 + len)])
+            let frame = start + 2
             start += 2 + len
             let received = monotonicUs()
-            let allowed = policy.allowQuery?.contains(c.client) ?? true
-            let qtype = query.withUnsafeBytes { rawQueryType($0) }
-            switch policy.engine.decide(query, transport: .tcp, catalog: catalog, into: &writer, allowed: allowed) {
-            case .reply:
-                c.output.append(UInt8(writer.count >> 8))
-                c.output.append(UInt8(writer.count & 0xFF))
-                c.output.append(contentsOf: writer.bytes)
-                let rcode = writer.count > 3 ? writer.bytes[3] & 0x0F : 0
-                observe(policy, c, query, qtype: qtype, rcode: rcode, source: .ofEngineAnswer(rcode: rcode), received: received)
-            case .drop:
-                metrics.count(.dropped)
-            case .recurse(let q):
-                // Answered later, possibly out of order (RFC 7766 §7), through the completion queue.
-                guard let resolver = policy.resolver else { break }
-                let item = (fd: c.fd, id: c.id)
-                let done = completions
-                let metrics = self.metrics
-                let log = policy.queryLog
-                let client = c.clientIP
-                let name = log == nil ? [] : query.withUnsafeBytes { QueryLog.questionName($0) }
-                let answered = resolver.resolve(q, client: c.clientIP) { bytes, src in
-                    done.post(.init(fd: item.fd, connection: item.id, bytes: bytes))
-                    let latency = monotonicUs() - received
-                    let rcode = bytes.count > 3 ? bytes[3] & 0x0F : 2
-                    metrics.record(qtype: qtype, rcode: rcode, tcp: true, source: src, latencyUs: latency)
-                    if let log, !log.append(.init(timeMs: wallMs(), client: client, name: name, qtype: qtype, rcode: rcode, source: src, tcp: true, latencyUs: latency)) {
-                        metrics.count(.queryLogDropped)
-                    }
+            let done = completions
+            let item = (fd: c.fd, id: c.id)
+            let outcome = c.input.withUnsafeBytes { input in
+                answerBuf.withUnsafeMutableBytes { out in
+                    pipeline.handle(Request(bytes: UnsafeRawBufferPointer(rebasing: input[frame..<(frame + len)]), client: c.client, transport: .tcp, receivedUs: received),
+                                    scratch: &scratch, into: out.baseAddress!, capacity: out.count,
+                                    responder: { TCPResponder(queue: done, fd: item.fd, connection: item.id) })
                 }
-                if let (now, src) = answered {
-                    c.output.append(UInt8(now.count >> 8 & 0xFF))
-                    c.output.append(UInt8(now.count & 0xFF))
-                    c.output.append(contentsOf: now)
-                    observe(policy, c, query, qtype: qtype, rcode: now.count > 3 ? now[3] & 0x0F : 0, source: src, received: received)
-                }
+            }
+            if case .reply(let size, _) = outcome {
+                c.output.append(UInt8(size >> 8))
+                c.output.append(UInt8(size & 0xFF))
+                c.output.append(contentsOf: answerBuf[0..<size])
             }
         }
         if start > 0 { c.input.removeFirst(start) }
         flush(c, now: now)
-    }
-
-    func observe(_ policy: Policy, _ c: Connection, _ query: [UInt8], qtype: UInt16, rcode: UInt8, source: AnswerSource, received: Int) {
-        let latency = monotonicUs() - received
-        metrics.record(qtype: qtype, rcode: rcode, tcp: true, source: source, latencyUs: latency)
-        if let log = policy.queryLog {
-            let name = query.withUnsafeBytes { QueryLog.questionName($0) }
-            if !log.append(.init(timeMs: wallMs(), client: c.clientIP, name: name, qtype: qtype, rcode: rcode, source: source, tcp: true, latencyUs: latency)) {
-                metrics.count(.queryLogDropped)
-            }
-        }
     }
 
     func flush(_ c: Connection, now: Int64) {

@@ -29,8 +29,7 @@ final class UDPWorker {
     let addrs: UnsafeMutablePointer<sockaddr_storage>
     let recvBuf: UnsafeMutableRawPointer
     let sendBuf: UnsafeMutableRawPointer
-    var writer = WireWriter(capacity: 4096)
-    var cache: AnswerCache
+    var scratch: PipelineScratch
 
     init(fd: Int32, authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag, answerCacheSlots: Int) {
         self.fd = fd
@@ -47,7 +46,7 @@ final class UDPWorker {
         addrs = .allocate(capacity: n)
         recvBuf = .allocate(byteCount: n * Self.recvSize, alignment: 16)
         sendBuf = .allocate(byteCount: n * Self.sendSize, alignment: 16)
-        cache = AnswerCache(capacity: answerCacheSlots)
+        scratch = PipelineScratch(memoSlots: answerCacheSlots)
         _ = jam_set_recv_timeout_ms(fd, 500)
     }
 
@@ -74,8 +73,7 @@ final class UDPWorker {
             }
             let got = jam_recvmmsg(fd, recvMsgs, UInt32(n), Int32(MSG_WAITFORONE))
             if got <= 0 { continue }  // timeout (EAGAIN), EINTR, or a transient error such as ECONNREFUSED
-            let catalog = authority.snapshot()
-            let policy = policies.snapshot()
+            let pipeline = Pipeline(catalog: authority.snapshot(), policy: policies.snapshot(), metrics: metrics)
             let received = monotonicUs()
             var out = 0
             for i in 0..<Int(got) {
@@ -83,8 +81,12 @@ final class UDPWorker {
                 if recvMsgs[i].hdr.msg_flags & Int32(MSG_TRUNC) != 0 { continue }
                 let query = UnsafeRawBufferPointer(start: recvBuf + i * Self.recvSize, count: len)
                 let dst = sendBuf + out * Self.sendSize
-                guard let size = answer(query, catalog: catalog, policy: policy, received: received, into: dst, from: addrs + i,
-                                        addrLen: recvMsgs[i].hdr.msg_namelen) else { continue }
+                let from = addrs + i, fromLen = recvMsgs[i].hdr.msg_namelen
+                let request = Request(bytes: query, client: IPBits(UnsafeRawPointer(from)), transport: .udp, receivedUs: received)
+                let socket = self.socket
+                guard case .reply(let size, _) = pipeline.handle(request, scratch: &scratch, into: dst, capacity: Self.sendSize,
+                                                                 responder: { UDPResponder(to: ClientAddress(from, fromLen), socket: socket) })
+                else { continue }
                 sendIov[out] = iovec(iov_base: dst, iov_len: size)
                 sendMsgs[out] = jam_mmsg(
                     hdr: msghdr(
@@ -105,84 +107,6 @@ final class UDPWorker {
             }
         }
     }
-
-    /// Answers one datagram into `dst`; nil means drop (or answered later by the resolver). Repeated
-    /// authoritative questions are served from the per-worker answer memo without parsing.
-    @inline(__always)
-    func answer(_ query: UnsafeRawBufferPointer, catalog: Catalog, policy: Policy, received: Int, into dst: UnsafeMutableRawPointer,
-                from addr: UnsafeMutablePointer<sockaddr_storage>, addrLen: socklen_t) -> Int? {
-        // The ACL comes before the memo: a memoised answer must never reach a client that may not ask.
-        let client = policy.needsClient ? IPBits(addr) : IPBits(hi: 0, lo: 0)
-        let allowed = policy.allowQuery?.contains(client) ?? true
-        let memoKey = policy.memoGeneration(catalog.generation)
-        var size: Int
-        var source: AnswerSource
-        if allowed, let hit = cache.lookup(query, generation: memoKey, into: dst) {
-            size = hit
-            source = .authoritative
-        } else {
-            let bytes = Array(query)
-            switch policy.engine.decide(bytes, transport: .udp, catalog: catalog, into: &writer, allowed: allowed) {
-            case .drop:
-                metrics.count(.dropped)
-                return nil
-            case .recurse(let q):
-                guard let resolver = policy.resolver else { return nil }
-                // The answer may come later from the forwarder's thread: it sends on this socket (sendto is
-                // thread-safe) to a copy of the client's address.
-                switch resolver.answerNow(q, client: ClientAddress.ip(addr)) {
-                case .answer(let now, let src):
-                    // Answered at once (cache hit or policy): it goes out in this batch's sendmmsg.
-                    size = min(now.count, Self.sendSize)
-                    now.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-                    source = src
-                case .fetch(let zone, let key):
-                    let to = ClientAddress(addr, addrLen)
-                    let socket = self.socket
-                    let metrics = self.metrics
-                    let log = policy.queryLog
-                    let qtype = q.question.type.rawValue
-                    let name = log == nil ? [] : QueryLog.questionName(query)
-                    resolver.fetch(q, zone: zone, key: key) { bytes, src in
-                        to.send(bytes, on: socket.fd)
-                        let latency = monotonicUs() - received
-                        let rcode = bytes.count > 3 ? bytes[3] & 0x0F : 2
-                        metrics.record(qtype: qtype, rcode: rcode, tcp: false, source: src, latencyUs: latency)
-                        if let log, !log.append(.init(timeMs: wallMs(), client: to.ip, name: name, qtype: qtype, rcode: rcode, source: src, tcp: false, latencyUs: latency)) {
-                            metrics.count(.queryLogDropped)
-                        }
-                    }
-                    return nil
-                }
-            case .reply:
-                size = min(writer.count, Self.sendSize)
-                writer.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: size) }
-                if allowed { cache.insert(query: query, response: writer.bytes, generation: memoKey) }
-                source = AnswerSource.ofEngineAnswer(rcode: size > 3 ? writer.bytes[3] & 0x0F : 0)
-            }
-        }
-        // Rate limiting happens after the answer exists, so dropped garbage costs no budget.
-        if let limiter = policy.limiter, limiter.applies(to: client) {
-            switch limiter.check(client, nowMs: Int64(received / 1000)) {
-            case .pass: break
-            case .drop:
-                metrics.count(.rrlDropped)
-                return nil
-            case .slip:
-                metrics.count(.rrlSlipped)
-                size = RateLimiter.truncate(dst, size: size)
-            }
-        }
-        let qtype = rawQueryType(query)
-        let rcode = size > 3 ? dst.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0
-        let latency = monotonicUs() - received
-        metrics.record(qtype: qtype, rcode: rcode, tcp: false, source: source, latencyUs: latency)
-        if let log = policy.queryLog,
-           !log.append(.init(timeMs: wallMs(), client: client.bytes, name: QueryLog.questionName(query), qtype: qtype, rcode: rcode, source: source, tcp: false, latencyUs: latency)) {
-            metrics.count(.queryLogDropped)
-        }
-        return size
-    }
 }
 
 /// A socket descriptor closed when the last reference goes.
@@ -190,6 +114,14 @@ final class OwnedSocket: Sendable {
     let fd: Int32
     init(_ fd: Int32) { self.fd = fd }
     deinit { close(fd) }
+}
+
+/// A forwarded answer's way back to a UDP client: its copied address, on the worker's socket (kept open by
+/// the reference until the answer is out).
+struct UDPResponder: Responder {
+    let to: ClientAddress
+    let socket: OwnedSocket
+    func respond(_ bytes: [UInt8]) { to.send(bytes, on: socket.fd) }
 }
 
 /// A client's socket address, copied out of the receive buffers so an answer can be sent later.
@@ -200,24 +132,6 @@ struct ClientAddress: Sendable {
     init(_ p: UnsafeMutablePointer<sockaddr_storage>, _ len: socklen_t) {
         storage = Array(UnsafeRawBufferPointer(start: p, count: Int(len)))
         length = len
-    }
-
-    /// The IP address bytes (4 or 16) straight from a received sockaddr.
-    static func ip(_ p: UnsafeMutablePointer<sockaddr_storage>) -> [UInt8] {
-        let raw = UnsafeRawPointer(p)
-        let family = raw.load(as: sa_family_t.self)
-        if family == sa_family_t(AF_INET) { return Array(UnsafeRawBufferPointer(start: raw + 4, count: 4)) }
-        if family == sa_family_t(AF_INET6) { return Array(UnsafeRawBufferPointer(start: raw + 8, count: 16)) }
-        return []
-    }
-
-    /// The IP address bytes (4 or 16) for ACL checks.
-    var ip: [UInt8] {
-        guard storage.count >= 2 else { return [] }
-        let family = storage.withUnsafeBytes { $0.load(as: sa_family_t.self) }
-        if family == sa_family_t(AF_INET), storage.count >= 8 { return Array(storage[4..<8]) }
-        if family == sa_family_t(AF_INET6), storage.count >= 24 { return Array(storage[8..<24]) }
-        return []
     }
 
     func send(_ bytes: [UInt8], on fd: Int32) {

@@ -28,7 +28,9 @@ public struct DNSName: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.wire = wire
     }
 
-    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b &- 0x41 < 26 ? b | 0x20 : b }
+    /// ASCII lower-casing of one name byte (DNS compares names case-insensitively in ASCII only, RFC 4343):
+    /// the one definition every byte-level name comparison uses.
+    @inline(__always) public static func lower(_ b: UInt8) -> UInt8 { b &- 0x41 < 26 ? b | 0x20 : b }
 
     public var isRoot: Bool { wire.count == 1 }
 

@@ -2,48 +2,30 @@ import DNSWire
 
 /// The set of zones served, immutable; the server swaps whole catalogs when the store changes.
 public final class Catalog: Sendable {
-    public let zones: [DNSName: Zone]
-    /// Label counts of the zones, longest first, for suffix search.
-    let depths: [Int]
+    /// The zones by origin, looked up by longest suffix (hickory's `Catalog.find`).
+    let table: SuffixTable<Zone>
+    public var zones: [DNSName: Zone] { table.entries }
     /// Bumped on every rebuild; lets caches keyed on a catalog notice a swap.
     public let generation: UInt64
 
     /// Names (with their subtrees) inside the zones that are answered by the resolver, not the zones.
-    public let upstreamNames: Set<DNSName>
-    let upstreamDepths: [Int]
+    let marks: SuffixTable<Bool>
+    public var upstreamNames: Set<DNSName> { Set(marks.entries.keys) }
 
     public init(zones: [Zone], generation: UInt64 = 0, upstreamNames: [DNSName] = []) {
-        var map: [DNSName: Zone] = [:]
-        for z in zones { map[z.origin] = z }
-        self.zones = map
-        self.depths = Set(zones.map { $0.origin.labelCount }).sorted(by: >)
+        table = SuffixTable(zones.map { ($0.origin, $0) })
         self.generation = generation
-        self.upstreamNames = Set(upstreamNames)
-        self.upstreamDepths = Set(upstreamNames.map(\.labelCount)).sorted()
+        marks = SuffixTable(upstreamNames.map { ($0, true) })
     }
 
     /// True when `name` is at or below a name marked "resolve upstream".
     public func isResolvedUpstream(_ name: DNSName) -> Bool { upstreamMark(for: name) != nil }
 
     /// The "resolve upstream" mark `name` is at or below, the longest one.
-    public func upstreamMark(for name: DNSName) -> DNSName? {
-        guard !upstreamNames.isEmpty else { return nil }
-        let n = name.labelCount
-        for d in upstreamDepths.reversed() where d <= n {
-            let s = name.suffix(labels: d)
-            if upstreamNames.contains(s) { return s }
-        }
-        return nil
-    }
+    public func upstreamMark(for name: DNSName) -> DNSName? { marks.longest(containing: name)?.name }
 
-    /// The zone with the longest origin that contains `name` (hickory `Catalog.find`).
-    public func zone(for name: DNSName) -> Zone? {
-        let n = name.labelCount
-        for d in depths where d <= n {
-            if let z = zones[name.suffix(labels: d)] { return z }
-        }
-        return nil
-    }
+    /// The zone with the longest origin that contains `name`.
+    public func zone(for name: DNSName) -> Zone? { table.longest(containing: name)?.value }
 
     /// The zone to ask for `name`: for DS at a child apex, the parent zone when we also serve it (RFC 4035 §3.1.4.1).
     func zone(for name: DNSName, type: RRType) -> Zone? {

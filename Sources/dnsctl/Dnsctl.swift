@@ -174,6 +174,7 @@ func say(_ s: String) {
 /// absolute, else the only zone there is is its origin.
 func resolveName(_ text: String, zone: String?, store: ZoneStore) throws -> (DNSName, DNSName) {
     let zones = try store.zones().map(\.name)
+    let table = SuffixTable(zones.map { ($0, ()) })
     var origin: DNSName?
     if let zone {
         guard let z = try? DNSName(zone.hasSuffix(".") ? zone : zone + ".") else { throw ValidationError("bad --zone '\(zone)'") }
@@ -183,7 +184,7 @@ func resolveName(_ text: String, zone: String?, store: ZoneStore) throws -> (DNS
     do {
         if text.hasSuffix(".") || text == "@" && origin != nil || origin != nil {
             name = try DNSName(text, origin: origin)
-        } else if let abs = try? DNSName(text + "."), zones.contains(where: { abs.isSubdomain(of: $0) }) {
+        } else if let abs = try? DNSName(text + "."), table.longest(containing: abs) != nil {
             name = abs
         } else if zones.count == 1 && text.contains(".") && text != "@" {
             // "x.example.com" that matches no zone is almost always a typo for another zone, not a name to put
@@ -199,7 +200,7 @@ func resolveName(_ text: String, zone: String?, store: ZoneStore) throws -> (DNS
     } catch let e as WireError {
         throw Rejected("bad name '\(text)': \(e.context)")
     }
-    guard let owning = zones.filter({ name.isSubdomain(of: $0) }).max(by: { $0.labelCount < $1.labelCount }) else {
+    guard let owning = table.longest(containing: name)?.name else {
         throw Rejected("\(name) is in no zone served here (zones: \(zones.map(\.description).joined(separator: ", ")))")
     }
     if let origin, owning != origin, !name.isSubdomain(of: origin) {

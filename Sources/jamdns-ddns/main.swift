@@ -138,7 +138,7 @@ pthread_sigmask(SIG_BLOCK, &signals, nil)
 var verify = true
 var rng = SystemRandomNumberGenerator()
 while true {
-    for l in daemon.cycle(dryRun: false, verify: verify) where l.failed || !l.result.hasPrefix("unchanged") || verify { out(l.description) }
+    for l in daemon.cycle(dryRun: false, verify: verify) where l.failed || !l.result.isUnchanged || verify { out(l.description) }
     published.set(DDNSState.load(config.stateFile))
     verify = false
     let wait = config.intervalSeconds + (config.jitterSeconds > 0 ? Int.random(in: -config.jitterSeconds...config.jitterSeconds, using: &rng) : 0)

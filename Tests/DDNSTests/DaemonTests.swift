@@ -58,7 +58,7 @@ import Glibc
         lab.provider.failWith["*"] = .rateLimited(retryAfter: 120)
         let lines = lab.daemon().cycle(dryRun: false, verify: true)
         #expect(lab.provider.calls == ["a.lab.test"], "\(lab.provider.calls)")
-        #expect(lines.filter { $0.result.contains("rate-limited this token") }.count == 2, "\(lines)")
+        #expect(lines.filter { $0.result.description.contains("rate-limited this token") }.count == 2, "\(lines)")
         lab.provider.failWith = [:]
         lab.clock.t += 60
         _ = lab.daemon().cycle(dryRun: false, verify: false)
@@ -78,11 +78,11 @@ import Glibc
         lab.clock.t += 60
         // Restarted with the same config and secret: still waiting.
         let same = lab.daemon().cycle(dryRun: false, verify: true)
-        #expect(lab.provider.calls.count == afterError && same.allSatisfy { $0.result.hasPrefix("waiting") }, "\(same)")
+        #expect(lab.provider.calls.count == afterError && same.allSatisfy { $0.result.description.hasPrefix("waiting") }, "\(same)")
         // Fixed secret: tried at once, and the recovery is logged.
         let log = LogBox()
         let fixed = lab.daemon(secret: "s2", log: { log.lines.append($0) }).cycle(dryRun: false, verify: true)
-        #expect(fixed.allSatisfy { $0.result.hasPrefix("created") }, "\(fixed)")
+        #expect(fixed.allSatisfy { $0.result.description.hasPrefix("created") }, "\(fixed)")
         #expect(log.lines.contains { $0.contains("recovered after 1 failure(s)") }, "\(log.lines)")
         // By hand (--once): the wait after an error is skipped too.
         lab.provider.failWith["a.lab.test"] = .rejected("create is off")
@@ -90,11 +90,11 @@ import Glibc
         _ = lab.daemon(secret: "s2").cycle(dryRun: false, verify: true)
         lab.provider.failWith = [:]
         let d = lab.daemon(secret: "s2")
-        #expect(d.cycle(dryRun: false, verify: true).first?.result.hasPrefix("waiting") == true)
+        #expect(d.cycle(dryRun: false, verify: true).first?.result.description.hasPrefix("waiting") == true)
         let calls = lab.provider.calls.count
         d.byHand = true
         let byHand = d.cycle(dryRun: false, verify: true)
-        #expect(byHand.first?.result.hasPrefix("updated") == true && lab.provider.calls.count == calls + 3, "\(byHand)")
+        #expect(byHand.first?.result.description.hasPrefix("updated") == true && lab.provider.calls.count == calls + 3, "\(byHand)")
     }
 
     @Test("verify_interval: a record changed at the provider behind our back is read back and repaired")
@@ -111,7 +111,8 @@ import Glibc
         lab.clock.t += 3600
         let lines = d.cycle(dryRun: false, verify: false)
         #expect(lab.provider.records["b.lab.test"] == "2001:4860::1" && lab.provider.calls.count == 3, "\(lines)")
-        #expect(lines.contains { $0.name == "b.lab.test" && $0.result.hasPrefix("updated 2001:db8::bad") })
+        #expect(lines.contains { $0.name == "b.lab.test" && $0.result == .updated(from: "2001:db8::bad", to: "2001:4860::1") })
+        #expect(lines.filter(\.result.moved).map(\.name) == ["b.lab.test"], "only b moved")
     }
 
     @Test("an echo service's text is shown with control characters escaped")

@@ -193,6 +193,7 @@ import Glibc
             [resolver]
             try_timeout_ms = 300
             deadline_ms = 900
+            probe_interval_ms = 200
             [forward."consul."]
             servers = [\(consuls.map { "\"127.0.0.1#\($0.port)\"" }.joined(separator: ", "))]
             cache = false
@@ -212,7 +213,12 @@ import Glibc
             #expect(m?.rcode == .noError && m?.answers.count == 2)
         }
         #expect(worst < 1000, "an answer took \(worst) ms during the failover")
-        let during = try #require(Self.upstreamLine(try jam.dnsctl(["cache", "stats"]).1, port: busiest.port))
+        // Traffic may have gone to the others (their latency is as low): the idle probe finds it out anyway.
+        var during = try #require(Self.upstreamLine(try jam.dnsctl(["cache", "stats"]).1, port: busiest.port))
+        for _ in 0..<30 where during.state == "up" {
+            usleep(100_000)
+            during = try #require(Self.upstreamLine(try jam.dnsctl(["cache", "stats"]).1, port: busiest.port))
+        }
         #expect(during.state != "up" && during.failed >= 1, "\(during)")
         // Bring it back on the same port; keep asking so probes go out; it must come back alive.
         let knotd = try #require(Env.which("knotd"))

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSWire
+import DNSZone
+
+/// How an answer that is not ready at once (a question sent upstream) gets back to its client: UDP sends to
+/// a copy of the client's address on the worker's socket, TCP posts it to the connection's completion queue.
+package protocol Responder: Sendable {
+    func respond(_ bytes: [UInt8])
+}
+
+/// One query as a listener received it. `bytes` is valid only while `Pipeline.handle` runs.
+package struct Request {
+    package var bytes: UnsafeRawBufferPointer
+    package var client: IPBits
+    package var transport: Transport
+    /// Monotonic µs at arrival: latency is measured from here.
+    package var receivedUs: Int
+
+    package init(bytes: UnsafeRawBufferPointer, client: IPBits, transport: Transport, receivedUs: Int) {
+        self.bytes = bytes
+        self.client = client
+        self.transport = transport
+        self.receivedUs = receivedUs
+    }
+}
+
+/// What became of a request.
+package enum Outcome: Equatable {
+    /// The answer is in the caller's buffer: `size` bytes, and where it came from.
+    case reply(size: Int, source: AnswerSource)
+    /// Say nothing (unreadable, a response, or withheld by the rate limiter).
+    case drop
+    /// Sent upstream: the responder gets the answer later, from the forwarder's thread.
+    case later
+}
+
+/// A listener's own scratch space: the message writer and, for UDP, the answer memo.
+package struct PipelineScratch {
+    var writer = WireWriter(capacity: 4096)
+    var memo: AnswerCache?
+
+    package init(memoSlots: Int = 0) {
+        memo = memoSlots > 0 ? AnswerCache(capacity: memoSlots) : nil
+    }
+}
+
+/// The one query path every transport takes, in this order: the ACL (before the memo, so a memoised answer
+/// never reaches a client that may not ask), the answer memo, the header gate and local data (zones and
+/// policy answers, `QueryEngine`), the resolver, the rate limiter, and observation (metrics and the query
+/// log) exactly once. Listeners do I/O only; a new transport is a new listener that calls `handle`.
+/// Built per batch from the snapshots in force, so a batch never sees two configs or two catalogs.
+package struct Pipeline {
+    let catalog: Catalog
+    let policy: Policy
+    let metrics: MetricBlock
+
+    init(catalog: Catalog, policy: Policy, metrics: MetricBlock) {
+        self.catalog = catalog
+        self.policy = policy
+        self.metrics = metrics
+    }
+
+    /// Handles one request. The answer, when there is one now, is written to `out` (at most `capacity`
+    /// bytes). `responder` is asked for only when the question goes upstream, so cache hits and local answers
+    /// build none.
+    package func handle(_ r: Request, scratch: inout PipelineScratch, into out: UnsafeMutableRawPointer, capacity: Int,
+                        responder: () -> Responder) -> Outcome {
+        let allowed = policy.allowQuery?.contains(r.client) ?? true
+        let memoKey = policy.memoGeneration(catalog.generation)
+        var size: Int
+        var source: AnswerSource
+        if allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {
+            size = hit
+            // The memo holds the engine's answers of every kind: REFUSED and NOTIMP are counted as what they are.
+            source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)
+        } else {
+            let query = Array(r.bytes)
+            switch policy.engine.decide(query, transport: r.transport, catalog: catalog, into: &scratch.writer, allowed: allowed) {
+            case .drop:
+                metrics.count(.dropped)
+                return .drop
+            case .reply:
+                size = Self.copy(scratch.writer.bytes, count: scratch.writer.count, to: out, capacity: capacity)
+                if allowed { scratch.memo?.insert(query: r.bytes, response: scratch.writer.bytes, generation: memoKey) }
+                source = .ofEngineAnswer(rcode: size > 3 ? scratch.writer.bytes[3] & 0x0F : 0)
+            case .recurse(let q):
+                guard let resolver = policy.resolver else { return .drop }
+                switch resolver.answerNow(q, client: r.client.bytes) {
+                case .answer(let now, let src):
+                    size = Self.copy(now, count: now.count, to: out, capacity: capacity)
+                    source = src
+                case .fetch(let zone, let key):
+                    let late = LateAnswer(policy: policy, metrics: metrics, request: r, responder: responder())
+                    resolver.fetch(q, zone: zone, key: key) { bytes, src in late.deliver(bytes, source: src) }
+                    return .later
+                }
+            }
+        }
+        guard let limited = Self.rateLimit(policy, metrics, r, out, size: size) else { return .drop }
+        Self.observe(policy, metrics, client: r.client, query: r.bytes, answerRCode: limited > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0,
+                     source: source, transport: r.transport, receivedUs: r.receivedUs)
+        return .reply(size: limited, source: source)
+    }
+
+    @inline(__always) static func copy(_ bytes: [UInt8], count: Int, to out: UnsafeMutableRawPointer, capacity: Int) -> Int {
+        let n = min(count, capacity)
+        bytes.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: n) }
+        return n
+    }
+
+    /// Response-rate limiting of UDP answers to clients outside the exempt ranges, after the answer exists
+    /// (dropped garbage costs no budget). The answer's new size, or nil to say nothing.
+    @inline(__always) static func rateLimit(_ policy: Policy, _ metrics: MetricBlock, _ r: Request, _ answer: UnsafeMutableRawPointer, size: Int) -> Int? {
+        guard r.transport == .udp, let limiter = policy.limiter, limiter.applies(to: r.client) else { return size }
+        switch limiter.check(r.client, nowMs: Int64(r.receivedUs / 1000)) {
+        case .pass: return size
+        case .drop:
+            metrics.count(.rrlDropped)
+            return nil
+        case .slip:
+            metrics.count(.rrlSlipped)
+            return RateLimiter.truncate(answer, size: size)
+        }
+    }
+
+    /// Metrics and the query log: the one place an answered query is counted.
+    static func observe(_ policy: Policy, _ metrics: MetricBlock, client: IPBits, query: UnsafeRawBufferPointer, answerRCode: UInt8,
+                        source: AnswerSource, transport: Transport, receivedUs: Int) {
+        observe(policy.queryLog, metrics, client: client, qtype: rawQueryType(query), name: policy.queryLog == nil ? [] : QueryLog.questionName(query),
+                rcode: answerRCode, source: source, transport: transport, receivedUs: receivedUs)
+    }
+
+    static func observe(_ log: QueryLog?, _ metrics: MetricBlock, client: IPBits, qtype: UInt16, name: [UInt8], rcode: UInt8,
+                        source: AnswerSource, transport: Transport, receivedUs: Int) {
+        let latency = monotonicUs() - receivedUs
+        metrics.record(qtype: qtype, rcode: rcode, tcp: transport == .tcp, source: source, latencyUs: latency)
+        if let log, !log.append(.init(timeMs: wallMs(), client: client.bytes, name: name, qtype: qtype, rcode: rcode, source: source,
+                                      tcp: transport == .tcp, latencyUs: latency)) {
+            metrics.count(.queryLogDropped)
+        }
+    }
+}
+
+/// A forwarded question's way back: what the pipeline still has to do once the answer arrives (rate limit
+/// and observe, as for every other answer), then the listener's responder. Holds copies of what it needs,
+/// since the request's buffer is long reused by then.
+final class LateAnswer: Sendable {
+    let policy: Policy
+    let metrics: MetricBlock
+    let client: IPBits
+    let transport: Transport
+    let receivedUs: Int
+    let qtype: UInt16
+    let name: [UInt8]
+    let responder: Responder
+
+    init(policy: Policy, metrics: MetricBlock, request r: Request, responder: Responder) {
+        self.policy = policy
+        self.metrics = metrics
+        client = r.client
+        transport = r.transport
+        receivedUs = r.receivedUs
+        qtype = rawQueryType(r.bytes)
+        name = policy.queryLog == nil ? [] : QueryLog.questionName(r.bytes)
+        self.responder = responder
+    }
+
+    func deliver(_ bytes: [UInt8], source: AnswerSource) {
+        var answer = bytes
+        let r = Request(bytes: UnsafeRawBufferPointer(start: nil, count: 0), client: client, transport: transport, receivedUs: receivedUs)
+        let size = answer.withUnsafeMutableBytes { Pipeline.rateLimit(policy, metrics, r, $0.baseAddress!, size: $0.count) }
+        guard let size else { return }
+        if size < answer.count { answer.removeLast(answer.count - size) }
+        Pipeline.observe(policy.queryLog, metrics, client: client, qtype: qtype, name: name, rcode: answer.count > 3 ? answer[3] & 0x0F : 2,
+                         source: source, transport: transport, receivedUs: receivedUs)
+        responder.respond(answer)
+    }
+}

@@ -1,0 +1,68 @@
+/// The store's layout and its upgrades: one step per schema version, each in its own transaction.
+extension ZoneStore {
+    /// Versioned migrations through PRAGMA user_version, each step in its own transaction.
+    func migrate() throws(StoreError) {
+        let current = try db.scalarInt("PRAGMA user_version")
+        guard current <= Self.schemaVersion else {
+            throw StoreError(.corrupt, "store \(db.path) has schema version \(current), newer than this jamdns (\(Self.schemaVersion)); upgrade jamdns")
+        }
+        let steps: [Int64: String] = [
+            1: """
+            CREATE TABLE zones (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_key BLOB NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE TABLE records (
+                id INTEGER PRIMARY KEY,
+                zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+                owner BLOB NOT NULL,          -- wire form, case preserved
+                owner_key BLOB NOT NULL,      -- wire form, lowercased
+                type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 65535),
+                ttl INTEGER NOT NULL CHECK (ttl BETWEEN 0 AND 2147483647),
+                rdata BLOB NOT NULL,          -- uncompressed wire RDATA
+                rdata_key BLOB NOT NULL,      -- canonical RDATA (RFC 4034 §6.2), for duplicate detection
+                UNIQUE (zone_id, owner_key, type, rdata_key)
+            );
+            CREATE INDEX records_by_zone ON records(zone_id, owner_key, type);
+            """,
+            // Names inside the served zones that are resolved upstream instead (dnsmasq's server=/name/#).
+            2: """
+            CREATE TABLE upstream_names (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_key BLOB NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL
+            );
+            """,
+            // Which records an import (hosts file, Ansible inventory, dnsmasq config) created, so running it
+            // again removes only what it made, never a record added by hand.
+            3: """
+            CREATE TABLE import_owned (
+                id INTEGER PRIMARY KEY,
+                source TEXT NOT NULL,
+                zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+                owner_key BLOB NOT NULL,
+                type INTEGER NOT NULL,
+                rdata_key BLOB NOT NULL,
+                UNIQUE (source, zone_id, owner_key, type, rdata_key)
+            );
+            """,
+            // What a zone does with questions it has no data for (DNSZone.Fallthrough: 0 off, 1 names, 2 types).
+            4: """
+            ALTER TABLE zones ADD COLUMN fallthrough INTEGER NOT NULL DEFAULT 0 CHECK (fallthrough BETWEEN 0 AND 2);
+            """,
+        ]
+        var v = current
+        while v < Self.schemaVersion {
+            v += 1
+            guard let sql = steps[v] else { break }
+            try db.transaction { () throws(StoreError) in
+                try db.exec(sql)
+                try db.exec("PRAGMA user_version = \(v)")
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import DNSWire
 import DNSZone
 import Testing
+import TestSupport
 @testable import DNSServer
 
 @Suite struct QueryEngineTests {
@@ -45,10 +46,7 @@ import Testing
             many A 10.0.0.31
             many A 10.0.0.32
             """
-        var p = ZoneFileParser(text: text, origin: nil)
-        var b = ZoneBuilder(origin: try! DNSName("jamfox.dev."))
-        for r in try! p.all() { b.add(r.record) }
-        return Catalog(zones: [try! b.build()], generation: 1)
+        return ZoneText.catalog([ZoneText.zone(text)])
     }()
 
     let engine = QueryEngine(ednsUDPPayload: 1232)

@@ -1,5 +1,6 @@
 import DNSWire
 import Testing
+import TestSupport
 @testable import DNSZone
 
 /// `Catalog.decide`, the one routing decision the query path and `explain` share: "resolve upstream" marks,
@@ -17,10 +18,7 @@ import Testing
             vpn A 192.0.2.54
             a.b.ent A 192.0.2.90
             """
-        var p = ZoneFileParser(text: text, origin: nil)
-        var b = ZoneBuilder(origin: try! DNSName("lab.test."), fallthroughMode: mode)
-        for r in try! p.all() { b.add(r.record) }
-        return Catalog(zones: [try! b.build()], upstreamNames: marks.map { try! DNSName($0) })
+        return ZoneText.catalog([ZoneText.zone(text, fallthrough: mode)], upstreamNames: marks)
     }
 
     func decide(_ c: Catalog, _ name: String, _ type: RRType, resolver: Bool = true) -> LocalDecision {

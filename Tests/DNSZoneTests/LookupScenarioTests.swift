@@ -1,5 +1,6 @@
 import DNSWire
 import Testing
+import TestSupport
 @testable import DNSZone
 
 /// Scenario tables in the style of CoreDNS's plugin/file tests: a zone as text, a question, the expected
@@ -28,12 +29,7 @@ import Testing
         sub DS 1 13 2 AABB
         """
 
-    static let catalog: Catalog = {
-        var p = ZoneFileParser(text: zone, origin: nil)
-        var b = ZoneBuilder(origin: try! DNSName("example.test."))
-        for r in try! p.all() { b.add(r.record) }
-        return Catalog(zones: [try! b.build()])
-    }()
+    static let catalog = ZoneText.catalog([ZoneText.zone(zone)], generation: 0)
 
     struct Case: Sendable, CustomStringConvertible {
         var q: String, t: RRType, rcode: RCode = .noError, aa = true
@@ -101,12 +97,7 @@ import Testing
 
     @Test("the longest zone wins; DS at a child apex comes from the parent")
     func catalogLongestSuffix() throws {
-        func zone(_ text: String, _ origin: String) throws -> Zone {
-            var p = ZoneFileParser(text: text, origin: try DNSName(origin))
-            var b = ZoneBuilder(origin: try DNSName(origin))
-            for r in try p.all() { b.add(r.record) }
-            return try b.build()
-        }
+        func zone(_ text: String, _ origin: String) throws -> Zone { ZoneText.zone(text, origin: origin) }
         let parent = try zone("$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nchild NS ns.child\nns.child A 192.0.2.2\nchild DS 1 13 2 AA\n", "p.test.")
         let child = try zone("$TTL 60\n@ SOA ns h 2 1 1 1 1\n@ NS ns\nns A 192.0.2.2\nwww A 192.0.2.3\n", "child.p.test.")
         let c = Catalog(zones: [parent, child])

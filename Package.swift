@@ -32,7 +32,9 @@ let package = Package(
         // Forwarding to upstream servers through c-ares 1.18, on its own poll loop.
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
-        .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite"], swiftSettings: strict),
+        .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite", "SystemIO"], swiftSettings: strict),
+        // Small system helpers every binary shares: capped file reads, Unix socket addresses, the control-socket client.
+        .target(name: "SystemIO", swiftSettings: strict),
         // The release number every binary reports.
         .target(name: "JamVersion", swiftSettings: strict),
         // The strict TOML subset both daemons' configs use.
@@ -42,12 +44,12 @@ let package = Package(
         // Prometheus text and the small loopback HTTP endpoint both daemons serve it on.
         .target(name: "Exposition", swiftSettings: strict),
         // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
-        .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "DNSForward", "CCurl", "ConfigFormat", "Exposition"], swiftSettings: strict),
+        .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "DNSForward", "CCurl", "ConfigFormat", "Exposition", "SystemIO"], swiftSettings: strict),
         // Query engine, listeners, configuration.
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys", "ConfigFormat", "Exposition",
+                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys", "ConfigFormat", "Exposition", "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -55,12 +57,12 @@ let package = Package(
         .executableTarget(
             name: "jamdns",
             // No ArgumentParser here: it pulls in FoundationEssentials (~3 MB of RSS) for five options.
-            dependencies: ["DNSServer", "DNSStore", "JamVersion", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DNSServer", "DNSStore", "JamVersion", "SystemIO", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
             name: "dnsctl",
             dependencies: [
-                "DNSStore", "DNSZone", "DNSWire", "Importers", "ConfigFormat", "JamVersion",
+                "DNSStore", "DNSZone", "DNSWire", "Importers", "ConfigFormat", "JamVersion", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -4,6 +4,7 @@ import Glibc
 import DNSForward
 import DNSWire
 import Synchronization
+import SystemIO
 
 /// Runs the configured detection methods for one family, in order, until one yields a usable address.
 public final class Detector {
@@ -138,16 +139,7 @@ public final class Detector {
     }
 }
 
-/// Reads a small text file (no Foundation).
+/// Reads a small text file (a config, a secret, the state; at most 1 MiB).
 public func readText(_ path: String) throws -> String {
-    guard let f = fopen(path, "r") else { throw DDNSConfigError(message: "cannot read \(path): \(String(cString: strerror(errno)))") }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        out += buf[0..<n]
-        if n < buf.count || out.count > 1 << 20 { break }
-    }
-    return String(decoding: out, as: UTF8.self)
+    do { return try FileReader.text(path) } catch { throw DDNSConfigError(message: error.message) }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DNSStore
+import SystemIO
 import DNSWire
 
 /// The lab side of a WAN change: keep a record of the lab's own zone at the WAN address (through the store,
@@ -71,27 +72,13 @@ public final class LabSync {
     }
 
     static func ask(_ path: String, _ request: String) -> Result<String, DDNSConfigError> {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return .failure(DDNSConfigError(message: "socket: \(String(cString: strerror(errno)))")) }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return .failure(DDNSConfigError(message: "control socket path too long")) }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard rc == 0 else { return .failure(DDNSConfigError(message: "jamdns not reachable at \(path) (\(String(cString: strerror(errno))))")) }
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        _ = (request + "\n").withCString { write(fd, $0, strlen($0)) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1024)
-        while out.count < 65536 {
-            let n = read(fd, &buf, buf.count)
-            if n <= 0 { break }
-            out += buf[0..<n]
+        do {
+            guard let text = try ControlClient.ask(path, request) else {
+                return .failure(DDNSConfigError(message: "jamdns not reachable at \(path) (\(String(cString: strerror(errno))))"))
+            }
+            return text.hasPrefix("error: ") ? .failure(DDNSConfigError(message: String(text.dropFirst(7)).trimmingSpaces)) : .success(text)
+        } catch {
+            return .failure(DDNSConfigError(message: error.message))
         }
-        let text = String(decoding: out, as: UTF8.self)
-        return text.hasPrefix("error: ") ? .failure(DDNSConfigError(message: String(text.dropFirst(7)).trimmingSpaces)) : .success(text)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DNSCache
 import DNSWire
+import SystemIO
 
 /// The local control channel: a Unix stream socket (mode 0660, so only the service's user and group reach
 /// it), one text request per connection, answered and closed. Requests:

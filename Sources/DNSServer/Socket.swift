@@ -123,11 +123,3 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
 /// SOCK_DGRAM as socket(2) takes it.
 let datagramSocketType = Int32(SOCK_DGRAM.rawValue)
 
-/// A Unix socket address for `path` (a leading 0 byte: the abstract namespace); nil when it does not fit.
-func unixAddress(_ path: [UInt8]) -> sockaddr_un? {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return nil }
-    withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.enumerated() { p[i] = b } }
-    return addr
-}

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET (a path, or "@name" in the abstract
 /// namespace). Without the variable (not started by systemd with Type=notify) it does nothing.

@@ -3,22 +3,13 @@ import Glibc
 #endif
 import DNSWire
 import DNSZone
+import SystemIO
 
 /// Reading zone files from disk (the I/O half of zone-file handling; the parser itself is pure).
 public enum ZoneFiles {
-    /// Reads a whole file; errors name the path and the reason.
+    /// Reads a whole file (up to 256 MiB); errors name the path and the reason.
     public static func read(_ path: String) throws(StoreError) -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw StoreError(.io, "cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n > 0 { out.append(contentsOf: buf[0..<n]) }
-            if n < buf.count { break }
-            guard out.count <= 256 << 20 else { throw StoreError(.io, "\(path) is larger than 256 MiB") }
-        }
-        return out
+        do { return try FileReader.bytes(path, cap: FileReader.zoneCap) } catch { throw StoreError(.io, error.message) }
     }
 
     static func realPath(_ p: String) -> String? {

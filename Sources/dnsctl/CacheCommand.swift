@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import DNSStore
+import SystemIO
 
 /// `dnsctl cache`: talks to the running jamdns over its Unix control socket.
 struct CacheCommand: ParsableCommand {
@@ -70,27 +71,9 @@ func ask(_ path: String, _ request: String, json: Bool = false) throws {
 
 /// The server's answer to one request; nil when nothing listens on `path` (errno says why).
 func askText(_ path: String, _ request: String) throws -> String? {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw Rejected("socket: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Rejected("control socket path too long: \(path)") }
-    withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-    guard rc == 0 else { return nil }
-    let line = request + "\n"
-    _ = line.withCString { write(fd, $0, strlen($0)) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = read(fd, &buf, buf.count)
-        if n <= 0 { break }
-        out += buf[0..<n]
-        if out.count > 1 << 20 { break }
-    }
-    let text = String(decoding: out, as: UTF8.self)
+    let reply: String?
+    do { reply = try ControlClient.ask(path, request) } catch { throw Rejected(error.message) }
+    guard let text = reply else { return nil }
     if text.hasPrefix("error: ") { throw Rejected(String(text.dropFirst(7)).trimmingCharacters()) }
     return text
 }

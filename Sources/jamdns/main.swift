@@ -4,6 +4,7 @@ import Glibc
 import DNSServer
 import DNSStore
 import JamVersion
+import SystemIO
 import Logging
 
 /// `jamdns`: the DNS server. Reads its options and config, then hands everything to `DNSServer`.
@@ -92,28 +93,7 @@ extension Options {
 }
 
 func readText(_ path: String) -> String {
-    guard let text = readTextIfPossible(path) else {
-        fail(errno == EFBIG ? "config \(path) is larger than 1 MiB" : "cannot read config \(path): \(String(cString: strerror(errno)))", status: 1)
-    }
-    return text
-}
-
-/// The file's text, or nil (errno says why; EFBIG past 1 MiB).
-func readTextIfPossible(_ path: String) -> String? {
-    guard let f = fopen(path, "r") else { return nil }
-    defer { fclose(f) }
-    var text: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        text += buf[0..<n]
-        if n < buf.count { break }
-        if text.count > 1 << 20 {
-            errno = EFBIG
-            return nil
-        }
-    }
-    return String(decoding: text, as: UTF8.self)
+    do { return try FileReader.text(path) } catch { fail("config: \(error.message)", status: 1) }
 }
 
 /// What a valid config would still fail on at start, or what in it can never take effect.
@@ -195,8 +175,9 @@ SystemdNotify.send("READY=1\nSTATUS=serving \(server.authority.snapshot().zones.
         server.requestReload()
         return
     }
-    guard let text = readTextIfPossible(path) else {
-        server.rejectReload("cannot read \(path): \(String(cString: strerror(errno)))")
+    let text: String
+    do { text = try FileReader.text(path) } catch {
+        server.rejectReload(error.message)
         server.requestReload()
         return
     }

@@ -317,3 +317,24 @@ struct Lexer {
         return TextToken(out, quoted: quoted, line: ln, column: col)
     }
 }
+
+extension RData {
+    /// RDATA alone, in presentation format, as `dnsctl record add` and the importers take it: the zone-file
+    /// lexer (quotes, escapes, parentheses) and the type's parser, without pretending a whole record line.
+    /// Relative names are taken against `origin`; errors give the column within `text`.
+    public static func parse(text: String, type: RRType, origin: DNSName?) throws(ZoneParseError) -> RData {
+        var lexer = Lexer(Array(text.utf8))
+        let entry: Lexer.Entry?
+        do throws(Lexer.Failure) {
+            entry = try lexer.nextEntry()
+            if try lexer.nextEntry() != nil { throw Lexer.Failure(line: 2, column: 1, message: "RDATA must be one line") }
+        } catch {
+            throw ZoneParseError(file: "<rdata>", line: error.line, column: error.column, error.message)
+        }
+        let toks = entry?.tokens ?? []
+        do { return try RData.parse(type: type, tokens: toks, origin: origin) } catch {
+            let at = error.tokenIndex.flatMap { $0 < toks.count ? toks[$0] : nil } ?? toks.last
+            throw ZoneParseError(file: "<rdata>", line: at?.line ?? 1, column: at?.column ?? 1, "\(type) record: \(error.message)")
+        }
+    }
+}

@@ -36,9 +36,8 @@ func addressRecord(_ name: DNSName, _ ip: String, ttl: UInt32) -> ResourceRecord
 
 /// One record from RDATA in zone-file syntax (relative names are under `zone`).
 func parsedRecord(_ name: DNSName, _ type: RRType, _ rdata: String, ttl: UInt32, zone: DNSName) -> ResourceRecord? {
-    var p = ZoneFileParser(text: "@ \(ttl) IN \(type) \(rdata)\n", origin: zone)
-    guard let r = try? p.next() else { return nil }
-    return ResourceRecord(name: name, type: type, ttl: ttl, rdata: r.record.rdata)
+    guard let rd = try? RData.parse(text: rdata, type: type, origin: zone) else { return nil }
+    return ResourceRecord(name: name, type: type, ttl: ttl, rdata: rd)
 }
 
 /// Lines without comments and surrounding blanks, numbered from 1. `comment` says where one starts: `.anywhere`

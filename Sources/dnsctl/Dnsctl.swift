@@ -211,12 +211,8 @@ func resolveName(_ text: String, zone: String?, store: ZoneStore) throws -> (DNS
 
 /// Parses RDATA text for one type, relative names against `origin`.
 func parseRData(_ text: String, type: RRType, origin: DNSName) throws -> RData {
-    var lexer = ZoneFileParser(text: "@ 0 IN \(type) \(text)\n", origin: origin)
-    do {
-        guard let r = try lexer.next() else { throw Rejected("empty \(type) RDATA") }
-        return r.record.rdata
-    } catch let e as ZoneParseError {
-        throw Rejected("bad \(type) RDATA '\(text)': \(e.message)")
+    do { return try RData.parse(text: text, type: type, origin: origin) } catch {
+        throw Rejected("bad \(type) RDATA '\(text)': \(error.message)")
     }
 }
 

@@ -131,3 +131,22 @@ func readFile(_ path: String) -> [UInt8] {
     }
     return out
 }
+
+/// RDATA alone, as dnsctl and the importers parse it (no record line made up around it).
+@Suite struct RDataTextTests {
+    @Test("relative names against the origin, quotes and parentheses; errors name the column; one line only")
+    func rdataAlone() throws {
+        let o = try DNSName("lab.test.")
+        #expect(try RData.parse(text: "10 mail", type: .mx, origin: o).presentation(type: .mx) == "10 mail.lab.test.")
+        #expect(try RData.parse(text: #""v=spf1 -all" "second""#, type: .txt, origin: o).presentation(type: .txt) == #""v=spf1 -all" "second""#)
+        #expect(try RData.parse(text: "( 10 60\n 5060 sip )", type: .srv, origin: o).presentation(type: .srv) == "10 60 5060 sip.lab.test.")
+        do {
+            _ = try RData.parse(text: "10 20 x", type: .srv, origin: o)
+            Issue.record("accepted a short SRV")
+        } catch {
+            #expect(error.message.contains("SRV record") && error.column >= 1, "\(error)")
+        }
+        #expect(throws: ZoneParseError.self) { try RData.parse(text: "192.0.2.1\n192.0.2.2", type: .a, origin: o) }
+        #expect(throws: ZoneParseError.self) { try RData.parse(text: "192.0.2.300", type: .a, origin: o) }
+    }
+}

@@ -100,15 +100,7 @@ public struct DDNSConfig: Sendable, Equatable {
 
     /// "IPv4:PORT" or "[IPv6]:PORT".
     static func hostPort(_ s: String) -> HostPort? {
-        if s.hasPrefix("["), let close = s.firstIndex(of: "]") {
-            let host = String(s[s.index(after: s.startIndex)..<close])
-            let rest = s[s.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), IPv6Address(host) != nil else { return nil }
-            return HostPort(host: host, port: port)
-        }
-        let parts = s.split(separator: ":")
-        guard parts.count == 2, IPv4Address(String(parts[0])) != nil, let port = UInt16(parts[1]) else { return nil }
-        return HostPort(host: String(parts[0]), port: port)
+        DNSWire.HostPort(s).map { HostPort(host: $0.host, port: $0.port) }
     }
     public var providers: [ProviderConfig] = []
     /// [lab] store: the jamdns store holding `record`; unset = the lab's zone is not touched.

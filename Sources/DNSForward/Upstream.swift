@@ -8,37 +8,10 @@ public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
     public var isIPv6: Bool
 
     public init?(_ text: String) {
-        var t = text
-        var port: UInt16 = 53
-        if let hash = t.lastIndex(of: "#") {
-            guard let p = UInt16(t[t.index(after: hash)...]) else { return nil }
-            port = p
-            t = String(t[..<hash])
-        }
-        if t.hasPrefix("[") {
-            guard let close = t.firstIndex(of: "]") else { return nil }
-            let rest = t[t.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let p = UInt16(rest.dropFirst()) else { return nil }
-                port = p
-            }
-            t = String(t[t.index(after: t.startIndex)..<close])
-            guard IPv6Address(t) != nil else { return nil }
-            isIPv6 = true
-        } else if IPv6Address(t) != nil {
-            isIPv6 = true
-        } else {
-            let parts = t.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count <= 2, IPv4Address(String(parts[0])) != nil else { return nil }
-            if parts.count == 2 {
-                guard let p = UInt16(parts[1]) else { return nil }
-                port = p
-            }
-            t = String(parts[0])
-            isIPv6 = false
-        }
-        host = t
-        self.port = port
+        guard let hp = HostPort(text, defaultPort: 53, hashPort: true) else { return nil }
+        host = hp.host
+        port = hp.port
+        isIPv6 = hp.isIPv6
     }
 
     /// The form `ares_set_servers_ports_csv` takes.

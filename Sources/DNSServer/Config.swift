@@ -6,21 +6,10 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var family: Family
 
     public init?(_ text: String) {
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            let host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), IPv6Text.valid(host) else { return nil }
-            self.host = host
-            self.port = port
-            self.family = .v6
-        } else {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, let port = UInt16(parts[1]), IPv4Text.valid(String(parts[0])) else { return nil }
-            self.host = String(parts[0])
-            self.port = port
-            self.family = .v4
-        }
+        guard let hp = HostPort(text) else { return nil }
+        host = hp.host
+        port = hp.port
+        family = hp.isIPv6 ? .v6 : .v4
     }
 
     public var description: String { family == .v6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -29,9 +18,6 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 import ConfigFormat
 import DNSStore
 import DNSWire
-
-enum IPv4Text { static func valid(_ s: String) -> Bool { IPv4Address(s) != nil } }
-enum IPv6Text { static func valid(_ s: String) -> Bool { IPv6Address(s) != nil } }
 
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var message: String

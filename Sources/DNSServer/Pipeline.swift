@@ -87,7 +87,7 @@ package struct Pipeline {
                 source = .ofEngineAnswer(rcode: size > 3 ? scratch.writer.bytes[3] & 0x0F : 0)
             case .recurse(let q):
                 guard let resolver = policy.resolver else { return .drop }
-                switch resolver.answerNow(q, client: r.client.bytes) {
+                switch resolver.answerNow(q, client: r.client) {
                 case .answer(let now, let src):
                     size = Self.copy(now, count: now.count, to: out, capacity: capacity)
                     source = src

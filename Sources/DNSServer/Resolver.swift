@@ -55,6 +55,8 @@ public final class Resolver: Sendable {
     let zoneServers: [[UpstreamServer]]
     /// `zoneNames` for the longest-suffix lookup: name → index.
     let zoneTable: SuffixTable<Int>
+    /// `config.allowRecursion`, compiled (the one prefix matcher, no allocation per question).
+    let recursionACL: PrefixMatcher
     let policies: [CachePolicy]
     let staleAllowed: [Bool]
     let ednsPayload: Int
@@ -97,6 +99,7 @@ public final class Resolver: Sendable {
         }
         zoneNames = names
         zoneTable = SuffixTable(names.enumerated().map { ($1, $0) })
+        recursionACL = PrefixMatcher(config.allowRecursion)
         self.policies = policies
         staleAllowed = stale
         var opts = ForwarderOptions()
@@ -187,8 +190,10 @@ public final class Resolver: Sendable {
     static func nowMs() -> Int64 { monotonicMs() }
 
     /// Policy first (nothing leaves the machine for a refused or local answer), then the longest forward zone.
-    public func route(_ q: Question, client: [UInt8]) -> Route {
-        guard config.allowRecursion.contains(where: { $0.contains(client) }) else {
+    public func route(_ q: Question, client: [UInt8]) -> Route { route(q, client: IPBits(bytes: client)) }
+
+    func route(_ q: Question, client: IPBits) -> Route {
+        guard recursionACL.contains(client) else {
             return .refuse(.prohibited, "recursion is not offered to this client")
         }
         let best = zoneTable.longest(containing: q.name)?.value
@@ -267,7 +272,9 @@ public final class Resolver: Sendable {
 
     /// Everything that needs no network: policy answers and cache hits. `.fetch` means the caller should
     /// call `fetch` with a reply callback (built only then, so hits allocate no closure).
-    public func answerNow(_ q: RecursionQuery, client: [UInt8]) -> Immediate {
+    public func answerNow(_ q: RecursionQuery, client: [UInt8]) -> Immediate { answerNow(q, client: IPBits(bytes: client)) }
+
+    func answerNow(_ q: RecursionQuery, client: IPBits) -> Immediate {
         if let opts = q.edns?.options, opts.contains(where: { $0.code == Self.loopOptionCode && $0.data == loopToken }) {
             return .answer(Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload), .local)
         }

@@ -30,22 +30,8 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True when `address` (4 or 16 bytes; IPv4-mapped IPv6 is matched as IPv4) lies inside the prefix.
-    public func contains(_ address: [UInt8]) -> Bool {
-        var a = address
-        if a.count == 16 && bytes.count == 4 && a[0..<10].allSatisfy({ $0 == 0 }) && a[10] == 0xFF && a[11] == 0xFF {
-            a = Array(a[12...])
-        }
-        guard a.count == bytes.count else { return false }
-        var bits = length
-        var i = 0
-        while bits > 0 {
-            let mask: UInt8 = bits >= 8 ? 0xFF : UInt8(0xFF << (8 - bits) & 0xFF)
-            if a[i] & mask != bytes[i] & mask { return false }
-            bits -= 8
-            i += 1
-        }
-        return true
-    }
+    /// The query path uses `PrefixMatcher`; this is the same test, for one prefix.
+    public func contains(_ address: [UInt8]) -> Bool { PrefixMatcher([self]).contains(IPBits(bytes: address)) }
 
     public var description: String {
         let a = bytes.count == 4 ? IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]).description : IPv6Address(bytes: bytes).description
@@ -219,6 +205,23 @@ package struct IPBits: Sendable, Equatable {
             for i in 0..<4 { v = v << 8 | UInt64(p.load(fromByteOffset: 4 + i, as: UInt8.self)) }
             hi = 0
             lo = 0xFFFF_0000_0000 | v
+        }
+    }
+
+    /// From 4 bytes (IPv4, stored mapped) or 16 (IPv6); anything else is the unspecified address.
+    init(bytes b: [UInt8]) {
+        if b.count == 4 {
+            hi = 0
+            lo = 0xFFFF_0000_0000 | UInt64(b[0]) << 24 | UInt64(b[1]) << 16 | UInt64(b[2]) << 8 | UInt64(b[3])
+        } else if b.count == 16 {
+            var h: UInt64 = 0, l: UInt64 = 0
+            for i in 0..<8 { h = h << 8 | UInt64(b[i]) }
+            for i in 8..<16 { l = l << 8 | UInt64(b[i]) }
+            hi = h
+            lo = l
+        } else {
+            hi = 0
+            lo = 0
         }
     }
 

@@ -317,9 +317,9 @@ public enum DnsmasqConfig {
 
     /// `IP` or `IP#PORT` (dnsmasq's syntax), IPv4 or IPv6.
     static func serverAddress(_ s: String) -> String? {
-        let parts = s.split(separator: "#", omittingEmptySubsequences: false)
-        guard parts.count <= 2, IPv4Address(String(parts[0])) != nil || IPv6Address(String(parts[0])) != nil else { return nil }
-        if parts.count == 2 { guard let p = Int(parts[1]), (1...65535).contains(p) else { return nil } }
+        // dnsmasq writes a bare address, then #PORT: no brackets, no ":PORT".
+        let bare = String(s.split(separator: "#", omittingEmptySubsequences: false)[0])
+        guard IPv4Address(bare) != nil || IPv6Address(bare) != nil, let hp = HostPort(s, defaultPort: 53, hashPort: true), hp.port != 0 else { return nil }
         return s
     }
 

@@ -26,6 +26,10 @@ public struct RecursionQuery: Sendable {
     /// name): an upstream NXDOMAIN reaches the client as NODATA, since the name does exist.
     public var nameExists: Bool
 
+    /// The query's RD and CD bits, read through `Header` rather than by mask.
+    var recursionDesired: Bool { Header(id: id, flags: flags).rd }
+    var checkingDisabled: Bool { Header(id: id, flags: flags).cd }
+
     public init(id: UInt16, flags: UInt16, question: Question, edns: EDNS?, maxSize: Int, nameExists: Bool = false) {
         self.id = id
         self.flags = flags
@@ -294,7 +298,7 @@ public final class Resolver: Sendable {
                 return .answer(reencodedAnswer(from: hit.wire, q, stale: false), .cache)
             }
             // RD clear: a cache-only question (RFC 1034 §4.3.1); nothing cached means nothing to say.
-            guard q.flags & 0x0100 != 0 else {
+            guard q.recursionDesired else {
                 return .answer(Self.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not cached and recursion not desired", ednsPayload: ednsPayload), .refused)
             }
             return .fetch(zone: zone, key: key)
@@ -305,7 +309,7 @@ public final class Resolver: Sendable {
     public func fetch(_ q: RecursionQuery, zone: Int, key: CacheKey, reply: (@Sendable ([UInt8], AnswerSource) -> Void)?) {
         var m = Message(header: Header(id: 0))
         m.header.rd = true
-        m.header.cd = q.flags & 0x0010 != 0
+        m.header.cd = q.checkingDisabled
         m.questions = [q.question]
         // Always EDNS upstream: Consul returns at most 3 A records without it and never sets TC.
         m.edns = EDNS(udpPayloadSize: 1232, dnssecOK: q.edns?.dnssecOK ?? false,
@@ -387,8 +391,8 @@ public final class Resolver: Sendable {
         var h = Header(id: q.id)
         h.qr = true
         h.opcode = .query
-        h.rd = q.flags & 0x0100 != 0
-        h.cd = q.flags & 0x0010 != 0
+        h.rd = q.recursionDesired
+        h.cd = q.checkingDisabled
         h.ra = true
         m.header = h
         m.questions = [q.question]
@@ -409,7 +413,10 @@ public final class Resolver: Sendable {
     }
 
     static func localAnswer(_ q: RecursionQuery, rcode: RCode, ede: ExtendedErrorCode, text: String, ednsPayload: Int) -> [UInt8] {
-        var m = Message(header: Header(id: q.id, flags: q.flags & 0x7910))
+        var m = Message(header: Header(id: q.id))
+        m.header.opcode = Header(id: q.id, flags: q.flags).opcode
+        m.header.rd = q.recursionDesired
+        m.header.cd = q.checkingDisabled
         m.header.qr = true
         m.header.ra = true
         m.questions = [q.question]

@@ -30,7 +30,7 @@ let package = Package(
         // The resolver's answer cache: pure, time passed in.
         .target(name: "DNSCache", dependencies: ["DNSWire"], swiftSettings: strict),
         // Forwarding to upstream servers through c-ares 1.18, on its own poll loop.
-        .target(name: "DNSForward", dependencies: ["DNSWire", "CAres"], swiftSettings: strict),
+        .target(name: "DNSForward", dependencies: ["DNSWire", "CAres", "SystemIO"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite", "SystemIO"], swiftSettings: strict),
         // Small system helpers every binary shares: capped file reads, Unix socket addresses, the control-socket client.
@@ -42,7 +42,7 @@ let package = Package(
         // Migration: hosts files, Ansible inventories and dnsmasq configs mapped to records (pure, no I/O).
         .target(name: "Importers", dependencies: ["DNSWire", "DNSZone"], swiftSettings: strict),
         // Prometheus text and the small loopback HTTP endpoint both daemons serve it on.
-        .target(name: "Exposition", swiftSettings: strict),
+        .target(name: "Exposition", dependencies: ["SystemIO"], swiftSettings: strict),
         // DDNS: WAN address detection and the Cloudflare/Namecheap providers (libcurl).
         .target(name: "DDNS", dependencies: ["DNSWire", "DNSStore", "DNSForward", "CCurl", "ConfigFormat", "Exposition", "SystemIO"], swiftSettings: strict),
         // Query engine, listeners, configuration.

@@ -4,6 +4,7 @@ import Glibc
 import CAres
 import DNSWire
 import Synchronization
+import SystemIO
 
 /// Identical questions in flight share one upstream query (coalescing): this names "identical".
 public struct CoalesceKey: Hashable, Sendable {
@@ -102,13 +103,8 @@ public final class Forwarder: UpstreamTransport {
         AresLibrary.initOnce()
         let loop = try ForwardLoop(zones: zones, options: options, owner: self, health: initial, zoneNames: zoneNames)
         let box = LoopBox(loop)
-        let ctx = Unmanaged.passRetained(box).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            let b = Unmanaged<LoopBox>.fromOpaque(arg!).takeRetainedValue()
-            b.loop.run()
-            return nil
-        }, ctx)
-        guard rc == 0 else { throw .badMessage("pthread_create: \(rc)") }
+        guard let t = trySpawnThread({ box.loop.run() }) else { throw .badMessage("pthread_create: \(String(cString: strerror(errno)))") }
+        thread = t
     }
 
     /// Queues `query` (a complete DNS query; its ID is replaced) for the zone's servers. `completion` runs on
@@ -297,11 +293,7 @@ final class ForwardLoop {
         }
     }
 
-    static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMs() -> Int64 { monotonicMs() }
 
     func socketState(fd: Int32, channel: AresChannel, read: Bool, write: Bool) {
         if !read && !write { sockets[fd] = nil } else { sockets[fd] = (channel, read, write) }

@@ -5,6 +5,7 @@ import DNSForward
 import DNSWire
 import DNSZone
 import Exposition
+import SystemIO
 
 extension Server {
     /// `/metrics` (Prometheus text) and `/healthz` (does the server answer a real query on its first listen

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DNSWire
 import DNSZone
+import SystemIO
 
 /// How an answer that is not ready at once (a question sent upstream) gets back to its client: UDP sends to
 /// a copy of the client's address on the worker's socket, TCP posts it to the connection's completion queue.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DNSWire
 import Synchronization
+import SystemIO
 
 /// [log] query_log: one line per answered query (time, client, name, type, rcode, source, transport, latency)
 /// written by its own thread. The query path only appends to a bounded queue: when the writer falls behind,

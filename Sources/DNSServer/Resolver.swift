@@ -5,6 +5,7 @@ import DNSCache
 import DNSForward
 import DNSWire
 import Synchronization
+import SystemIO
 
 /// The answer cache, shared by a resolver and the one that replaces it on a config reload.
 public final class SharedCache: Sendable {

@@ -7,6 +7,7 @@ import DNSZone
 import Exposition
 import Logging
 import Synchronization
+import SystemIO
 
 /// The running server: sockets bound, threads started. `reload(_:)` applies a new config in place (SIGHUP);
 /// `stop()` asks every thread to finish and joins them.

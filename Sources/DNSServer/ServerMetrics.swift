@@ -5,6 +5,7 @@ import CSys
 import DNSWire
 import Exposition
 import Synchronization
+import SystemIO
 
 /// Where an answer came from: the `source` label of the query metrics and the query log.
 public enum AnswerSource: Int, CaseIterable, Sendable {

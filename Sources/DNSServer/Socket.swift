@@ -103,23 +103,6 @@ func setNonBlocking(_ fd: Int32) {
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
 }
 
-/// Starts a detached-style joinable thread running `body`.
-func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        init(_ b: @escaping @Sendable () -> Void) { body = b }
-    }
-    var tid = pthread_t()
-    let ctx = Unmanaged.passRetained(Box(body)).toOpaque()
-    let rc = pthread_create(&tid, nil, { arg in
-        let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-        box.body()
-        return nil
-    }, ctx)
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    return tid
-}
-
 /// SOCK_DGRAM as socket(2) takes it.
 let datagramSocketType = Int32(SOCK_DGRAM.rawValue)
 

@@ -4,6 +4,7 @@ import Glibc
 import DNSWire
 import DNSZone
 import Synchronization
+import SystemIO
 
 /// A forwarded answer's way back to a TCP client: the completion queue, by connection id, so a reused
 /// descriptor never gets another client's answer.

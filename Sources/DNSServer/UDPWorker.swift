@@ -4,6 +4,7 @@ import Glibc
 import CSys
 import DNSWire
 import DNSZone
+import SystemIO
 
 /// One UDP socket served by one thread with recvmmsg/sendmmsg batches (platform notes: ~1.7x NIO's
 /// per-core throughput). All buffers are allocated once; the loop wakes every 500 ms to check for shutdown.

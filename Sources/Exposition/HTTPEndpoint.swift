@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// A minimal HTTP/1.1 server for `/metrics` and `/healthz`: GET only, one request per connection, bounded
 /// request size and time. It is meant for a loopback address (the scraper), never for the internet; a
@@ -71,14 +72,8 @@ public final class HTTPEndpoint: @unchecked Sendable {
 
     /// Starts serving on its own thread.
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        pthread_create(&t, nil, { arg in
-            let me = Unmanaged<HTTPEndpoint>.fromOpaque(arg!).takeRetainedValue()
-            me.serve()
-            return nil
-        }, box.toOpaque())
-        thread = t
+        let me = UncheckedBox(self)
+        thread = trySpawnThread { me.value.serve() }
     }
 
     /// Stops the thread and closes the socket.
@@ -149,4 +144,10 @@ public final class HTTPEndpoint: @unchecked Sendable {
         if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
         return handler(path)
     }
+}
+
+/// The endpoint handed to its own thread, which alone serves from it after `start`.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
 }

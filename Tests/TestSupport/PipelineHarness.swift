@@ -6,6 +6,7 @@ import DNSForward
 import DNSWire
 import DNSZone
 import Synchronization
+import SystemIO
 
 /// The query pipeline without sockets (in the spirit of swift-nio's EmbeddedChannel and CoreDNS's
 /// dnstest.NewRecorder): a catalog, a config, optionally a resolver over a fake upstream; `ask` hands one

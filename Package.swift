@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres", "SystemIO"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite", "SystemIO"], swiftSettings: strict),
-        // Small system helpers every binary shares: capped file reads, Unix socket addresses, the control-socket client.
+        // Small system helpers shared by every target that does I/O: clocks, thread start, capped file reads,
+        // Unix socket addresses, the control-socket client.
         .target(name: "SystemIO", swiftSettings: strict),
         // The release number every binary reports.
         .target(name: "JamVersion", swiftSettings: strict),

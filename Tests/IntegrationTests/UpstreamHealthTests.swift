@@ -8,22 +8,6 @@ import Glibc
 /// Upstream health that tells the truth: every server is probed at start and while idle, a server that has
 /// never answered is not "up", and a config reload keeps what is known of the servers that stay.
 @Suite(.serialized) struct UpstreamHealthTests {
-    /// A UDP socket that takes queries and never answers (a stalled server); closed at deinit.
-    final class BlackHole {
-        let fd: Int32
-        let port: UInt16
-        init() {
-            port = Env.freePort()
-            fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        deinit { close(fd) }
-    }
-
     func waitFor(_ what: String, seconds: Int = 5, _ check: () -> Bool) -> Bool {
         for _ in 0..<(seconds * 10) {
             if check() { return true }
@@ -36,7 +20,9 @@ import Glibc
     func probesAndReload() throws {
         let internet = try KnotServer(zones: [("example.test.", Env.root + "/Tests/Fixtures/example.test.zone")])
         let consul = try KnotServer(zones: [("consul.", Env.root + "/Tests/Fixtures/consul.zone")])
-        let hole = BlackHole()
+        // A UDP socket that takes queries and never answers (a stalled server).
+        let (holeFD, holePort) = ForwarderTests.blackHole()
+        defer { close(holeFD) }
         let dir = Env.tempDir("health")
         let port = Env.freePort(), mport = Env.freePort()
         func config(consulZone: Bool) -> String {
@@ -49,7 +35,7 @@ import Glibc
             [metrics]
             listen = "127.0.0.1:\(mport)"
             [resolver]
-            upstreams = ["127.0.0.1:\(internet.port)", "127.0.0.1:\(hole.port)"]
+            upstreams = ["127.0.0.1:\(internet.port)", "127.0.0.1:\(holePort)"]
             try_timeout_ms = 300
             deadline_ms = 900
             \(consulZone ? "[forward.\"consul.\"]\nservers = [\"127.0.0.1#\(consul.port)\"]\ncache = false\nserve_stale = false" : "")
@@ -59,13 +45,13 @@ import Glibc
         let child = try Child([Env.bin + "/jamdns", "--config", dir + "/jamdns.toml"], log: dir + "/jamdns.log")
         try waitUntilAnswering(port: port, zone: nil)
         let live = "jamdns_upstream_up{zone=\".\",server=\"127.0.0.1:\(internet.port)\"}"
-        let dead = "jamdns_upstream_up{zone=\".\",server=\"127.0.0.1:\(hole.port)\"}"
+        let dead = "jamdns_upstream_up{zone=\".\",server=\"127.0.0.1:\(holePort)\"}"
         func metrics() -> String { httpGet(port: mport, "/metrics").1 }
-        #expect(waitFor("probes") { metric(metrics(), live) == 1 && metric(metrics(), dead) == 0 && metric(metrics(), "jamdns_upstream_state{zone=\".\",server=\"127.0.0.1:\(hole.port)\",state=\"down\"}") == 1 },
+        #expect(waitFor("probes") { metric(metrics(), live) == 1 && metric(metrics(), dead) == 0 && metric(metrics(), "jamdns_upstream_state{zone=\".\",server=\"127.0.0.1:\(holePort)\",state=\"down\"}") == 1 },
                 "\(metrics())")
         for i in 0..<5 { _ = DNSClient.ask("n\(i).example.test.", .a, port: port, rd: true) }
         let before = metric(metrics(), "jamdns_forwarder_queries_total{result=\"received\"}") ?? 0
-        let failedBefore = metric(metrics(), "jamdns_upstream_failures_total{zone=\".\",server=\"127.0.0.1:\(hole.port)\"}") ?? 0
+        let failedBefore = metric(metrics(), "jamdns_upstream_failures_total{zone=\".\",server=\"127.0.0.1:\(holePort)\"}") ?? 0
         #expect(before >= 5 && failedBefore >= 1)
         // A reload that changes the resolver (a consul. zone): the same servers keep their state and counts.
         Env.write(dir + "/jamdns.toml", config(consulZone: true))
@@ -73,7 +59,7 @@ import Glibc
         #expect(waitFor("reload") { metric(metrics(), "jamdns_config_reloads_total{result=\"applied\"}") == 1 })
         let text = metrics()
         #expect(metric(text, dead) == 0, "a dead server does not come back as alive after a reload: \(text)")
-        #expect((metric(text, "jamdns_upstream_failures_total{zone=\".\",server=\"127.0.0.1:\(hole.port)\"}") ?? 0) >= failedBefore)
+        #expect((metric(text, "jamdns_upstream_failures_total{zone=\".\",server=\"127.0.0.1:\(holePort)\"}") ?? 0) >= failedBefore)
         #expect((metric(text, "jamdns_forwarder_queries_total{result=\"received\"}") ?? 0) >= before, "counters do not reset")
         #expect(metric(text, live) == 1)
         // The new consul. server is probed too, and found up before any client asks.

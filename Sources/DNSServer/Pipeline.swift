@@ -99,7 +99,8 @@ package struct Pipeline {
                 }
             }
         }
-        guard let limited = Self.rateLimit(policy, metrics, r, out, size: size) else { return .drop }
+        guard let limited = Self.rateLimit(policy, metrics, client: r.client, transport: r.transport, receivedUs: r.receivedUs, out, size: size)
+        else { return .drop }
         Self.observe(policy, metrics, client: r.client, query: r.bytes, answerRCode: limited > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0,
                      source: source, transport: r.transport, receivedUs: r.receivedUs)
         return .reply(size: limited, source: source)
@@ -113,9 +114,10 @@ package struct Pipeline {
 
     /// Response-rate limiting of UDP answers to clients outside the exempt ranges, after the answer exists
     /// (dropped garbage costs no budget). The answer's new size, or nil to say nothing.
-    @inline(__always) static func rateLimit(_ policy: Policy, _ metrics: MetricBlock, _ r: Request, _ answer: UnsafeMutableRawPointer, size: Int) -> Int? {
-        guard r.transport == .udp, let limiter = policy.limiter, limiter.applies(to: r.client) else { return size }
-        switch limiter.check(r.client, nowMs: Int64(r.receivedUs / 1000)) {
+    @inline(__always) static func rateLimit(_ policy: Policy, _ metrics: MetricBlock, client: IPBits, transport: Transport, receivedUs: Int,
+                                            _ answer: UnsafeMutableRawPointer, size: Int) -> Int? {
+        guard transport == .udp, let limiter = policy.limiter, limiter.applies(to: client) else { return size }
+        switch limiter.check(client, nowMs: Int64(receivedUs / 1000)) {
         case .pass: return size
         case .drop:
             metrics.count(.rrlDropped)
@@ -170,8 +172,9 @@ final class LateAnswer: Sendable {
 
     func deliver(_ bytes: [UInt8], source: AnswerSource) {
         var answer = bytes
-        let r = Request(bytes: UnsafeRawBufferPointer(start: nil, count: 0), client: client, transport: transport, receivedUs: receivedUs)
-        let size = answer.withUnsafeMutableBytes { Pipeline.rateLimit(policy, metrics, r, $0.baseAddress!, size: $0.count) }
+        let size = answer.withUnsafeMutableBytes {
+            Pipeline.rateLimit(policy, metrics, client: client, transport: transport, receivedUs: receivedUs, $0.baseAddress!, size: $0.count)
+        }
         guard let size else { return }
         if size < answer.count { answer.removeLast(answer.count - size) }
         Pipeline.observe(policy.queryLog, metrics, client: client, qtype: qtype, name: name, rcode: answer.count > 3 ? answer[3] & 0x0F : 2,

@@ -22,9 +22,6 @@ package final class Policy: Sendable {
         tcpIdleTimeoutMs = Int64(config.tcpIdleTimeoutMs)
     }
 
-    /// Whether the per-query path needs the client's address at all.
-    var needsClient: Bool { allowQuery != nil || limiter != nil || queryLog != nil }
-
     /// The key the answer memo is valid for: a new zone snapshot or a new policy empties it.
     @inline(__always) func memoGeneration(_ catalogGeneration: UInt64) -> UInt64 { catalogGeneration &+ generation << 40 }
 }

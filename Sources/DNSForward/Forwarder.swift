@@ -437,8 +437,7 @@ final class ForwardLoop {
                 guard idle, !h.probing, h.isAlive(now: now) || h.lastContactMs == 0 else { continue }
                 let ch = channelFor(zone: z, server: s, now: now)
                 guard let c = ch.channel else { continue }
-                health[z][s].probing = true
-                health[z][s].lastContactMs = now
+                health[z][s].probing = true  // `send` stamps lastContactMs
                 var bytes = q
                 let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
                 bytes[0] = UInt8(id >> 8)

@@ -24,7 +24,6 @@ public struct ImportOutcome: Sendable {
     public var created: [DNSName] = []
     public var fallthroughChanged: [(zone: DNSName, from: Fallthrough, to: Fallthrough)] = []
     public var upstreamAdded: [DNSName] = []
-    public var isEmpty: Bool { created.isEmpty && fallthroughChanged.isEmpty && upstreamAdded.isEmpty && diffs.allSatisfy(\.isEmpty) }
 }
 
 extension ZoneStore {
@@ -86,36 +85,34 @@ extension ZoneStore {
     }
 
     func syncImportLocked(source: String, zone origin: DNSName, records wanted: [ResourceRecord], dryRun: Bool) throws(StoreError) -> ZoneDiff {
-        do {
-            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (create it with 'dnsctl zone add \(origin)')") }
-            let old = try records(zoneID: id)
-            let ownedQuery = try db.prepare("SELECT owner_key, type, rdata_key FROM import_owned WHERE source = ? AND zone_id = ?")
-            try ownedQuery.bind([.text(source), .int(id)])
-            var owned = Set<[UInt8]>()
-            while try ownedQuery.step() { owned.insert(Self.ownKey(ownedQuery.blob(0), UInt16(truncatingIfNeeded: ownedQuery.int(1)), ownedQuery.blob(2))) }
-            func key(_ r: ResourceRecord) -> [UInt8] { Self.ownKey(r.name.lowercased.wire, r.type.rawValue, r.rdata.wireBytes(type: r.type, canonical: true)) }
-            let wantedKeys = Set(wanted.map(key))
-            let present = Set(old.map(key))
-            var new = old.filter { !(owned.contains(key($0)) && !wantedKeys.contains(key($0))) }
-            var claimed: [ResourceRecord] = []
-            for var r in wanted where !present.contains(key(r)) && !claimed.contains(where: { key($0) == key(r) }) {
-                if let t = new.first(where: { $0.name == r.name && $0.type == r.type })?.ttl { r.ttl = t }
-                new.append(r)
-                claimed.append(r)
-            }
-            let diff = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
-            if !dryRun {
-                let del = try db.prepare("DELETE FROM import_owned WHERE source = ? AND zone_id = ? AND owner_key = ? AND type = ? AND rdata_key = ?")
-                for r in diff.removed where r.type != .soa {
-                    try del.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
-                }
-                let ins = try db.prepare("INSERT OR IGNORE INTO import_owned(source, zone_id, owner_key, type, rdata_key) VALUES (?, ?, ?, ?, ?)")
-                for r in claimed {
-                    try ins.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
-                }
-            }
-            return diff
+        guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (create it with 'dnsctl zone add \(origin)')") }
+        let old = try records(zoneID: id)
+        let ownedQuery = try db.prepare("SELECT owner_key, type, rdata_key FROM import_owned WHERE source = ? AND zone_id = ?")
+        try ownedQuery.bind([.text(source), .int(id)])
+        var owned = Set<[UInt8]>()
+        while try ownedQuery.step() { owned.insert(Self.ownKey(ownedQuery.blob(0), UInt16(truncatingIfNeeded: ownedQuery.int(1)), ownedQuery.blob(2))) }
+        func key(_ r: ResourceRecord) -> [UInt8] { Self.ownKey(r.name.lowercased.wire, r.type.rawValue, r.rdata.wireBytes(type: r.type, canonical: true)) }
+        let wantedKeys = Set(wanted.map(key))
+        let present = Set(old.map(key))
+        var new = old.filter { !(owned.contains(key($0)) && !wantedKeys.contains(key($0))) }
+        var claimed: [ResourceRecord] = []
+        for var r in wanted where !present.contains(key(r)) && !claimed.contains(where: { key($0) == key(r) }) {
+            if let t = new.first(where: { $0.name == r.name && $0.type == r.type })?.ttl { r.ttl = t }
+            new.append(r)
+            claimed.append(r)
         }
+        let diff = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
+        if !dryRun {
+            let del = try db.prepare("DELETE FROM import_owned WHERE source = ? AND zone_id = ? AND owner_key = ? AND type = ? AND rdata_key = ?")
+            for r in diff.removed where r.type != .soa {
+                try del.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
+            }
+            let ins = try db.prepare("INSERT OR IGNORE INTO import_owned(source, zone_id, owner_key, type, rdata_key) VALUES (?, ?, ?, ?, ?)")
+            for r in claimed {
+                try ins.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
+            }
+        }
+        return diff
     }
 
     /// Zones where `source` owns records (so a rerun that lists none of them still removes what it made).

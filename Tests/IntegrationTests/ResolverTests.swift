@@ -275,17 +275,16 @@ import Glibc
         let stats = try jam.dnsctl(["cache", "stats"]).1
         #expect(Self.stat(stats, "upstream") == 1, "\(stats)")
         #expect(Self.stat(stats, "coalesced") == 39, "\(stats)")
-        // And counted where it arrived: the upstream's socket holds exactly one query for the name (besides
-        // jamdns's own health probe, `. NS`).
+        // And counted where it arrived: the upstream's socket holds exactly one query for the name. jamdns's own
+        // health probe (`. NS`) may be there too, unless the clients' question reached the server first (then
+        // that was its first contact); UpstreamHealthTests checks the probe with no traffic at all.
         _ = fcntl(hole, F_SETFL, fcntl(hole, F_GETFL, 0) | O_NONBLOCK)
-        var seen = 0, probes = 0
+        var seen = 0
         var buf = [UInt8](repeating: 0, count: 1500)
         while case let n = recv(hole, &buf, buf.count, 0), n > 0 {
-            let q = try? Message.parse(Array(buf[0..<n]))
-            if q?.questions.first?.name == (try DNSName("same.example.test.")) { seen += 1 } else if q?.questions.first?.name.isRoot == true { probes += 1 }
+            if (try? Message.parse(Array(buf[0..<n])))?.questions.first?.name == (try DNSName("same.example.test.")) { seen += 1 }
         }
         #expect(seen == 1, "the upstream saw \(seen) queries for the name")
-        #expect(probes >= 1, "and the start-up probe")
     }
 
     @Test("an answer too big for UDP upstream is fetched over TCP and handed whole to a TCP client")

@@ -93,8 +93,8 @@ public final class Detector {
         guard m.rcode == .noError else { throw Failure(description: "\(s) answered \(m.rcode)") }
         for rr in m.answers {
             switch rr.rdata {
-            case .txt(let strings) where type == .txt:
-                if let first = strings.first { return try policy.check(String(decoding: first, as: UTF8.self), family: family) }
+            case .txt(let txt) where type == .txt:
+                if let first = txt.strings.first { return try policy.check(String(decoding: first, as: UTF8.self), family: family) }
             case .a(let a) where type == .a: return try policy.check(a.description, family: family)
             case .aaaa(let a) where type == .aaaa: return try policy.check(a.description, family: family)
             default: continue

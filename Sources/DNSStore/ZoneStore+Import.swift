@@ -91,7 +91,7 @@ extension ZoneStore {
         try ownedQuery.bind([.text(source), .int(id)])
         var owned = Set<[UInt8]>()
         while try ownedQuery.step() { owned.insert(Self.ownKey(ownedQuery.blob(0), UInt16(truncatingIfNeeded: ownedQuery.int(1)), ownedQuery.blob(2))) }
-        func key(_ r: ResourceRecord) -> [UInt8] { Self.ownKey(r.name.lowercased.wire, r.type.rawValue, r.rdata.wireBytes(type: r.type, canonical: true)) }
+        func key(_ r: ResourceRecord) -> [UInt8] { Self.ownKey(r.name.lowercased.wire, r.type.rawValue, r.rdata.wireBytes(canonical: true)) }
         let wantedKeys = Set(wanted.map(key))
         let present = Set(old.map(key))
         var new = old.filter { !(owned.contains(key($0)) && !wantedKeys.contains(key($0))) }
@@ -105,11 +105,11 @@ extension ZoneStore {
         if !dryRun {
             let del = try db.prepare("DELETE FROM import_owned WHERE source = ? AND zone_id = ? AND owner_key = ? AND type = ? AND rdata_key = ?")
             for r in diff.removed where r.type != .soa {
-                try del.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
+                try del.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(canonical: true))])
             }
             let ins = try db.prepare("INSERT OR IGNORE INTO import_owned(source, zone_id, owner_key, type, rdata_key) VALUES (?, ?, ?, ?, ?)")
             for r in claimed {
-                try ins.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
+                try ins.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(canonical: true))])
             }
         }
         return diff

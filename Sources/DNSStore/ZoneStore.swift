@@ -130,7 +130,7 @@ public final class ZoneStore {
         let soa = SOA(mname: ns, rname: mbox, serial: Self.nextSerial(after: 0, now: now()), refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300)
         let records = [
             ResourceRecord(name: origin, type: .soa, ttl: ttl, rdata: .soa(soa)),
-            ResourceRecord(name: origin, type: .ns, ttl: ttl, rdata: .name(ns)),
+            ResourceRecord(name: origin, type: .ns, ttl: ttl, rdata: .ns(ns)),
         ]
         guard try zoneID(origin) == nil else { throw StoreError(.exists, "zone \(origin) already exists") }
         var b = ZoneBuilder(origin: origin)
@@ -206,13 +206,13 @@ public final class ZoneStore {
     func apply(zoneID id: Int64, added: [ResourceRecord], removed: [ResourceRecord]) throws(StoreError) {
         let del = try db.prepare("DELETE FROM records WHERE zone_id = ? AND owner_key = ? AND type = ? AND rdata_key = ?")
         for r in removed {
-            try del.run([.int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(type: r.type, canonical: true))])
+            try del.run([.int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(canonical: true))])
         }
         let ins = try db.prepare("INSERT INTO records(zone_id, owner, owner_key, type, ttl, rdata, rdata_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
         for r in added {
             try ins.run([
                 .int(id), .blob(r.name.wire), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .int(Int64(r.ttl)),
-                .blob(r.rdata.wireBytes(type: r.type)), .blob(r.rdata.wireBytes(type: r.type, canonical: true)),
+                .blob(r.rdata.wireBytes()), .blob(r.rdata.wireBytes(canonical: true)),
             ])
         }
         try db.prepare("UPDATE zones SET updated_at = ? WHERE id = ?").run([.int(now()), .int(id)])
@@ -228,7 +228,7 @@ public final class ZoneStore {
                 s.serial = 0
                 rd = .soa(s)
             }
-            rdata = rd.wireBytes(type: r.type, canonical: true)
+            rdata = rd.wireBytes(canonical: true)
             ttl = r.ttl
         }
     }

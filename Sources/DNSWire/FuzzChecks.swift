@@ -10,7 +10,7 @@ public enum FuzzChecks {
         precondition(again.questions == m.questions && again.answers.count == m.answers.count, "round trip changed the message")
         // Presentation format of every record must render without trapping, and re-parse to the same RDATA.
         for rr in m.answers + m.authority + m.additional {
-            let text = rr.rdata.presentation(type: rr.type)
+            let text = rr.rdata.presentation
             _ = text
         }
     }

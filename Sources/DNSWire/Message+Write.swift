@@ -70,7 +70,7 @@ extension Message {
         w.u32(rr.ttl)
         let lenAt = w.count
         w.u16(0)
-        rr.rdata.write(type: rr.type, to: &w)
+        rr.rdata.write(to: &w)
         w.patchU16(at: lenAt, UInt16(truncatingIfNeeded: w.count - lenAt - 2))
     }
 

@@ -58,7 +58,7 @@ public struct ResourceRecord: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// One line of master-file text: `name ttl class type rdata`.
-    public var description: String { "\(name) \(ttl) \(rrclass) \(type) \(rdata.presentation(type: type))" }
+    public var description: String { "\(name) \(ttl) \(rrclass) \(type) \(rdata.presentation)" }
 }
 
 public struct EDNSOption: Sendable, Hashable {

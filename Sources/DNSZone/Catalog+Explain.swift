@@ -10,7 +10,7 @@ extension Catalog {
         var name = qname
         var seen: [DNSName] = []
         func rows(_ set: RRSet, owner: DNSName?) -> [String] {
-            set.records(owner: owner).map { "    \($0.name) \($0.ttl) \($0.type) \($0.rdata.presentation(type: $0.type))" }
+            set.records(owner: owner).map { "    \($0.name) \($0.ttl) \($0.type) \($0.rdata.presentation)" }
         }
         for step in 0...Self.maxChain {
             guard let zone = zone(for: name, type: qtype) else {

@@ -11,7 +11,7 @@ public enum ZoneFileWriter {
         sorted.sort {
             if $0.name != $1.name { return $0.name < $1.name }
             if $0.type != $1.type { return $0.type < $1.type }
-            return $0.rdata.wireBytes(type: $0.type, canonical: true).lexicographicallyPrecedes($1.rdata.wireBytes(type: $1.type, canonical: true))
+            return $0.rdata.wireBytes(canonical: true).lexicographicallyPrecedes($1.rdata.wireBytes(canonical: true))
         }
         let ordered = (soa.map { [$0] } ?? []) + sorted
         let width = max(1, ordered.map { $0.name.relativeDescription(to: origin).count }.max() ?? 1)
@@ -21,9 +21,9 @@ public enum ZoneFileWriter {
             let typeText = rr.type.mnemonic ?? "TYPE\(rr.type.rawValue)"
             let rdata: String
             if rr.type.mnemonic == nil || { if case .unknown = rr.rdata { return true } else { return false } }() {
-                rdata = rr.rdata.genericPresentation(type: rr.type)
+                rdata = rr.rdata.genericPresentation
             } else {
-                rdata = rr.rdata.presentation(type: rr.type)
+                rdata = rr.rdata.presentation
             }
             out += "\(owner)\(pad)\(rr.ttl) IN \(typeText) \(rdata)\n"
         }

@@ -178,7 +178,7 @@ public enum DnsmasqConfig {
                 }
                 for alias in parts.dropLast() {
                     guard let o = owner(alias, zone: zone) else { note(n, line, "\(alias) is outside zone \(zone)"); continue }
-                    out.result.records.append(ResourceRecord(name: o, type: .cname, ttl: recTTL, rdata: .name(target)))
+                    out.result.records.append(ResourceRecord(name: o, type: .cname, ttl: recTTL, rdata: .cname(target)))
                 }
             case "ptr-record":
                 // ptr-record=REVERSE-NAME[,TARGET]: into the reverse zone of the address.
@@ -189,7 +189,7 @@ public enum DnsmasqConfig {
                     note(n, line, "expected ptr-record=REVERSE-NAME,TARGET for a whole IPv4 or IPv6 address (or a name in \(zone))")
                     continue
                 }
-                pointers.append(ResourceRecord(name: o, type: .ptr, ttl: ttl, rdata: .name(target)))
+                pointers.append(ResourceRecord(name: o, type: .ptr, ttl: ttl, rdata: .ptr(target)))
             case "txt-record", "srv-host", "mx-host":
                 guard let r = mapRecord(key, value, zone: zone, ttl: ttl) else { note(n, line, "outside zone \(zone) or not understood"); continue }
                 out.result.records.append(r)

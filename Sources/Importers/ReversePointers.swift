@@ -11,7 +11,7 @@ public enum ReversePointers {
         var out: [ResourceRecord] = []
         for r in records where r.type == .a || r.type == .aaaa {
             guard let rev = reverseName(r.rdata), addressesDone.insert(rev).inserted else { continue }
-            out.append(ResourceRecord(name: rev, type: .ptr, ttl: r.ttl, rdata: .name(r.name)))
+            out.append(ResourceRecord(name: rev, type: .ptr, ttl: r.ttl, rdata: .ptr(r.name)))
         }
         return out
     }

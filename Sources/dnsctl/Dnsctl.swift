@@ -245,13 +245,13 @@ func describe(_ diff: ZoneDiff, json: Bool) {
 }
 
 func zoneLine(_ r: ResourceRecord, origin: DNSName) -> String {
-    "\(r.name) \(r.ttl) IN \(r.type) \(r.rdata.presentation(type: r.type))"
+    "\(r.name) \(r.ttl) IN \(r.type) \(r.rdata.presentation)"
 }
 
 func recordJSON(_ r: ResourceRecord) -> JSON {
     .object([
         ("name", .string(r.name.description)), ("ttl", .number(Int64(r.ttl))), ("type", .string(r.type.description)),
-        ("rdata", .string(r.rdata.presentation(type: r.type))),
+        ("rdata", .string(r.rdata.presentation)),
     ])
 }
 

@@ -31,7 +31,7 @@ struct RecordCommand: ParsableCommand {
             if options.json {
                 say(JSON.array(rows.map(recordJSON)).text)
             } else {
-                table(["NAME", "TTL", "TYPE", "DATA"], rows.map { [$0.name.description, String($0.ttl), $0.type.description, $0.rdata.presentation(type: $0.type)] })
+                table(["NAME", "TTL", "TYPE", "DATA"], rows.map { [$0.name.description, String($0.ttl), $0.type.description, $0.rdata.presentation] })
             }
         }
     }
@@ -59,7 +59,7 @@ struct RecordCommand: ParsableCommand {
             let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) throws(StoreError) in
                 let existing = records.first { $0.name == owner && $0.type == t }
                 if records.contains(where: { $0.name == owner && $0.type == t && $0.rdata == rd }) && ttl == nil {
-                    throw StoreError(.exists, "\(owner) \(t) \(rd.presentation(type: t)) already exists")
+                    throw StoreError(.exists, "\(owner) \(t) \(rd.presentation) already exists")
                 }
                 let newTTL = ttl ?? existing?.ttl ?? 3600
                 for i in records.indices where records[i].name == owner && records[i].type == t { records[i].ttl = newTTL }

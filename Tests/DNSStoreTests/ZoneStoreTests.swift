@@ -121,7 +121,7 @@ final class FakeClock: @unchecked Sendable {
         let serialBefore = try serial(s)
         do {
             try s.edit(zone: Self.origin) { recs in
-                recs.append(ResourceRecord(name: try! DNSName("vs0.jamfox.dev."), type: .cname, ttl: 60, rdata: .name(try! DNSName("rpi0.jamfox.dev."))))
+                recs.append(ResourceRecord(name: try! DNSName("vs0.jamfox.dev."), type: .cname, ttl: 60, rdata: .cname(try! DNSName("rpi0.jamfox.dev."))))
             }
             Issue.record("CNAME beside A was accepted")
         } catch {

@@ -44,7 +44,7 @@ import Testing
         let m = try Message.parse(Vectors.load("dig-mx-additional.response.hex"))
         #expect(m.header.aa && m.header.qr)
         #expect(m.answers.count == 2)
-        #expect(m.answers.contains { $0.rdata == .mx(preference: 10, exchange: try! DNSName("mail.example.test.")) })
+        #expect(m.answers.contains { $0.rdata == .mx(MX(preference: 10, exchange: try! DNSName("mail.example.test."))) })
         #expect(m.additional.contains { $0.type == .a && $0.name == (try! DNSName("mail.example.test.")) })
     }
 

@@ -15,7 +15,7 @@ import Testing
     func compression() throws {
         var m = Message(header: Header(id: 1))
         m.questions = [Question(name: try DNSName("WWW.Example.com."), type: .a)]
-        m.answers = [ResourceRecord(name: try DNSName("www.example.com."), type: .cname, ttl: 60, rdata: .name(try DNSName("web.example.com.")))]
+        m.answers = [ResourceRecord(name: try DNSName("www.example.com."), type: .cname, ttl: 60, rdata: .cname(try DNSName("web.example.com.")))]
         let b = m.wireBytes()
         // Question name at 12 (17 bytes + 4), answer owner is a pointer to 12.
         #expect(Array(b[33..<35]) == [0xC0, 12])

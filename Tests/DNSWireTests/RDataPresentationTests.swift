@@ -29,6 +29,11 @@ import Testing
         (.aaaa, "::ffff:192.0.2.1", "::ffff:c000:201"),
         (.ns, "ns1", "ns1.example.test."),
         (.cname, "@", "example.test."),
+        (.ptr, "host", "host.example.test."),
+        (.dname, "Other.Test.", "Other.Test."),
+        (.hinfo, #""ARM64" Linux"#, #""ARM64" "Linux""#),
+        (.cds, "12345 13 2 2BB183AF", "12345 13 2 2BB183AF"),
+        (.cdnskey, "257 3 13 AQID", "257 3 13 AQID"),
         (.soa, "ns1 hostmaster 1 1h 10m 2w 300", "ns1.example.test. hostmaster.example.test. 1 3600 600 1209600 300"),
         (.mx, "10 mail", "10 mail.example.test."),
         (.txt, #""v=spf1 -all" \065\\"#, #""v=spf1 -all" "A\\""#),
@@ -52,11 +57,48 @@ import Testing
     func roundTrip(index: Int) throws {
         let (type, input, expected) = Self.table[index]
         let rd = try RData.parse(type: type, tokens: Self.tokens(input), origin: Self.origin)
-        #expect(rd.presentation(type: type) == expected)
+        #expect(rd.presentation == expected)
+        #expect(rd.type == type)
         let again = try RData.parse(type: type, tokens: Self.tokens(expected), origin: Self.origin)
         #expect(again == rd)
-        var r = WireReader(rd.wireBytes(type: type))
+        var r = WireReader(rd.wireBytes())
         #expect(try RData.read(type: type, from: &r, length: r.remaining) == rd)
+    }
+
+    @Test("a value knows its type: the same target as NS and as PTR are different RDATA")
+    func valueKnowsItsType() throws {
+        let target = try DNSName("Host.Example.Test.")
+        #expect(RData.ns(target) != RData.ptr(target))
+        #expect(RData.pointing(.dname, to: target) == .dname(target))
+        #expect(RData.pointing(.mx, to: target) == nil)
+        #expect(RData.unknown(RRType(65280), [1]).type == RRType(65280))
+        var r = WireReader([])
+        #expect(try RData.read(type: .a, from: &r, length: 0) == .unknown(.a, []))
+    }
+
+    @Test("canonical form lowercases the names RFC 4034 §6.2 lists, and not NSEC's next name (RFC 6840 §5.1)")
+    func canonicalForm() throws {
+        let upper = try DNSName("MAIL.Example.TEST.")
+        let lower = Array(try DNSName("mail.example.test.").wire)
+        #expect(RData.mx(MX(preference: 1, exchange: upper)).wireBytes(canonical: true) == [0, 1] + lower)
+        #expect(RData.cname(upper).wireBytes(canonical: true) == lower)
+        #expect(RData.cname(upper).wireBytes() == upper.wire)
+        #expect(RData.nsec(NSEC(next: upper, types: [])).wireBytes(canonical: true) == upper.wire)
+    }
+
+    @Test("only RFC 1035 types compress the names in their RDATA (RFC 3597 §4)")
+    func compression() throws {
+        let owner = try DNSName("example.test.")
+        func written(_ rd: RData) -> [UInt8] {
+            var w = WireWriter()
+            w.name(owner)
+            let mark = w.count
+            rd.write(to: &w)
+            return Array(w.bytes[mark...])
+        }
+        #expect(written(.ns(owner)) == [0xC0, 0])
+        #expect(written(.dname(owner)) == owner.wire)
+        #expect(written(.srv(SRV(priority: 0, weight: 0, port: 53, target: owner))) == [0, 0, 0, 0, 0, 53] + owner.wire)
     }
 
     static let rejects: [(RRType, String)] = [

@@ -28,7 +28,7 @@ import Testing
             servers
             """
         let r = AnsibleInventory.parse(text, file: "inventory.ini", zone: zone)
-        #expect(r.records.map { "\($0.name) \($0.rdata.presentation(type: $0.type))" } == [
+        #expect(r.records.map { "\($0.name) \($0.rdata.presentation)" } == [
             "rpi0.jamfox.dev. 192.168.10.50", "rpi1.jamfox.dev. 192.168.10.51", "vs0.jamfox.dev. 192.168.10.130",
         ])
         #expect(r.notes.map(\.line) == [9, 10])

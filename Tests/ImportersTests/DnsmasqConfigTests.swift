@@ -38,7 +38,7 @@ import Testing
         let m = DnsmasqConfig.parse(Self.conf, file: "lab.conf", zone: zone) { path in
             path == "/etc/hosts.lab" ? "192.168.10.60 nas\n" : nil
         }
-        let rows = m.result.records.map { "\($0.name) \($0.ttl) \($0.type) \($0.rdata.presentation(type: $0.type))" }
+        let rows = m.result.records.map { "\($0.name) \($0.ttl) \($0.type) \($0.rdata.presentation)" }
         // TTL 0 as dnsmasq's own answers (no local-ttl); PTRs for the host-record and hosts-file addresses.
         #expect(rows == [
             "jamfox.dev. 0 A 192.168.10.80", "*.jamfox.dev. 0 A 192.168.10.80",
@@ -96,7 +96,7 @@ import Testing
             let rd: RData = ip.contains(":") ? .aaaa(IPv6Address(ip)!) : .a(IPv4Address(ip)!)
             return ResourceRecord(name: try! DNSName(String(p[0]) + ".lab."), type: ip.contains(":") ? .aaaa : .a, ttl: 0, rdata: rd)
         }
-        let ptrs = ReversePointers.make(recs).map { "\($0.name) \($0.rdata.presentation(type: .ptr))" }
+        let ptrs = ReversePointers.make(recs).map { "\($0.name) \($0.rdata.presentation)" }
         #expect(ptrs == ["150.10.168.192.in-addr.arpa. h1.lab.", "151.10.168.192.in-addr.arpa. h1.lab.",
                          "0.5.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. h3.lab."], "\(ptrs)")
         #expect(ReversePointers.zone(of: try DNSName("150.10.168.192.in-addr.arpa.")) == (try DNSName("10.168.192.in-addr.arpa.")))

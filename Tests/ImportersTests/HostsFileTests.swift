@@ -18,7 +18,7 @@ import Testing
             192.168.10.140
             """
         let r = HostsFile.parse(text, file: "hosts", zone: zone, ttl: 600)
-        #expect(r.records.map { "\($0.name) \($0.type) \($0.rdata.presentation(type: $0.type))" } == [
+        #expect(r.records.map { "\($0.name) \($0.type) \($0.rdata.presentation)" } == [
             "vs0.jamfox.dev. A 192.168.10.130", "vs0-alias.jamfox.dev. A 192.168.10.130", "vs1.jamfox.dev. A 192.168.10.131",
             "vs1.jamfox.dev. AAAA fd00::131",
         ])

@@ -74,7 +74,7 @@ import Glibc
             aa = m.header.aa
             let secs = [m.answers, m.authority, m.additional.filter { $0.type != .opt }]
             let sorted = secs.map { rrs in
-                rrs.map { (key: "\($0.name.lowercased) \($0.type) \($0.rdata.presentation(type: $0.type))", ttl: $0.ttl) }.sorted { $0.key < $1.key }
+                rrs.map { (key: "\($0.name.lowercased) \($0.type) \($0.rdata.presentation)", ttl: $0.ttl) }.sorted { $0.key < $1.key }
             }
             sections = sorted.map { $0.map(\.key) }
             ttls = sorted.map { $0.map(\.ttl) }

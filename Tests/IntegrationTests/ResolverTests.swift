@@ -294,7 +294,7 @@ import Glibc
         #expect(udp.header.tc && udp.answers.isEmpty)  // 1232 bytes is not enough: TC to the client
         let tcp = try #require(DNSClient.ask("big.example.test.", .txt, port: lab.jam.port, tcp: true, rd: true))
         #expect(!tcp.header.tc && tcp.answers.count == 1)
-        if case .txt(let strings)? = tcp.answers.first?.rdata { #expect(strings.count == 30) } else { Issue.record("no TXT") }
+        if case .txt(let txt)? = tcp.answers.first?.rdata { #expect(txt.strings.count == 30) } else { Issue.record("no TXT") }
     }
 
     @Test("unbound as the upstream (a recursive peer in front of the authoritative one)")

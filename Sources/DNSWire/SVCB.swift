@@ -1,3 +1,47 @@
+/// SVCB and HTTPS (RFC 9460): wire form here, presentation helpers in `SVCBText` below.
+public struct SVCB: Hashable, Sendable, RDataKind {
+    public var priority: UInt16
+    public var target: DNSName
+    /// SvcParams in wire form, sorted by key, keys unique (RFC 9460 §2.2).
+    public var params: [SvcParam]
+
+    init(priority: UInt16, target: DNSName, params: [SvcParam]) {
+        self.priority = priority
+        self.target = target
+        self.params = params
+    }
+    init(reading r: inout WireReader, end: Int) throws(WireError) {
+        priority = try r.readU16()
+        target = try r.readName()
+        params = []
+        var last: Int = -1
+        while r.position < end {
+            let key = try r.readU16()
+            guard Int(key) > last else { throw WireError(.badRData, at: r.position, "SvcParam keys not strictly increasing") }
+            last = Int(key)
+            let len = Int(try r.readU16())
+            params.append(SvcParam(key: key, value: try r.readBytes(len)))
+        }
+    }
+    func write(to w: inout WireWriter, compress: Bool) {
+        w.u16(priority)
+        w.name(target, compress: false)
+        for p in params {
+            w.u16(p.key)
+            w.u16(UInt16(p.value.count))
+            w.append(p.value)
+        }
+    }
+    init(parsing c: inout TokenCursor) throws(PresentationError) { self = try SVCBText.parse(&c) }
+    var presentation: String { SVCBText.format(self) }
+    func rdata(_ type: RRType) -> RData { type == .https ? .https(self) : .svcb(self) }
+}
+
+public struct SvcParam: Hashable, Sendable {
+    public var key: UInt16
+    public var value: [UInt8]
+}
+
 /// SVCB/HTTPS presentation format (RFC 9460 §2.1 and §7).
 enum SVCBText {
     static let keyNames: [(UInt16, String)] = [

@@ -243,6 +243,19 @@ extension TOMLDocument {
         }
         return out
     }
+
+    /// The names of the quoted sub-tables of `table`, e.g. "consul." for `[forward."consul."]`, whether
+    /// written as a table header or as dotted keys; each once, sorted.
+    public func quotedSubtables(of table: String) -> [String] {
+        let prefix = table + ".\""
+        var names: Set<String> = []
+        for key in Array(values.keys) + Array(tables.keys) where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            guard let close = rest.firstIndex(of: "\"") else { continue }
+            names.insert(String(rest[..<close]))
+        }
+        return names.sorted()
+    }
 }
 
 extension TOMLDocument {

@@ -50,7 +50,9 @@ msg.header.qr = true
 msg.answers = catalog.answer(qname, .a).answer
 var w = WireWriter()
 measure("encode response") { msg.write(into: &w, maxSize: 1232); sink &+= w.count }
-measure("engine.respond (exact name)") { _ = engine.respond(to: query, transport: .udp, catalog: catalog, into: &w); sink &+= w.count }
-measure("engine.respond (wildcard)") { _ = engine.respond(to: wildQuery, transport: .udp, catalog: catalog, into: &w); sink &+= w.count }
+let routes = RouteTable(catalog: catalog, forwardZones: [.root])
+measure("routes.decide (exact name, resolver on)") { if case .answer(let a) = routes.decide(qname, .a, resolverAvailable: true) { sink &+= a.answer.count } }
+measure("engine.respond (exact name)") { _ = engine.respond(to: query, transport: .udp, routes: routes, into: &w); sink &+= w.count }
+measure("engine.respond (wildcard)") { _ = engine.respond(to: wildQuery, transport: .udp, routes: routes, into: &w); sink &+= w.count }
 measure("DNSName hash") { var h = Hasher(); qname.hash(into: &h); sink &+= h.finalize() }
 print("(checksum \(sink & 1))")

@@ -5,10 +5,11 @@ import DNSZone
 extension Resolver {
     /// The resolver's part of `dnsctl explain`: the policy or forward rule that applies to a client on the LAN,
     /// the servers it would ask (with their health), and what the cache holds for the name.
-    public func explain(_ name: DNSName, _ type: RRType) -> [String] {
+    /// `forward`: the forward zone the route table found for the name.
+    public func explain(_ name: DNSName, _ type: RRType, forward: Int?) -> [String] {
         var out: [String] = []
         let q = Question(name: name, type: type, qclass: .in)
-        switch route(q, client: [127, 0, 0, 1]) {
+        switch route(q, client: [127, 0, 0, 1], forward: forward) {
         case .refuse(_, let text):
             out.append("REFUSED: \(text)")
         case .nxDomain(let text):
@@ -33,17 +34,17 @@ extension Resolver {
 /// `explain NAME [TYPE]` over the control socket: the served zones first, then the resolver.
 func explainText(_ name: DNSName, _ type: RRType, catalog: Catalog, policy: Policy) -> String {
     var out = ["\(name) \(type)"]
-    let (decision, lines) = catalog.explainDecision(name, type, resolverAvailable: policy.resolver != nil)
+    let (decision, lines) = policy.routes(for: catalog).explainDecision(name, type, resolverAvailable: policy.resolver != nil)
     out += lines
     switch decision {
     case .answer:
         break
-    case .resolve:
-        if let r = policy.resolver { out += r.explain(name, type) }
-    case .outside:
+    case .resolve(_, _, let forward):
+        if let r = policy.resolver { out += r.explain(name, type, forward: forward) }
+    case .outside(let forward):
         if let r = policy.resolver {
             out.append("no served zone contains \(name)")
-            out += r.explain(name, type)
+            out += r.explain(name, type, forward: forward)
         } else {
             out.append("no served zone contains \(name) and no resolver is configured: REFUSED (EDE 20, not authoritative)")
         }

@@ -53,12 +53,12 @@ package struct PipelineScratch {
 /// log) exactly once. Listeners do I/O only; a new transport is a new listener that calls `handle`.
 /// Built per batch from the snapshots in force, so a batch never sees two configs or two catalogs.
 package struct Pipeline {
-    let catalog: Catalog
+    let routes: RouteTable
     let policy: Policy
     let metrics: MetricBlock
 
     init(catalog: Catalog, policy: Policy, metrics: MetricBlock) {
-        self.catalog = catalog
+        routes = policy.routes(for: catalog)
         self.policy = policy
         self.metrics = metrics
     }
@@ -69,7 +69,7 @@ package struct Pipeline {
     package func handle(_ r: Request, scratch: inout PipelineScratch, into out: UnsafeMutableRawPointer, capacity: Int,
                         responder: () -> Responder) -> Outcome {
         let allowed = policy.allowQuery?.contains(r.client) ?? true
-        let memoKey = policy.memoGeneration(catalog.generation)
+        let memoKey = policy.memoGeneration(routes.catalog.generation)
         var size: Int
         var source: AnswerSource
         if allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {
@@ -78,7 +78,7 @@ package struct Pipeline {
             source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)
         } else {
             let query = Array(r.bytes)
-            switch policy.engine.decide(query, transport: r.transport, catalog: catalog, into: &scratch.writer, allowed: allowed) {
+            switch policy.engine.decide(query, transport: r.transport, routes: routes, into: &scratch.writer, allowed: allowed) {
             case .drop:
                 metrics.count(.dropped)
                 return .drop

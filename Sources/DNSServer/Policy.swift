@@ -1,3 +1,6 @@
+import DNSZone
+import Synchronization
+
 /// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver
 /// (forwarders and their policies), the ACL, the rate limiter and the query log. SIGHUP builds a new one and
 /// swaps it in whole; the listeners read it once per batch, so a query sees one config, never a mix.
@@ -10,6 +13,8 @@ package final class Policy: Sendable {
     let queryLog: QueryLog?
     let tcpMaxConnections: Int
     let tcpIdleTimeoutMs: Int64
+    /// The route table of the last catalog asked for: zones, marks and this config's forward zones.
+    private let routeCache = Mutex<RouteTable?>(nil)
 
     package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?) {
         self.generation = generation
@@ -20,6 +25,17 @@ package final class Policy: Sendable {
         self.queryLog = queryLog
         tcpMaxConnections = config.tcpMaxConnections
         tcpIdleTimeoutMs = Int64(config.tcpIdleTimeoutMs)
+    }
+
+    /// The route table for `catalog` under this config's forward zones. Built by the first batch that sees a
+    /// new catalog or a new policy (a table of zones, marks and forward zones: no records), then shared.
+    func routes(for catalog: Catalog) -> RouteTable {
+        routeCache.withLock { cached in
+            if let c = cached, c.catalog === catalog { return c }
+            let fresh = RouteTable(catalog: catalog, forwardZones: resolver?.zoneNames ?? [])
+            cached = fresh
+            return fresh
+        }
     }
 
     /// The key the answer memo is valid for: a new zone snapshot or a new policy empties it.

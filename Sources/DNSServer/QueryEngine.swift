@@ -24,8 +24,8 @@ public struct QueryEngine: Sendable {
     }
 
     /// Compatibility for callers that only serve authoritative data: true = answer written, false = drop.
-    public func respond(to query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter) -> Bool {
-        switch decide(query, transport: transport, catalog: catalog, into: &out) {
+    public func respond(to query: [UInt8], transport: Transport, routes: RouteTable, into out: inout WireWriter) -> Bool {
+        switch decide(query, transport: transport, routes: routes, into: &out) {
         case .reply: return true
         case .drop: return false
         case .recurse(let q):
@@ -37,7 +37,7 @@ public struct QueryEngine: Sendable {
 
     /// Decides a query: writes the authoritative (or error) answer into `out` (`.reply`), drops it, or hands
     /// a name outside the served zones to the resolver (`.recurse`).
-    public func decide(_ query: [UInt8], transport: Transport, catalog: Catalog, into out: inout WireWriter,
+    public func decide(_ query: [UInt8], transport: Transport, routes: RouteTable, into out: inout WireWriter,
                        allowed: Bool = true) -> Disposition {
         guard query.count >= 12 else { return .drop }
         let flags = UInt16(query[2]) << 8 | UInt16(query[3])
@@ -107,14 +107,15 @@ public struct QueryEngine: Sendable {
             return finish(.notImp)
         }
         let ans: AuthAnswer
-        switch catalog.decide(q.name, q.type, resolverAvailable: recursion && q.qclass == .in) {
+        switch routes.decide(q.name, q.type, resolverAvailable: recursion && q.qclass == .in) {
         case .answer(let a):
             ans = a
-        case .resolve(_, let nameExists):
-            return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize, nameExists: nameExists))
-        case .outside:
+        case .resolve(_, let nameExists, let forward):
+            return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize,
+                                           forward: forward, nameExists: nameExists))
+        case .outside(let forward):
             if recursion && q.qclass == .in {
-                return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize))
+                return .recurse(RecursionQuery(id: id, flags: msg.header.flags, question: q, edns: msg.edns, maxSize: maxSize, forward: forward))
             }
             return finish(.refused, ede: .notAuthoritative, "not authoritative for this name")
         }

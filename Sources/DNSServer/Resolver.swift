@@ -26,13 +26,17 @@ public struct RecursionQuery: Sendable {
     /// The name has data in a served zone (it falls through for this type, or is under a "resolve upstream"
     /// name): an upstream NXDOMAIN reaches the client as NODATA, since the name does exist.
     public var nameExists: Bool
+    /// The forward zone the route table found for the name (index into the resolver's `zoneNames`); nil:
+    /// none holds it, so no upstream is configured for it.
+    public var forward: Int?
 
     /// The query's RD and CD bits, read through `Header` rather than by mask.
     var recursionDesired: Bool { Header(id: id, flags: flags).rd }
     var checkingDisabled: Bool { Header(id: id, flags: flags).cd }
 
-    public init(id: UInt16, flags: UInt16, question: Question, edns: EDNS?, maxSize: Int, nameExists: Bool = false) {
+    public init(id: UInt16, flags: UInt16, question: Question, edns: EDNS?, maxSize: Int, forward: Int?, nameExists: Bool = false) {
         self.id = id
+        self.forward = forward
         self.flags = flags
         self.question = question
         self.edns = edns
@@ -54,12 +58,11 @@ public final class Resolver: Sendable {
     public let config: ResolverConfig
     let forwarder: any UpstreamTransport
     let cache: SharedCache
-    /// Forward zones, the default ("." = upstreams) last; index = forwarder zone index.
-    let zoneNames: [DNSName]
+    /// Forward zones, the default ("." = upstreams) last; index = forwarder zone index. The route table
+    /// (`RouteTable.forwardZones`) holds them with the served zones and finds the one for a name.
+    public let zoneNames: [DNSName]
     /// Each zone's servers, indexed like `zoneNames`.
     let zoneServers: [[UpstreamServer]]
-    /// `zoneNames` for the longest-suffix lookup: name → index.
-    let zoneTable: SuffixTable<Int>
     /// `config.allowRecursion`, compiled (the one prefix matcher, no allocation per question).
     let recursionACL: PrefixMatcher
     let policies: [CachePolicy]
@@ -103,7 +106,6 @@ public final class Resolver: Sendable {
             stale.append(true)
         }
         zoneNames = names
-        zoneTable = SuffixTable(names.enumerated().map { ($1, $0) })
         recursionACL = PrefixMatcher(config.allowRecursion)
         self.policies = policies
         staleAllowed = stale
@@ -194,14 +196,14 @@ public final class Resolver: Sendable {
 
     static func nowMs() -> Int64 { monotonicMs() }
 
-    /// Policy first (nothing leaves the machine for a refused or local answer), then the longest forward zone.
-    public func route(_ q: Question, client: [UInt8]) -> Route { route(q, client: IPBits(bytes: client)) }
+    /// Policy first (nothing leaves the machine for a refused or local answer), then the forward zone the
+    /// route table found for the name (`forward`).
+    public func route(_ q: Question, client: [UInt8], forward: Int?) -> Route { route(q, client: IPBits(bytes: client), forward: forward) }
 
-    func route(_ q: Question, client: IPBits) -> Route {
+    func route(_ q: Question, client: IPBits, forward best: Int?) -> Route {
         guard recursionACL.contains(client) else {
             return .refuse(.prohibited, "recursion is not offered to this client")
         }
-        let best = zoneTable.longest(containing: q.name)?.value
         let isDefault = best.map { zoneNames[$0].isRoot } ?? true
         if isDefault {
             // domain-needed: a plain name ("nas") is never sent upstream (dnsmasq answers it locally too).
@@ -213,7 +215,7 @@ public final class Resolver: Sendable {
                 return .nxDomain("private-range reverse lookups are not forwarded (bogus_priv)")
             }
         }
-        guard let b = best else { return .refuse(.notAuthoritative, "not authoritative and no upstream is configured") }
+        guard let b = best, b < zoneNames.count else { return .refuse(.notAuthoritative, "not authoritative and no upstream is configured") }
         return .forward(zone: b)
     }
 
@@ -283,7 +285,7 @@ public final class Resolver: Sendable {
         if let opts = q.edns?.options, opts.contains(where: { $0.code == Self.loopOptionCode && $0.data == loopToken }) {
             return .answer(Self.localAnswer(q, rcode: .servFail, ede: .other, text: "forwarding loop: this query came from this server", ednsPayload: ednsPayload), .local)
         }
-        switch route(q.question, client: client) {
+        switch route(q.question, client: client, forward: q.forward) {
         case .refuse(let ede, let text):
             return .answer(Self.localAnswer(q, rcode: .refused, ede: ede, text: text, ednsPayload: ednsPayload), .refused)
         case .nxDomain(let text):

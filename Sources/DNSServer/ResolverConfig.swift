@@ -136,14 +136,7 @@ extension ServerConfig {
         }
 
         // [forward."consul."] tables: keys arrive as forward."consul.".servers and so on.
-        var zoneNames: [String] = []
-        for key in Array(doc.values.keys) + Array(doc.tables.keys) where key.hasPrefix("forward.\"") {
-            let rest = key.dropFirst("forward.\"".count)
-            guard let close = rest.firstIndex(of: "\"") else { continue }
-            let z = String(rest[..<close])
-            if !zoneNames.contains(z) { zoneNames.append(z) }
-        }
-        for z in zoneNames.sorted() {
+        for z in doc.quotedSubtables(of: "forward") {
             let prefix = "forward.\"\(z)\"."
             for key in doc.values.keys where key.hasPrefix(prefix) {
                 let field = key.dropFirst(prefix.count)

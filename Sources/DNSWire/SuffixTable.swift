@@ -27,4 +27,25 @@ public struct SuffixTable<Value: Sendable>: Sendable {
         }
         return nil
     }
+
+    /// The names in the table that `name` is equal to or below, longest first, one per `next`: a walk that
+    /// can stop once it has what it needs and go on later from where it stopped.
+    public struct Walk {
+        let name: DNSName
+        let labels: Int
+        var index = 0
+
+        public mutating func next(in table: SuffixTable) -> (name: DNSName, value: Value)? {
+            while index < table.depths.count {
+                let d = table.depths[index]
+                index += 1
+                guard d <= labels else { continue }
+                let s = name.suffix(labels: d)
+                if let v = table.entries[s] { return (s, v) }
+            }
+            return nil
+        }
+    }
+
+    @inline(__always) public func walk(_ name: DNSName) -> Walk { Walk(name: name, labels: name.labelCount) }
 }

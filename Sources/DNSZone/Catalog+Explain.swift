@@ -76,27 +76,27 @@ extension Catalog {
     }
 }
 
-extension Catalog {
+extension RouteTable {
     /// `explain`'s account of the routing decision (`decide`) for one question: the zone part, then what the
     /// decision makes of it. The resolver's part (forward rule, upstream health, cache) is the caller's.
     public func explainDecision(_ qname: DNSName, _ qtype: RRType, resolverAvailable: Bool) -> (LocalDecision, [String]) {
         let decision = decide(qname, qtype, resolverAvailable: resolverAvailable)
-        var out = explain(qname, qtype) ?? []
-        let mark = upstreamMark(for: qname)
+        var out = catalog.explain(qname, qtype) ?? []
+        let m = match(qname, qtype)
         switch decision {
         case .answer(let a):
-            if let mark {
+            if let mark = m.mark {
                 out.append(resolverAvailable
                     ? "  \(qname) is under the 'resolve upstream' name \(mark), but its own \(qtype) records win (as a hosts-file line beats server=/name/# in dnsmasq); types it has no records of go upstream"
                     : "  \(qname) is under the 'resolve upstream' name \(mark), but no resolver is configured: the zone answers")
-            } else if !resolverAvailable, let z = zone(for: qname, type: qtype), z.fallthroughMode != .off, a.answer.isEmpty {
+            } else if !resolverAvailable, let z = m.zone, z.fallthroughMode != .off, a.answer.isEmpty {
                 out.append("  zone \(z.origin) falls through (\(z.fallthroughMode)), but no resolver is configured: the zone answers")
             }
             out.append("answer: \(a.rcode)\(a.authoritative ? ", authoritative" : ", referral"), \(a.answer.count) answer record(s)")
-        case .resolve(.upstreamName(let m), let exists):
-            out.append("  \(qname) is under the 'resolve upstream' name \(m) (dnsctl upstream list): the resolver answers it"
+        case .resolve(.upstreamName(let mark), let exists, _):
+            out.append("  \(qname) is under the 'resolve upstream' name \(mark) (dnsctl upstream list): the resolver answers it"
                 + (exists ? "; the name has records of its own, none of type \(qtype), so an upstream NXDOMAIN is answered as NODATA" : ""))
-        case .resolve(.fallsThrough(let z, let mode), let exists):
+        case .resolve(.fallsThrough(let z, let mode), let exists, _):
             out.append("  zone \(z) falls through (\(mode)): it has no \(exists ? "\(qtype) data for this name" : "such name"), so the resolver answers"
                 + (exists ? "; an upstream NXDOMAIN is answered as NODATA (the name exists here)" : ""))
         case .outside:

@@ -8,21 +8,22 @@ public final class Catalog: Sendable {
     /// Bumped on every rebuild; lets caches keyed on a catalog notice a swap.
     public let generation: UInt64
 
-    /// Names (with their subtrees) inside the zones that are answered by the resolver, not the zones.
-    let marks: SuffixTable<Bool>
-    public var upstreamNames: Set<DNSName> { Set(marks.entries.keys) }
+    /// Names (with their subtrees) inside the zones that are answered by the resolver, not the zones; the
+    /// route table looks them up.
+    public let upstreamNames: Set<DNSName>
 
     public init(zones: [Zone], generation: UInt64 = 0, upstreamNames: [DNSName] = []) {
         table = SuffixTable(zones.map { ($0.origin, $0) })
         self.generation = generation
-        marks = SuffixTable(upstreamNames.map { ($0, true) })
+        self.upstreamNames = Set(upstreamNames)
     }
 
     /// True when `name` is at or below a name marked "resolve upstream".
-    public func isResolvedUpstream(_ name: DNSName) -> Bool { upstreamMark(for: name) != nil }
-
-    /// The "resolve upstream" mark `name` is at or below, the longest one.
-    public func upstreamMark(for name: DNSName) -> DNSName? { marks.longest(containing: name)?.name }
+    public func isResolvedUpstream(_ name: DNSName) -> Bool {
+        var n: DNSName? = name
+        while let c = n { if upstreamNames.contains(c) { return true }; n = c.parent }
+        return false
+    }
 
     /// The zone with the longest origin that contains `name`.
     public func zone(for name: DNSName) -> Zone? { table.longest(containing: name)?.value }
@@ -33,26 +34,6 @@ public final class Catalog: Sendable {
         if type == .ds, z.origin == name, let p = name.parent, let parent = zone(for: p) { return parent }
         return z
     }
-}
-
-/// Why a question inside the served zones goes to the resolver.
-public enum ResolveReason: Sendable, Equatable {
-    /// At or below a "resolve upstream" name (dnsmasq's `server=/name/#`).
-    case upstreamName(DNSName)
-    /// The zone has no data for it and falls through (see `Fallthrough`).
-    case fallsThrough(zone: DNSName, Fallthrough)
-}
-
-/// What the served data decides for one question, before any network traffic. The query path and `explain`
-/// both take this one decision, so they cannot disagree.
-public enum LocalDecision: Sendable, Equatable {
-    /// Answered from the zones.
-    case answer(AuthAnswer)
-    /// Handed to the resolver. `nameExists`: the name has data here, so an upstream NXDOMAIN must reach the
-    /// client as NODATA (the name exists; only the type is missing).
-    case resolve(ResolveReason, nameExists: Bool)
-    /// No served zone holds the name.
-    case outside
 }
 
 /// An authoritative answer ready to be written: sections, RCODE and the AA bit.
@@ -67,39 +48,18 @@ public struct AuthAnswer: Sendable, Equatable {
 }
 
 extension Catalog {
-    /// The one routing decision for a question of class IN. With no resolver (`resolverAvailable` false) every
-    /// name inside the zones is answered from them: marks and fallthrough need somebody to resolve.
-    /// Order, as dnsmasq has it: a name's own records beat a "resolve upstream" mark for the types they hold
-    /// (a hosts-file line beats `server=/name/#`); a mark beats the zone's wildcard; a zone that falls through
-    /// hands what it has no data for to the resolver.
-    public func decide(_ qname: DNSName, _ qtype: RRType, resolverAvailable: Bool) -> LocalDecision {
-        if resolverAvailable, let mark = upstreamMark(for: qname) {
-            let node = zone(for: qname, type: qtype)?.nodes[qname]
-            if let node, !node.isOccluded, node.rrsets[qtype] != nil || node.rrsets[.cname] != nil || (qtype == .any && !node.rrsets.isEmpty) {
-                return .answer(answer(qname, qtype))
-            }
-            return .resolve(.upstreamName(mark), nameExists: node.map { !$0.rrsets.isEmpty } ?? false)
-        }
-        let ans = answer(qname, qtype)
-        guard ans.inZone else { return .outside }
-        if resolverAvailable, ans.answer.isEmpty, ans.authoritative, let z = zone(for: qname, type: qtype), z.fallthroughMode != .off {
-            if ans.rcode == .nxDomain { return .resolve(.fallsThrough(zone: z.origin, z.fallthroughMode), nameExists: false) }
-            if ans.rcode == .noError && z.fallthroughMode == .types { return .resolve(.fallsThrough(zone: z.origin, .types), nameExists: true) }
-        }
-        return .answer(ans)
-    }
-
     /// Longest CNAME chain followed inside the served zones (CoreDNS uses 8 too).
     public static let maxChain = 8
 
     /// Answers one IN question from the served zones: CNAME chains followed across zones (RFC 1034 §4.3.2 step
     /// 3a; RCODE from the last name, RFC 6604), referrals with glue, negative answers with the SOA (RFC 2308).
-    public func answer(_ qname: DNSName, _ qtype: RRType) -> AuthAnswer {
+    /// `first`: the zone holding `qname`, when the caller has already looked it up (the route table has).
+    public func answer(_ qname: DNSName, _ qtype: RRType, in first: Zone? = nil) -> AuthAnswer {
         var out = AuthAnswer()
         var name = qname
         var seen: [DNSName] = []
         for step in 0...Self.maxChain {
-            guard let zone = zone(for: name, type: qtype) else {
+            guard let zone = step == 0 && first != nil ? first : zone(for: name, type: qtype) else {
                 if step == 0 { out.inZone = false }
                 return out
             }

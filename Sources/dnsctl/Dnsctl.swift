@@ -63,8 +63,11 @@ struct ServerSettings {
     var file: String?
     var storePath: String?
     var controlSocket: String?
+    /// The resolver's forward zones as the server orders them ("." last, for `resolver.upstreams`); empty:
+    /// no resolver, names outside the zones are REFUSED.
+    var forwardZones: [DNSName] = []
     /// Upstreams or forward zones are configured: the server resolves what its zones hand over.
-    var resolverConfigured = false
+    var resolverConfigured: Bool { !forwardZones.isEmpty }
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -84,7 +87,9 @@ struct ServerSettings {
             var s = ServerSettings(file: file)
             s.storePath = try doc.string("store.path")
             s.controlSocket = try doc.string("server.control_socket")
-            s.resolverConfigured = !(try doc.strings("resolver.upstreams") ?? []).isEmpty || doc.values.keys.contains { $0.hasPrefix("forward.") }
+            // Unreadable names are the server's to report (check-config); explain leaves them out.
+            s.forwardZones = doc.quotedSubtables(of: "forward").compactMap { try? DNSName($0) }
+            if !(try doc.strings("resolver.upstreams") ?? []).isEmpty { s.forwardZones.append(.root) }
             return s
         } catch {
             throw Failure(description: "\(file):\(error.line): \(error.message)")

@@ -30,13 +30,19 @@ struct ExplainCommand: ParsableCommand {
             let resolver = settings.resolverConfigured
             lines = ["\(n) \(t)  (jamdns is not running at \(socket.path): from the store \(socket.store.path)"
                      + (settings.file.map { " and \($0)" } ?? "") + "; upstream health and cache not shown)"]
-            let (decision, zoneLines) = catalog.explainDecision(n, t, resolverAvailable: resolver)
+            let routes = RouteTable(catalog: catalog, forwardZones: settings.forwardZones)
+            let (decision, zoneLines) = routes.explainDecision(n, t, resolverAvailable: resolver)
             lines += zoneLines
+            func rule(_ forward: Int?) -> String {
+                guard let f = forward else { return "no forward zone or upstream holds it: REFUSED (EDE 20, not authoritative)" }
+                let z = settings.forwardZones[f]
+                return z.isRoot ? "the resolver answers it through resolver.upstreams (the default)" : "the resolver answers it through [forward.\"\(z)\"]"
+            }
             switch decision {
             case .answer: break
-            case .resolve: lines.append("the resolver answers it (\(settings.file ?? "the config") has upstreams or forward zones)")
-            case .outside:
-                lines.append(resolver ? "no served zone contains \(n): the resolver answers it (forward zones, then the upstreams)"
+            case .resolve(_, _, let forward): lines.append(rule(forward))
+            case .outside(let forward):
+                lines.append(resolver ? "no served zone contains \(n): " + rule(forward)
                                       : "no served zone contains \(n) and no resolver is configured\(settings.file == nil ? " (no config found: pass --config)" : ""): REFUSED (EDE 20, not authoritative)")
             }
         }

@@ -53,7 +53,7 @@ import TestSupport
 
     func respond(_ q: [UInt8], _ t: Transport = .udp) -> Message? {
         var w = WireWriter()
-        guard engine.respond(to: q, transport: t, catalog: Self.catalog, into: &w) else { return nil }
+        guard engine.respond(to: q, transport: t, routes: RouteTable(catalog: Self.catalog), into: &w) else { return nil }
         return try? Message.parse(w.bytes)
     }
 

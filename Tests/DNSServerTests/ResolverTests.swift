@@ -1,5 +1,6 @@
 import DNSForward
 import DNSWire
+import DNSZone
 import Testing
 @testable import DNSServer
 
@@ -13,8 +14,9 @@ import Testing
         return try Resolver(config: c)
     }
 
-    static func query(_ name: String, _ type: RRType = .a, edns: EDNS? = EDNS()) -> RecursionQuery {
-        RecursionQuery(id: 9, flags: 0x0100, question: Question(name: try! DNSName(name), type: type), edns: edns, maxSize: 1232)
+    /// `forward` 0: the only forward zone of `resolver()`, ".".
+    static func query(_ name: String, _ type: RRType = .a, edns: EDNS? = EDNS(), forward: Int? = 0) -> RecursionQuery {
+        RecursionQuery(id: 9, flags: 0x0100, question: Question(name: try! DNSName(name), type: type), edns: edns, maxSize: 1232, forward: forward)
     }
 
     @Test("our own loop token: SERVFAIL at once, nothing forwarded")
@@ -40,17 +42,22 @@ import Testing
         }
         defer { r.stop() }
         let lan: [UInt8] = [192, 168, 10, 5]
-        func q(_ n: String, _ t: RRType = .a) -> Question { Question(name: try! DNSName(n), type: t) }
-        #expect(r.route(q("www.example.com."), client: [8, 8, 8, 8]) == .refuse(.prohibited, "recursion is not offered to this client"))
-        #expect(r.route(q("web.service.consul."), client: lan) == .forward(zone: 0))
-        #expect(r.route(q("web.service.dc2.consul."), client: lan) == .forward(zone: 1))
-        #expect(r.route(q("www.example.com."), client: lan) == .forward(zone: 3))
-        if case .nxDomain = r.route(q("nas."), client: lan) {} else { Issue.record("domain-needed") }
-        #expect(r.route(q("com.", .ns), client: lan) == .forward(zone: 3))
-        if case .nxDomain = r.route(q("1.0.168.192.in-addr.arpa.", .ptr), client: lan) {} else { Issue.record("bogus-priv") }
-        #expect(r.route(q("7.10.168.192.in-addr.arpa.", .ptr), client: lan) == .forward(zone: 2))
-        #expect(r.route(q("8.8.8.8.in-addr.arpa.", .ptr), client: lan) == .forward(zone: 3))
-        if case .nxDomain = r.route(q("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", .ptr), client: lan) {} else { Issue.record("ULA reverse") }
+        // The forward zone comes from the route table, as on the query path.
+        let routes = RouteTable(catalog: Catalog(zones: []), forwardZones: r.zoneNames)
+        func route(_ n: String, _ t: RRType = .a, client: [UInt8]) -> Route {
+            let name = try! DNSName(n)
+            return r.route(Question(name: name, type: t), client: client, forward: routes.forwardZone(for: name))
+        }
+        #expect(route("www.example.com.", client: [8, 8, 8, 8]) == .refuse(.prohibited, "recursion is not offered to this client"))
+        #expect(route("web.service.consul.", client: lan) == .forward(zone: 0))
+        #expect(route("web.service.dc2.consul.", client: lan) == .forward(zone: 1))
+        #expect(route("www.example.com.", client: lan) == .forward(zone: 3))
+        if case .nxDomain = route("nas.", client: lan) {} else { Issue.record("domain-needed") }
+        #expect(route("com.", .ns, client: lan) == .forward(zone: 3))
+        if case .nxDomain = route("1.0.168.192.in-addr.arpa.", .ptr, client: lan) {} else { Issue.record("bogus-priv") }
+        #expect(route("7.10.168.192.in-addr.arpa.", .ptr, client: lan) == .forward(zone: 2))
+        #expect(route("8.8.8.8.in-addr.arpa.", .ptr, client: lan) == .forward(zone: 3))
+        if case .nxDomain = route("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", .ptr, client: lan) {} else { Issue.record("ULA reverse") }
     }
 
     @Test("every server dead: SERVFAIL with EDE 22 through the reply callback")

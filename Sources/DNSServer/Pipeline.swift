@@ -18,13 +18,42 @@ package struct Request {
     package var transport: Transport
     /// Monotonic µs at arrival: latency is measured from here.
     package var receivedUs: Int
+    /// The question as the pipeline's own stages need it, found once here.
+    package let question: RawQuestion
 
     package init(bytes: UnsafeRawBufferPointer, client: IPBits, transport: Transport, receivedUs: Int) {
         self.bytes = bytes
         self.client = client
         self.transport = transport
         self.receivedUs = receivedUs
+        question = RawQuestion(bytes)
     }
+}
+
+/// What metrics and the query log need of the question (its type and name), read in one scan of the raw
+/// bytes without parsing the message: a memo hit is counted and logged from this alone, and only a query the
+/// engine must answer is parsed whole. Questions are never compressed.
+package struct RawQuestion: Equatable {
+    /// Just past the question name's root label; 0 when the name is compressed or runs past the end.
+    package let nameEnd: Int
+    /// The question type; 0 when unreadable.
+    package let type: UInt16
+
+    package init(_ q: UnsafeRawBufferPointer) {
+        var i = 12
+        var end = 0
+        while i < q.count {
+            let l = Int(q[i])
+            if l == 0 { end = i + 1; break }
+            if l >= 0xC0 { break }
+            i += l + 1
+        }
+        nameEnd = end
+        type = end > 0 && end + 2 <= q.count ? UInt16(q[end]) << 8 | UInt16(q[end + 1]) : 0
+    }
+
+    /// The name's wire bytes (empty when unreadable), copied for the query log.
+    package func name(in q: UnsafeRawBufferPointer) -> [UInt8] { nameEnd > 0 ? Array(q[12..<nameEnd]) : [] }
 }
 
 /// What became of a request.
@@ -101,8 +130,8 @@ package struct Pipeline {
         }
         guard let limited = Self.rateLimit(policy, metrics, client: r.client, transport: r.transport, receivedUs: r.receivedUs, out, size: size)
         else { return .drop }
-        Self.observe(policy, metrics, client: r.client, query: r.bytes, answerRCode: limited > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0,
-                     source: source, transport: r.transport, receivedUs: r.receivedUs)
+        Self.observe(policy, metrics, r, answerRCode: limited > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0,
+                     source: source)
         return .reply(size: limited, source: source)
     }
 
@@ -129,10 +158,9 @@ package struct Pipeline {
     }
 
     /// Metrics and the query log: the one place an answered query is counted.
-    static func observe(_ policy: Policy, _ metrics: MetricBlock, client: IPBits, query: UnsafeRawBufferPointer, answerRCode: UInt8,
-                        source: AnswerSource, transport: Transport, receivedUs: Int) {
-        observe(policy.queryLog, metrics, client: client, qtype: rawQueryType(query), name: policy.queryLog == nil ? [] : QueryLog.questionName(query),
-                rcode: answerRCode, source: source, transport: transport, receivedUs: receivedUs)
+    static func observe(_ policy: Policy, _ metrics: MetricBlock, _ r: Request, answerRCode: UInt8, source: AnswerSource) {
+        observe(policy.queryLog, metrics, client: r.client, qtype: r.question.type, name: policy.queryLog == nil ? [] : r.question.name(in: r.bytes),
+                rcode: answerRCode, source: source, transport: r.transport, receivedUs: r.receivedUs)
     }
 
     static func observe(_ log: QueryLog?, _ metrics: MetricBlock, client: IPBits, qtype: UInt16, name: [UInt8], rcode: UInt8,
@@ -165,8 +193,8 @@ final class LateAnswer: Sendable {
         client = r.client
         transport = r.transport
         receivedUs = r.receivedUs
-        qtype = rawQueryType(r.bytes)
-        name = policy.queryLog == nil ? [] : QueryLog.questionName(r.bytes)
+        qtype = r.question.type
+        name = policy.queryLog == nil ? [] : r.question.name(in: r.bytes)
         self.responder = responder
     }
 

@@ -42,11 +42,6 @@ package final class QueryLog: Sendable {
         }
     }
 
-    /// The question name's wire bytes in a raw query (empty when unreadable).
-    static func questionName(_ q: UnsafeRawBufferPointer) -> [UInt8] {
-        questionNameEnd(q).map { Array(q[12..<$0]) } ?? []
-    }
-
     func start() {
         let t = spawnThread { [self] in run() }
         thread.withLock { $0 = t }

@@ -223,22 +223,3 @@ public final class ServerMetrics: Sendable {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
-
-/// Where the question's name ends in a raw message (just past its root label), read without parsing; nil when
-/// it is compressed or runs past the end. Questions are never compressed.
-@inline(__always) func questionNameEnd(_ q: UnsafeRawBufferPointer) -> Int? {
-    var i = 12
-    while i < q.count {
-        let l = Int(q[i])
-        if l == 0 { return i + 1 }
-        if l >= 0xC0 { return nil }
-        i += l + 1
-    }
-    return nil
-}
-
-/// The question type of a raw query (0 when unreadable).
-@inline(__always) func rawQueryType(_ q: UnsafeRawBufferPointer) -> UInt16 {
-    guard let end = questionNameEnd(q), end + 2 <= q.count else { return 0 }
-    return UInt16(q[end]) << 8 | UInt16(q[end + 1])
-}

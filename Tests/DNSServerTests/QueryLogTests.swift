@@ -16,12 +16,13 @@ import Testing
     @Test("the question name is cut out of a raw query; compressed or runaway names give nothing")
     func questionName() {
         let q: [UInt8] = [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0, 1, 0, 1]
-        #expect(q.withUnsafeBytes { QueryLog.questionName($0) } == [1, 0x61, 0])
-        #expect(q.withUnsafeBytes { rawQueryType($0) } == 1)
-        let bad: [UInt8] = [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12]
-        #expect(bad.withUnsafeBytes { QueryLog.questionName($0) }.isEmpty && bad.withUnsafeBytes { rawQueryType($0) } == 0)
-        let runaway: [UInt8] = [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 60, 1, 2]
-        #expect(runaway.withUnsafeBytes { QueryLog.questionName($0) }.isEmpty)
+        func scan(_ b: [UInt8]) -> (name: [UInt8], type: UInt16) {
+            b.withUnsafeBytes { raw in let q = RawQuestion(raw); return (q.name(in: raw), q.type) }
+        }
+        #expect(scan(q) == ([1, 0x61, 0], 1))
+        #expect(scan([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12]) == ([], 0), "compressed")
+        #expect(scan([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 60, 1, 2]) == ([], 0), "runs past the end")
+        #expect(scan([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0]) == ([1, 0x61, 0], 0), "type cut short")
     }
 
     @Test("the queue is bounded: past the limit appends fail (and are counted as drops by the caller)")

@@ -8,7 +8,7 @@ import Synchronization
 public final class FakeUpstream: UpstreamTransport {
     public typealias Answer = @Sendable (_ query: Message, _ zone: Int) -> Result<Message, ForwardError>
     let answer: Answer
-    let asked = Mutex<[String]>([])
+    let asked = Mutex<[(question: String, zone: Int)]>([])
 
     public init(answer: @escaping Answer) { self.answer = answer }
 
@@ -21,11 +21,14 @@ public final class FakeUpstream: UpstreamTransport {
         }
     }
 
-    public var questions: [String] { asked.withLock { $0 } }
+    /// "name TYPE" of each query sent, in order.
+    public var questions: [String] { asked.withLock { $0.map(\.question) } }
+    /// The forward zone (the resolver's index) each query was sent to, in order.
+    public var zones: [Int] { asked.withLock { $0.map(\.zone) } }
 
     public func forward(_ query: [UInt8], key: CoalesceKey, completion: @escaping ForwardCompletion) {
         guard let q = try? Message.parse(query) else { return completion(.failure(.badMessage("unparsable"))) }
-        asked.withLock { $0.append("\(q.questions.first?.name.description ?? "?") \(q.questions.first?.type.description ?? "?")") }
+        asked.withLock { $0.append(("\(q.questions.first?.name.description ?? "?") \(q.questions.first?.type.description ?? "?")", key.zone)) }
         switch answer(q, key.zone) {
         case .success(var m):
             m.header.id = q.header.id

@@ -18,6 +18,14 @@ public final class PipelineHarness {
     public let upstream: FakeUpstream?
     var scratch: PipelineScratch
     let late = LateReplies()
+    /// The arrival time every request is stamped with, once `freezeClock` is called (nil: the real clock):
+    /// the rate limiter's budget then does not depend on how fast the machine runs the test.
+    var frozenUs: Int?
+
+    public func freezeClock() { frozenUs = monotonicUs() }
+
+    /// The resolver's loop token (a query carrying it is this server's own, come back).
+    public var loopToken: [UInt8]? { policy.resolver?.loopToken }
 
     /// - Parameters:
     ///   - config: jamdns.toml text; `[resolver]` settings apply when `upstream` is given.
@@ -59,7 +67,7 @@ public final class PipelineHarness {
         let pipeline = Pipeline(catalog: catalog, policy: policy, metrics: metrics)
         let outcome = query.withUnsafeBytes { q in
             out.withUnsafeMutableBytes { o in
-                pipeline.handle(Request(bytes: q, client: ip, transport: transport, receivedUs: monotonicUs()), scratch: &scratch,
+                pipeline.handle(Request(bytes: q, client: ip, transport: transport, receivedUs: frozenUs ?? monotonicUs()), scratch: &scratch,
                                 into: o.baseAddress!, capacity: capacity, responder: { self.late })
             }
         }

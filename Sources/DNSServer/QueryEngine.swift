@@ -137,7 +137,11 @@ public struct QueryEngine: Sendable {
     }
 
     func writeHeaderOnly(id: UInt16, queryFlags: UInt16, rcode: RCode, into out: inout WireWriter) {
-        var h = Header(id: id, flags: queryFlags & 0x7910)  // keep opcode, RD and CD
+        let query = Header(id: id, flags: queryFlags)
+        var h = Header(id: id)
+        h.opcode = query.opcode
+        h.rd = query.rd
+        h.cd = query.cd
         h.qr = true
         h.rcodeLow = UInt8(rcode.rawValue & 0xF)
         out.reset()

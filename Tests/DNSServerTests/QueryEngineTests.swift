@@ -82,6 +82,10 @@ import TestSupport
     @Test func headerGate() throws {
         #expect(respond(query("rpi0.jamfox.dev.", .a, flags: 4 << 11))?.rcode == .notImp)
         #expect(respond(query("rpi0.jamfox.dev.", .a) + [0])?.rcode == .formErr)
+        // A header-only FORMERR keeps the query's opcode, RD and CD, and sets nothing else but QR.
+        let malformed = try #require(respond(query("rpi0.jamfox.dev.", .a, flags: 0x0110) + [0]))
+        #expect(malformed.rcode == .formErr && malformed.header.rd && malformed.header.cd && malformed.header.qr)
+        #expect(!malformed.header.aa && !malformed.header.tc && malformed.header.opcode == .query && malformed.questions.isEmpty)
         var two = Message.query(try DNSName("a.jamfox.dev."), .a)
         two.questions.append(two.questions[0])
         #expect(respond(two.wireBytes())?.rcode == .formErr)

@@ -20,12 +20,8 @@ public struct SuffixTable<Value: Sendable>: Sendable {
     /// The longest name in the table that `name` is equal to or below, with its value.
     @inline(__always) public func longest(containing name: DNSName) -> (name: DNSName, value: Value)? {
         guard !entries.isEmpty else { return nil }
-        let n = name.labelCount
-        for d in depths where d <= n {
-            let s = name.suffix(labels: d)
-            if let v = entries[s] { return (s, v) }
-        }
-        return nil
+        var w = walk(name)
+        return w.next(in: self)
     }
 
     /// The names in the table that `name` is equal to or below, longest first, one per `next`: a walk that

@@ -47,6 +47,7 @@ public final class Server {
         self.config = config
         self.logger = logger
         let store = try ZoneStore(path: config.dbPath)
+        if let fixed = store.modeTightened { logger.warning("\(fixed)") }
         if try store.zones().isEmpty, !config.seedZones.isEmpty {
             let imported = try ZoneFiles.importDirectory(config.seedZones, into: store)
             for (zone, count) in imported { logger.info("seeded zone from \(config.seedZones)", metadata: ["zone": "\(zone)", "records": "\(count)"]) }

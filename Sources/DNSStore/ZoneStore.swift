@@ -29,10 +29,15 @@ public final class ZoneStore {
     public static let schemaVersion: Int64 = 4
     let db: Database
     let now: @Sendable () -> Int64
+    /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.
+    public static let fileMode: mode_t = 0o640
+    /// Set when opening tightened the mode of an existing store's files: one line for the caller's log.
+    public private(set) var modeTightened: String?
 
     /// Opens (creating if needed) the store at `path`: WAL, foreign keys, a busy timeout, migrations.
     public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 5000,
                 now: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(StoreError) {
+        if !readOnly { modeTightened = Self.secureFiles(path) }
         var d = try Database(path: path, readOnly: readOnly)
         if readOnly, access(path + "-wal", F_OK) != 0, (try? d.scalarInt("PRAGMA user_version")) == nil {
             // A WAL store with no -wal/-shm beside it (no connection open) in a directory this user cannot
@@ -56,6 +61,25 @@ public final class ZoneStore {
             try db.exec("PRAGMA synchronous = FULL")
             try migrate()
         }
+    }
+
+    /// Creates a missing store file 0640 (SQLite gives its -wal and -shm the database's mode), or takes group
+    /// write and anything for others off an existing one and its -wal/-shm, saying what changed.
+    static func secureFiles(_ path: String) -> String? {
+        if access(path, F_OK) != 0 {
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, fileMode)
+            if fd >= 0 { close(fd) }
+            return nil
+        }
+        var changed: [String] = []
+        for p in [path, path + "-wal", path + "-shm"] {
+            var st = stat()
+            guard stat(p, &st) == 0, st.st_mode & ~fileMode & 0o777 != 0 else { continue }
+            let old = st.st_mode & 0o777, new = old & fileMode
+            if chmod(p, new) == 0 { changed.append("\(p) \(String(old, radix: 8)) -> \(String(new, radix: 8))") }
+        }
+        return changed.isEmpty ? nil : "the store was readable by others; its mode is now owner read-write, group read (it will hold TSIG keys): "
+            + changed.joined(separator: ", ")
     }
 
     /// Where a jamdns serving the store at `path` listens for control requests, unless configured otherwise:

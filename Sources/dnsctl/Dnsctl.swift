@@ -53,6 +53,7 @@ struct GlobalOptions: ParsableArguments {
         do {
             let store = try ZoneStore(path: path, readOnly: readOnly && exists)
             if !exists { note("created the store \(path) (from \(from))") }
+            if let fixed = store.modeTightened { note(fixed) }
             return store
         } catch { throw Rejected(error.description) }
     }

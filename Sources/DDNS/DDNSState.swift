@@ -50,13 +50,20 @@ public struct DDNSState: Codable, Sendable, Equatable {
         return (try? JSONDecoder().decode(DDNSState.self, from: Data(text.utf8))) ?? DDNSState()
     }
 
-    /// Written to a temporary file, synced, then renamed: a power cut leaves the old state or the new one.
+    /// Written to a temporary file (mode 0600), synced, then renamed: a power cut leaves the old state or the
+    /// new one, and a state file that was readable by others is replaced by one that is not.
     public func save(_ path: String) throws(DDNSConfigError) {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .prettyPrinted]
         guard let data = try? enc.encode(self) else { throw DDNSConfigError(message: "cannot encode the DDNS state") }
         let tmp = path + ".tmp"
-        guard let f = fopen(tmp, "w") else { throw DDNSConfigError(message: "cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        // 0600: the state names the provider's records and its error texts; nobody else needs to read it.
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0, fchmod(fd, 0o600) == 0, let f = fdopen(fd, "w") else {
+            let why = String(cString: strerror(errno))
+            if fd >= 0 { close(fd) }
+            throw DDNSConfigError(message: "cannot write \(tmp): \(why)")
+        }
         let bytes = [UInt8](data)
         let ok = fwrite(bytes, 1, bytes.count, f) == bytes.count && fflush(f) == 0 && fsync(fileno(f)) == 0
         fclose(f)

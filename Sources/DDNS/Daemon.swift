@@ -5,9 +5,12 @@ public struct ProviderSetup {
     /// Changes when the provider's config or secret does: a wait earned by an auth or "create is off" error
     /// ends when the person fixes what it said (a hash; the secret itself is never stored).
     public var fingerprint: String
+    /// Kept to redact it from whatever the provider answers (`Redactor`); never printed.
+    let secret: Secret
     public init(config: ProviderConfig, provider: DDNSProvider, secret: Secret) {
         self.config = config
         self.provider = provider
+        self.secret = secret
         fingerprint = Self.fingerprint(config, secret)
     }
 
@@ -104,6 +107,8 @@ public final class DDNSDaemon {
     let log: (String) -> Void
     let lab: LabSync?
     var state: DDNSState
+    /// Every provider's secret, taken out of error texts before they are logged, saved or shown.
+    let redact: Redactor
     var jitter = SystemRandomNumberGenerator()
     /// Run by hand (`--once`): waits after auth and "rejected" errors are skipped, since the person running
     /// it has probably just fixed the cause. Rate-limit waits (Retry-After) are always kept.
@@ -118,7 +123,10 @@ public final class DDNSDaemon {
         self.statePath = statePath
         self.now = now
         self.log = log
+        redact = Redactor(setups.map(\.secret))
         state = DDNSState.load(statePath)
+        // A state file written before redaction existed may hold a leaked secret: cleaned, saved next cycle.
+        for (k, e) in state.entries { if let text = e.lastError { state.entries[k]?.lastError = redact(text) } }
     }
 
     /// Seconds to wait after `failures` transient failures: 30 s doubling to an hour, ±20 % jitter.
@@ -212,12 +220,13 @@ public final class DDNSDaemon {
             case .wouldCreate: return line(.wouldCreate(value), others: others)
             }
         } catch {
-            guard !dryRun else { return line(.failed("\(error) (dry run)")) }
-            let first = e.lastError != error.description
+            let text = redact(error.description)
+            guard !dryRun else { return line(.failed("\(text) (dry run)")) }
+            let first = e.lastError != text
             e.failures += 1
             e.failuresTotal = (e.failuresTotal ?? 0) + 1
             e.lastAttemptAt = t
-            e.lastError = error.description
+            e.lastError = text
             e.configKey = setup.fingerprint
             if case .rateLimited = error { e.rateLimited = true } else { e.rateLimited = false }
             switch error {
@@ -227,8 +236,8 @@ public final class DDNSDaemon {
             case .rejected: e.nextAttemptAt = t + 3600
             }
             state.entries[key] = e
-            if first { log("\(p.label) \(name.fqdn): \(error)") }
-            return line(.failed(error.description))
+            if first { log("\(p.label) \(name.fqdn): \(text)") }
+            return line(.failed(text))
         }
     }
 

@@ -120,6 +120,55 @@ import Glibc
         let e = AddressRejection(address: "\u{1b}[31m1.2.3.4\nFAKE", reason: "not an IPv4 address")
         #expect(e.description == #""\x1b[31m1.2.3.4\x0aFAKE" is not a usable WAN address: not an IPv4 address"#, "\(e.description)")
     }
+
+    @Test("a provider error that echoes the secret: never in the log, the cycle's line, the state file or status")
+    func secretsRedacted() throws {
+        var lab = Lab()
+        let secret = "tok+en/with=odd&chars-0123456789"
+        let encoded = Redactor.percentEncoded(secret)
+        #expect(encoded == "tok%2Ben%2Fwith%3Dodd%26chars-0123456789")
+        lab.provider.failWith["*"] = .auth("token \(secret) is not valid (sent as ?password=\(encoded))")
+        let logged = LogBox()
+        let lines = lab.daemon(secret: secret, log: { logged.lines.append($0) }).cycle(dryRun: false, verify: true)
+        lab.logged = logged.lines
+        let state = try readText(lab.dir + "/state.json")
+        let status = DDNSDaemon.status(DDNSState.load(lab.dir + "/state.json"), now: lab.clock.t).flatMap { $0 }
+        for text in lab.logged + lines.map(\.description) + [state] + status {
+            #expect(!text.contains(secret) && !text.contains(encoded), "\(text)")
+        }
+        #expect(lines.contains { $0.description.contains("token <secret> is not valid (sent as ?password=<secret>)") }, "\(lines)")
+        var st = stat()
+        #expect(stat(lab.dir + "/state.json", &st) == 0 && st.st_mode & 0o777 == 0o600)
+    }
+
+    @Test("a state file from before redaction: the leaked secret is cleaned on start, and the file becomes 0600")
+    func oldStateCleaned() throws {
+        let lab = Lab()
+        let secret = "s3cr3t-token-value"
+        var old = DDNSState()
+        var e = DDNSState.Entry()
+        e.lastError = "authentication failed: \(secret) rejected"
+        // Held by a rate limit, so the cycle leaves the entry (and its old error text) as it was.
+        e.rateLimited = true
+        e.nextAttemptAt = lab.clock.t + 3600
+        old.entries[DDNSState.key(provider: "fake", name: DDNSName(fqdn: "a.lab.test", zone: "lab.test"), family: .v6)] = e
+        try old.save(lab.dir + "/state.json")
+        #expect(chmod(lab.dir + "/state.json", 0o644) == 0)
+        _ = lab.daemon(secret: secret).cycle(dryRun: false, verify: true)
+        let state = try readText(lab.dir + "/state.json")
+        #expect(!state.contains(secret) && state.contains("authentication failed: <secret> rejected"), "\(state)")
+        #expect(lab.provider.calls.isEmpty, "the entry was still waiting")
+        var st = stat()
+        #expect(stat(lab.dir + "/state.json", &st) == 0 && st.st_mode & 0o777 == 0o600)
+    }
+
+    @Test("secrets too short to be real are not redacted (they would shred every message)")
+    func shortSecretsKept() {
+        let r = Redactor([Secret("ab"), Secret("longer-secret")])
+        #expect(r("ab longer-secret") == "ab <secret>")
+    }
+
+    final class LogBox: @unchecked Sendable { var lines: [String] = [] }
 }
 
 final class LogBox: @unchecked Sendable { var lines: [String] = [] }

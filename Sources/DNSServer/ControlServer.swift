@@ -6,7 +6,8 @@ import DNSWire
 import SystemIO
 
 /// The local control channel: a Unix stream socket (mode 0660, so only the service's user and group reach
-/// it), one text request per connection, answered and closed. Requests:
+/// it), one text request line per connection, answered and closed; connections are served concurrently,
+/// each within a deadline. Requests:
 ///   `flush`, `flush NAME`, `show NAME`, `stats`, `explain NAME [TYPE]`.
 final class ControlServer {
     let fd: Int32
@@ -15,8 +16,11 @@ final class ControlServer {
     let authority: Authority
     let stop: StopFlag
 
-    init(path: String, policies: PolicyBox, authority: Authority, stop: StopFlag) throws(SocketError) {
+    init(path: String, policies: PolicyBox, authority: Authority, stop: StopFlag, deadlineMs: Int64 = 1000,
+         maxConnections: Int = 32) throws(SocketError) {
         self.path = path
+        self.deadlineMs = deadlineMs
+        self.maxConnections = maxConnections
         self.policies = policies
         self.authority = authority
         self.stop = stop
@@ -33,7 +37,6 @@ final class ControlServer {
             close(s)
             throw SocketError(call: "bind", errno: e, address: path, unixPath: true)
         }
-        _ = jamSetRecvTimeout(s, ms: 500)
         fd = s
     }
 
@@ -42,17 +45,80 @@ final class ControlServer {
         unlink(path)
     }
 
+    /// How long a connection may take to send its request and read the reply; a silent one is closed then.
+    let deadlineMs: Int64
+    /// Connections served at once; one more is told the server is busy and closed.
+    let maxConnections: Int
+    static let maxRequest = 1024
+
+    /// One connection in progress: the request read so far, then the reply still to write.
+    struct Connection {
+        let fd: Int32
+        let deadline: Int64
+        var request: [UInt8] = []
+        var reply: [UInt8]? = nil
+        var written = 0
+    }
+
+    /// Serves every connection at once from one poll loop: a client that connects and says nothing (or
+    /// never reads) holds only its own slot, until its deadline.
     func run() {
+        var conns: [Connection] = []
         while !stop.isSet {
-            let c = accept(fd, nil, nil)
-            guard c >= 0 else { continue }  // timeout: check the stop flag
-            _ = jamSetRecvTimeout(c, ms: 2000)
-            var buf = [UInt8](repeating: 0, count: 1024)
-            let n = read(c, &buf, buf.count)
-            let request = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
-            let reply = handle(request)
-            _ = reply.withCString { write(c, $0, strlen($0)) }
-            close(c)
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            for c in conns { fds.append(pollfd(fd: c.fd, events: Int16(c.reply == nil ? POLLIN : POLLOUT), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), 200)  // wakes to check the stop flag and deadlines
+            let now = monotonicMs()
+            var next: [Connection] = []
+            for (i, var c) in conns.enumerated() {
+                if fds[i + 1].revents != 0, c.reply == nil { readRequest(&c) }
+                if let reply = c.reply { writeReply(&c, reply) }
+                if c.reply.map({ c.written >= $0.count }) == true || c.fd < 0 || now >= c.deadline {
+                    if c.fd >= 0 { close(c.fd) }
+                } else {
+                    next.append(c)
+                }
+            }
+            conns = next
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                let c = accept(fd, nil, nil)
+                if c >= 0 {
+                    _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK)
+                    _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+                    if conns.count >= maxConnections {
+                        _ = "error: busy, try again\n".withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                        close(c)
+                    } else {
+                        conns.append(Connection(fd: c, deadline: now + deadlineMs))
+                    }
+                }
+            }
+        }
+        for c in conns { close(c.fd) }
+    }
+
+    /// Reads what has arrived; a newline, a full buffer or the end of input completes the request.
+    func readRequest(_ c: inout Connection) {
+        var buf = [UInt8](repeating: 0, count: Self.maxRequest)
+        let n = read(c.fd, &buf, Self.maxRequest - c.request.count)
+        if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        if n > 0 { c.request += buf[0..<n] }
+        if n <= 0 || c.request.contains(UInt8(ascii: "\n")) || c.request.count >= Self.maxRequest {
+            if n < 0, c.request.isEmpty {
+                close(c.fd)
+                c = Connection(fd: -1, deadline: 0)
+                return
+            }
+            c.reply = Array(handle(String(decoding: c.request, as: UTF8.self)).utf8)
+        }
+    }
+
+    func writeReply(_ c: inout Connection, _ reply: [UInt8]) {
+        while c.written < reply.count {
+            let n = reply[c.written...].withUnsafeBytes { send(c.fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { c.written += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            c.written = reply.count  // the client went away: nothing more to do
         }
     }
 

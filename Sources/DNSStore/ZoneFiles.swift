@@ -19,7 +19,7 @@ public enum ZoneFiles {
     }
 
     /// Parses a zone file. `$INCLUDE` may only name files inside the zone file's own directory (symlinks
-    /// resolved). The origin defaults to the file name without ".zone".
+    /// resolved), by a relative path or by an absolute one. The origin defaults to the file name without ".zone".
     public static func parse(path: String, origin: DNSName?) throws -> (DNSName, [ParsedRecord]) {
         let dir: String = {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
@@ -31,6 +31,8 @@ public enum ZoneFiles {
         if let origin { o = origin } else if let g = guessed, let n = try? DNSName(g + ".") { o = n } else {
             throw StoreError(.rejected, "\(path): cannot tell the zone's name from the file name; pass --zone NAME")
         }
+        // One rule however the zone file was named (relative or absolute): includes resolve against the zone
+        // file's real directory and must stay inside it, lexically and with symlinks followed.
         let rootReal = realPath(dir.isEmpty ? "/" : dir) ?? dir
         let loader: IncludeLoader = { p in
             guard let real = realPath(p), real.hasPrefix(rootReal + "/") else {
@@ -38,7 +40,7 @@ public enum ZoneFiles {
             }
             return try read(real)
         }
-        var parser = ZoneFileParser(text: try read(path), file: path, origin: o, includeRoot: dir.isEmpty ? "/" : dir, includeLoader: loader)
+        var parser = ZoneFileParser(text: try read(path), file: path, origin: o, includeRoot: rootReal, includeLoader: loader)
         return (o, try parser.all())
     }
 

@@ -1,0 +1,52 @@
+import DNSWire
+import Testing
+@testable import DNSStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `$INCLUDE` has one rule whether the zone file is named by a relative or an absolute path: the included
+/// file, relative or absolute, must be inside the zone file's directory, with symlinks followed.
+@Suite struct ZoneFilesTests {
+    static func write(_ path: String, _ text: String) {
+        let f = fopen(path, "w")!
+        fputs(text, f)
+        fclose(f)
+    }
+
+    /// `abs` as a relative path from the working directory ("../../tmp/...").
+    static func relative(_ abs: String) -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let cwd = String(cString: getcwd(&buf, buf.count)!)
+        let ups = cwd.split(separator: "/").count
+        return String(repeating: "../", count: ups) + abs.dropFirst()
+    }
+
+    @Test("the same includes are accepted and refused whether the zone file is named relatively or absolutely",
+          arguments: [false, true])
+    func oneRule(namedRelatively: Bool) throws {
+        let dir = String(tempPath("include").dropLast("/store.sqlite".count))
+        let real = try #require(ZoneFiles.realPath(dir))
+        Self.write(real + "/hosts.inc", "www A 192.0.2.80\n")
+        Self.write(real + "/../outside-\(getpid()).inc", "evil A 192.0.2.66\n")
+        symlink(real + "/../outside-\(getpid()).inc", real + "/link.inc")
+        let head = "$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n"
+        let cases: [(String, Bool)] = [
+            ("hosts.inc", true), ("./hosts.inc", true), (real + "/hosts.inc", true),
+            ("../outside-\(getpid()).inc", false), (real + "/../outside-\(getpid()).inc", false), ("/etc/hostname", false),
+            ("link.inc", false),
+        ]
+        for (i, (include, allowed)) in cases.enumerated() {
+            let file = real + "/z\(i).test.zone"
+            Self.write(file, head + "$INCLUDE \(include)\n")
+            let named = namedRelatively ? Self.relative(file) : file
+            if allowed {
+                let (_, records) = try ZoneFiles.parse(path: named, origin: nil)
+                #expect(records.contains { $0.record.name.description == "www.z\(i).test." }, "\(include)")
+            } else {
+                #expect(throws: (any Error).self, "\(include) named \(named)") { try ZoneFiles.parse(path: named, origin: nil) }
+            }
+        }
+    }
+}

@@ -49,6 +49,14 @@ public struct ServerConfig: Sendable {
     public var tcpMaxConnections = 256
     /// [server] tcp_idle_timeout_ms: a TCP connection idle this long is closed (RFC 7766 §6.2.3).
     public var tcpIdleTimeoutMs = 10_000
+    /// [server] tcp_frame_timeout_ms: a message must arrive whole this long after its first byte, or the
+    /// connection is closed (RFC 7766 §6.2: servers may close connections slow to send a complete message).
+    public var tcpFrameTimeoutMs = 2_000
+    /// [server] tcp_max_per_prefix: connections one client network (/24, /56) may hold at once; 0 = a quarter
+    /// of tcp_max_connections. A new client's network at its share displaces its own slowest connection.
+    public var tcpMaxPerPrefix = 0
+    /// `tcp_max_per_prefix` in effect.
+    public var tcpPrefixShare: Int { tcpMaxPerPrefix > 0 ? tcpMaxPerPrefix : max(1, tcpMaxConnections / 4) }
     /// [server] edns_udp_payload: the largest UDP answer sent to EDNS clients (DNS flag day 2020: 1232).
     public var ednsUDPPayload = 1232
     /// [server] control_socket: the Unix socket `dnsctl cache` talks to (mode 0660); "" = none; unset = beside
@@ -82,7 +90,7 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     static let known: Set<String> = [
-        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.control_socket", "server.allow_query", "server.tcp_max_connections", "server.tcp_idle_timeout_ms",
+        "server.listen", "server.udp_workers", "server.udp_receive_buffer", "server.answer_cache_slots", "server.control_socket", "server.allow_query", "server.tcp_max_connections", "server.tcp_idle_timeout_ms", "server.tcp_frame_timeout_ms", "server.tcp_max_per_prefix",
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
         "log.query_log", "log.query_log_max_bytes", "metrics.listen",
         "rate_limit.enabled", "rate_limit.responses_per_second", "rate_limit.slip", "rate_limit.ipv4_prefix",
@@ -123,6 +131,8 @@ public struct ServerConfig: Sendable {
         if let v = try int("server.answer_cache_slots", 0...1 << 20) { c.answerCacheSlots = v }
         if let v = try int("server.tcp_max_connections", 1...65535) { c.tcpMaxConnections = v }
         if let v = try int("server.tcp_idle_timeout_ms", 100...3_600_000) { c.tcpIdleTimeoutMs = v }
+        if let v = try int("server.tcp_frame_timeout_ms", 100...60_000) { c.tcpFrameTimeoutMs = v }
+        if let v = try int("server.tcp_max_per_prefix", 0...65535) { c.tcpMaxPerPrefix = v }
         if let v = try int("server.edns_udp_payload", 512...4096) { c.ednsUDPPayload = v }
         if let v = try string("server.control_socket") { c.controlSocket = v }
         if let v = try string("store.path") { c.dbPath = v }

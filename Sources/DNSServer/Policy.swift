@@ -13,6 +13,8 @@ package final class Policy: Sendable {
     let queryLog: QueryLog?
     let tcpMaxConnections: Int
     let tcpIdleTimeoutMs: Int64
+    let tcpFrameTimeoutMs: Int64
+    let tcpPrefixShare: Int
     /// The route table of the last catalog asked for: zones, marks and this config's forward zones.
     private let routeCache = Mutex<RouteTable?>(nil)
 
@@ -25,6 +27,8 @@ package final class Policy: Sendable {
         self.queryLog = queryLog
         tcpMaxConnections = config.tcpMaxConnections
         tcpIdleTimeoutMs = Int64(config.tcpIdleTimeoutMs)
+        tcpFrameTimeoutMs = Int64(config.tcpFrameTimeoutMs)
+        tcpPrefixShare = config.tcpPrefixShare
     }
 
     /// The route table for `catalog` under this config's forward zones. Built by the first batch that sees a

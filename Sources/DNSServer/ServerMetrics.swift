@@ -56,7 +56,7 @@ package final class MetricBlock: @unchecked Sendable {
     static let boundsUs: [Int] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000]
 
     package enum Extra: Int, CaseIterable {
-        case dropped, rrlDropped, rrlSlipped, tcpAccepted, tcpRefused, tcpEvicted, queryLogDropped
+        case dropped, rrlDropped, rrlSlipped, tcpAccepted, tcpRefused, tcpEvicted, queryLogDropped, tcpSlowFrames
     }
 
     static let queryCells = typeCount * rcodes.count * 2 * sources
@@ -194,6 +194,7 @@ public final class ServerMetrics: Sendable {
             (.tcpRefused, "jamdns_tcp_connections_refused_total", "TCP connections closed at once because tcp_max_connections were open."),
             (.tcpEvicted, "jamdns_tcp_connections_evicted_total", "Silent TCP connections closed to make room for a new one at tcp_max_connections."),
             (.queryLogDropped, "jamdns_query_log_dropped_total", "Query log lines dropped because the writer fell behind."),
+            (.tcpSlowFrames, "jamdns_tcp_slow_frames_total", "TCP connections closed because a message did not arrive whole within tcp_frame_timeout_ms."),
         ]
         for (e, name, help) in extras {
             p.family(name, .counter, help)

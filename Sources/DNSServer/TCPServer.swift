@@ -58,7 +58,10 @@ final class TCPCompletions: Sendable {
 }
 
 /// DNS over TCP (RFC 7766) on one thread with poll(2): pipelined queries answered in order, an idle timeout,
-/// a connection limit, and bounded buffers so a client that never reads cannot grow our memory.
+/// a connection limit, and bounded buffers so a client that never reads cannot grow our memory. Against
+/// slow clients (slow-loris, trickling one byte at a time): every message must arrive whole within a deadline
+/// from its first byte, one client network holds at most its share of the slots, and at the limit the slowest
+/// connection makes room for a new one, so new clients keep being answered.
 final class TCPServer {
     static let maxPendingOutput = 256 * 1024
 
@@ -66,15 +69,30 @@ final class TCPServer {
         let fd: Int32
         let id: UInt64
         let client: IPBits
+        /// The client's network (/24 or /56), for its share of the slots.
+        let network: UInt64
         var input: [UInt8] = []
         var output: [UInt8] = []
         var outputOffset = 0
+        /// The last time a whole message arrived or an answer went out: bytes alone do not count, so a
+        /// trickling client stays "idle".
         var lastActive: Int64
+        /// When the first byte of the message still incomplete arrived; nil when no message is partway in.
+        var frameStart: Int64?
+        /// Questions sent upstream whose answers have not come back: such a connection is waiting, not idle.
+        var awaiting = 0
         init(fd: Int32, id: UInt64, client: IPBits, now: Int64) {
             self.fd = fd
             self.id = id
             self.client = client
+            network = client.hi == 0 && client.lo >> 32 == 0xFFFF ? client.lo >> 8 : client.hi >> 8 | 1 << 63
             lastActive = now
+        }
+
+        /// Input holds the start of a message but not all of it.
+        var partial: Bool {
+            guard !input.isEmpty else { return false }
+            return input.count < 2 || input.count - 2 < Int(input[0]) << 8 | Int(input[1])
         }
     }
 
@@ -135,14 +153,21 @@ final class TCPServer {
                     if p.fd == completions.wakeRead {
                         deliverCompletions(now: now)
                     } else if listeners.contains(p.fd) {
-                        acceptAll(p.fd, now: now, max: policy.tcpMaxConnections, idleTimeoutMs: policy.tcpIdleTimeoutMs)
+                        acceptAll(p.fd, now: now, policy: policy)
                     } else if let c = connections[p.fd] {
                         if p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readFrom(c, now: now) }
                         if let c = connections[p.fd], p.revents & Int16(POLLOUT) != 0 { flush(c, now: now) }
                     }
                 }
             }
-            for c in Array(connections.values) where now - c.lastActive > policy.tcpIdleTimeoutMs { drop(c) }
+            for c in Array(connections.values) {
+                if let start = c.frameStart, c.partial, now - start > policy.tcpFrameTimeoutMs {
+                    metrics.count(.tcpSlowFrames)
+                    drop(c)
+                } else if now - c.lastActive > policy.tcpIdleTimeoutMs {
+                    drop(c)
+                }
+            }
         }
     }
 
@@ -150,6 +175,7 @@ final class TCPServer {
     func deliverCompletions(now: Int64) {
         for item in completions.take() {
             guard let c = connections[item.fd], c.id == item.connection else { continue }
+            c.awaiting = max(0, c.awaiting - 1)
             c.output.append(UInt8(item.bytes.count >> 8 & 0xFF))
             c.output.append(UInt8(item.bytes.count & 0xFF))
             c.output.append(contentsOf: item.bytes)
@@ -157,7 +183,7 @@ final class TCPServer {
         }
     }
 
-    func acceptAll(_ l: Int32, now: Int64, max maxConnections: Int, idleTimeoutMs: Int64) {
+    func acceptAll(_ l: Int32, now: Int64, policy: Policy) {
         while true {
             var ss = sockaddr_storage()
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -165,24 +191,49 @@ final class TCPServer {
             guard fd >= 0 else { return }
             setNonBlocking(fd)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            if connections.count >= maxConnections, let idlest = connections.values.min(by: { $0.lastActive < $1.lastActive }),
-               now - idlest.lastActive >= min(500, idleTimeoutMs / 2), idlest.outputOffset >= idlest.output.count {
-                // Full of connections that say nothing (a slow-loris flood): the longest-silent one makes room,
-                // so a client that actually asks still gets in.
-                drop(idlest)
-                metrics.count(.tcpEvicted)
+            nextID &+= 1
+            let c = Connection(fd: fd, id: nextID, client: withUnsafePointer(to: &ss) { IPBits(UnsafeRawPointer($0)) }, now: now)
+            // Its network at its share: it displaces its own slowest connection, or is refused. Then the
+            // global limit: the slowest of all makes room. Either way a client that actually asks gets in.
+            let mine = connections.values.filter { $0.network == c.network }
+            if mine.count >= policy.tcpPrefixShare, !evictSlowest(mine, now: now, grace: 0) {
+                refuse(fd)
+                continue
             }
-            guard connections.count < maxConnections else {
-                metrics.count(.tcpRefused)
-                close(fd)  // over the limit: refuse by closing (RFC 7766 §6.2.2 lets servers do this)
+            if connections.count >= policy.tcpMaxConnections,
+               !evictSlowest(Array(connections.values), now: now, grace: min(500, policy.tcpIdleTimeoutMs / 2, policy.tcpFrameTimeoutMs / 2)) {
+                refuse(fd)
                 continue
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             metrics.count(.tcpAccepted)
-            nextID &+= 1
-            connections[fd] = Connection(fd: fd, id: nextID, client: withUnsafePointer(to: &ss) { IPBits(UnsafeRawPointer($0)) }, now: now)
+            connections[fd] = c
         }
+    }
+
+    /// Closes the connection that deserves its slot least: the one whose message has been arriving the
+    /// longest (a trickler), else the one silent the longest with nothing left to send, else any whose
+    /// message is still partway in. With `grace`, silent connections active within it are kept (false when
+    /// none is left to close): that protects other networks' clients at the global limit. Within one network's share no grace applies: its new
+    /// connection displaces its own stalest, which costs no other network anything.
+    func evictSlowest(_ among: [Connection], now: Int64, grace: Int64) -> Bool {
+        // A message still partway in after 100 ms is slow on any LAN (a query is one segment).
+        let partialGrace = min(grace, 100)
+        let victim = among.filter { $0.partial && $0.frameStart.map { now - $0 >= partialGrace } == true }.min { $0.frameStart! < $1.frameStart! }
+            ?? among.filter { now - $0.lastActive >= grace && $0.outputOffset >= $0.output.count && $0.awaiting == 0 }.min { $0.lastActive < $1.lastActive }
+            // Still none: a message that has not arrived whole yet, however young, yields to a new client.
+            ?? among.filter(\.partial).min { ($0.frameStart ?? now) < ($1.frameStart ?? now) }
+        guard let victim else { return false }
+        drop(victim)
+        metrics.count(.tcpEvicted)
+        return true
+    }
+
+    /// Over the limit: refused by closing (RFC 7766 §6.2.2 lets servers do this).
+    func refuse(_ fd: Int32) {
+        metrics.count(.tcpRefused)
+        close(fd)
     }
 
     func drop(_ c: Connection) {
@@ -198,8 +249,8 @@ final class TCPServer {
             if errno != EAGAIN && errno != EINTR { drop(c) }
             return
         }
-        c.lastActive = now
         c.input.append(contentsOf: readBuf[0..<n])
+        if c.frameStart == nil { c.frameStart = now }
         process(c, now: now)
     }
 
@@ -225,13 +276,21 @@ final class TCPServer {
                                     responder: { TCPResponder(queue: done, fd: item.fd, connection: item.id) })
                 }
             }
-            if case .reply(let size, _) = outcome {
+            switch outcome {
+            case .reply(let size, _):
                 c.output.append(UInt8(size >> 8))
                 c.output.append(UInt8(size & 0xFF))
                 c.output.append(contentsOf: answerBuf[0..<size])
+            case .later: c.awaiting += 1
+            case .drop: break
             }
         }
-        if start > 0 { c.input.removeFirst(start) }
+        if start > 0 {
+            c.input.removeFirst(start)
+            // Whole messages arrived: the connection is active, and what is left (if anything) began now.
+            c.lastActive = now
+            c.frameStart = c.input.isEmpty ? nil : now
+        }
         flush(c, now: now)
     }
 

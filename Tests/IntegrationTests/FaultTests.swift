@@ -38,6 +38,10 @@ import Glibc
         let seed = try Child([Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/locked/s.sqlite", "--zones", Env.root + "/zones"], log: dir + "/seed.log")
         try waitUntilAnswering(port: port, zone: nil)
         seed.stop()
+        // The store is made owner read-write, group read (it will hold TSIG keys): another user cannot read it.
+        let (rc4, out4) = try runTool("/usr/sbin/runuser", ["-u", "nobody", "--", jamdns, "--listen", "127.0.0.1:\(Env.freePort())", "--db", dir + "/locked/s.sqlite"], dir: dir)
+        #expect(rc4 == 1 && out4.contains("the file is not readable by this user: fix its owner or mode"), "\(out4)")
+        chmod(dir + "/locked/s.sqlite", 0o644)
         let (rc3, out3) = try runTool("/usr/sbin/runuser", ["-u", "nobody", "--", jamdns, "--listen", "127.0.0.1:\(Env.freePort())", "--db", dir + "/locked/s.sqlite"], dir: dir)
         #expect(rc3 == 1 && out3.contains("attempt to write a readonly database (\(dir)/locked/s.sqlite or its directory is read-only)"), "\(out3)")
 

@@ -54,6 +54,90 @@ import Glibc
         #expect(DNSClient.ask("vs2.jamfox.dev.", .a, port: s.port)?.answers.count == 1)
     }
 
+    /// Clients that each declare a 65,535-byte message and send one byte every 0.4 s (reconnecting when
+    /// closed), from the given source addresses, while legitimate clients ask over TCP every 100 ms for 4 s.
+    /// Returns each legitimate probe's latency in ms (nil: not answered).
+    static func trickle(port: UInt16, attackers: [String], legit: [String]) -> [String: [Int?]] {
+        var fds: [(fd: Int32, from: String)] = []
+        func open(_ from: String) -> Int32? {
+            guard let fd = DNSClient.connectTCP(port: port, timeoutMs: 200, from: from) else { return nil }
+            _ = [UInt8]([0xFF, 0xFF, 0]).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            return fd
+        }
+        for a in attackers { if let fd = open(a) { fds.append((fd, a)) } }
+        defer { for f in fds { close(f.fd) } }
+        var latencies: [String: [Int?]] = [:]
+        let q = Message.query(try! DNSName("vs0.jamfox.dev."), .a, id: 77).wireBytes()
+        for tick in 0..<40 {
+            if tick % 4 == 0 {
+                // One more byte each; a connection the server closed is opened again, as an attacker would.
+                for i in fds.indices {
+                    var b: UInt8 = 0
+                    if send(fds[i].fd, &b, 1, Int32(MSG_NOSIGNAL)) != 1 || recv(fds[i].fd, &b, 1, Int32(MSG_DONTWAIT)) == 0 {
+                        close(fds[i].fd)
+                        fds[i].fd = open(fds[i].from) ?? -1
+                    }
+                }
+            }
+            for l in legit {
+                let t0 = monotonicMs()
+                let answered = DNSClient.tcp(q, port: port, from: l).flatMap { try? Message.parse($0) }?.answers.count == 1
+                latencies[l, default: []].append(answered ? Int(monotonicMs() - t0) : nil)
+            }
+            usleep(100_000)
+        }
+        return latencies
+    }
+
+    @Test("trickling TCP clients cannot lock others out: from one address, from one /24, from several /24s at the limit",
+          arguments: ["one address", "one /24", "four /24s"])
+    func slowLoris(from pattern: String) throws {
+        let dir = Env.tempDir("loris")
+        let mport = Env.freePort()
+        // 64 slots, 16 per network: four /24s of tricklers fill every slot.
+        Env.write(dir + "/c.toml", "[server]\ntcp_max_connections = 64\n[metrics]\nlisten = \"127.0.0.1:\(mport)\"\n")
+        let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/c.toml"])
+        let attackers: [String]
+        switch pattern {
+        case "one address": attackers = Array(repeating: "127.0.0.1", count: 96)
+        case "one /24": attackers = (1...96).map { "127.0.0.\($0)" }
+        default: attackers = (0..<96).map { "127.0.\(1 + $0 % 4).\(1 + $0 / 4)" }
+        }
+        let probes = Self.trickle(port: s.port, attackers: attackers, legit: ["127.0.0.200", "127.0.9.9"])
+        for (client, results) in probes.sorted(by: { $0.key < $1.key }) {
+            let answered = results.compactMap { $0 }
+            #expect(answered.count == results.count, "\(client): \(answered.count) of \(results.count) answered")
+            // The target is 100 ms; the bound leaves room for a busy test machine.
+            #expect((answered.max() ?? 0) < 1000, "\(client): slowest \(answered.max() ?? -1) ms")
+            print("slow-loris \(pattern): \(client) answered \(answered.count)/\(results.count), median \(answered.isEmpty ? -1 : answered.sorted()[answered.count / 2]) ms, max \(answered.max() ?? -1) ms")
+        }
+        let text = httpGet(port: mport, "/metrics").1
+        #expect((metric(text, "jamdns_tcp_connections_evicted_total") ?? 0) + (metric(text, "jamdns_tcp_slow_frames_total") ?? 0) > 0)
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port)?.answers.count == 1, "UDP unaffected")
+    }
+
+    @Test("a message that does not arrive whole within tcp_frame_timeout_ms closes its connection, however often bytes come")
+    func frameDeadline() throws {
+        let dir = Env.tempDir("frame")
+        let mport = Env.freePort()
+        Env.write(dir + "/c.toml", "[server]\ntcp_frame_timeout_ms = 300\ntcp_idle_timeout_ms = 60000\n[metrics]\nlisten = \"127.0.0.1:\(mport)\"\n")
+        let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/c.toml"])
+        let fd = try #require(DNSClient.connectTCP(port: s.port))
+        defer { close(fd) }
+        var closed = false
+        var b: [UInt8] = [0xFF, 0xFF]
+        _ = send(fd, &b, 2, Int32(MSG_NOSIGNAL))
+        for _ in 0..<30 where !closed {  // a byte every 100 ms for up to 3 s: each one would refresh an idle timer
+            usleep(100_000)
+            var one: UInt8 = 0
+            closed = send(fd, &one, 1, Int32(MSG_NOSIGNAL)) != 1 || recv(fd, &one, 1, Int32(MSG_DONTWAIT)) == 0
+        }
+        #expect(closed, "the trickling connection is still open")
+        #expect(metric(httpGet(port: mport, "/metrics").1, "jamdns_tcp_slow_frames_total") == 1)
+        // A client that sends its message whole is unaffected.
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port, tcp: true)?.answers.count == 1)
+    }
+
     @Test("IPv6: the server answers on [::1] over UDP and TCP")
     func ipv6() throws {
         let port = Env.freePort()

@@ -73,7 +73,7 @@ import Glibc
     @Test("TCP: idle connections are closed, and the connection limit holds")
     func tcpIdleAndLimit() throws {
         let dir = Env.tempDir("tcpcfg")
-        Env.write(dir + "/c.toml", "[server]\ntcp_idle_timeout_ms = 400\ntcp_max_connections = 4\n")
+        Env.write(dir + "/c.toml", "[server]\ntcp_idle_timeout_ms = 400\ntcp_max_connections = 4\ntcp_max_per_prefix = 4\n")
         let s = try JamdnsServer(zones: Self.zones, extraArgs: ["--config", dir + "/c.toml"])
         let idle = try #require(DNSClient.connectTCP(port: s.port))
         defer { close(idle) }

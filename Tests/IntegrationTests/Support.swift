@@ -230,10 +230,21 @@ enum DNSClient {
     }
 
     /// Opens a TCP connection; the caller sends frames and reads answers.
-    static func connectTCP(port: UInt16, timeoutMs: Int = 3000) -> Int32? {
+    /// `source`: a loopback address to connect from (127.0.0.0/8 is all local), to look like another client.
+    static func connectTCP(port: UInt16, timeoutMs: Int = 3000, from source: String? = nil) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var src = sockaddr_in()
+            src.sin_family = sa_family_t(AF_INET)
+            src.sin_addr.s_addr = inet_addr(source)
+            let ok = withUnsafePointer(to: &src) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard ok == 0 else {
+                close(fd)
+                return nil
+            }
+        }
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = port.bigEndian
@@ -267,8 +278,8 @@ enum DNSClient {
         return readExactly(fd, Int(len[0]) << 8 | Int(len[1]))
     }
 
-    static func tcp(_ query: [UInt8], port: UInt16) -> [UInt8]? {
-        guard let fd = connectTCP(port: port) else { return nil }
+    static func tcp(_ query: [UInt8], port: UInt16, from source: String? = nil) -> [UInt8]? {
+        guard let fd = connectTCP(port: port, from: source) else { return nil }
         defer { close(fd) }
         sendFrame(fd, query)
         return readFrame(fd)
@@ -278,7 +289,7 @@ enum DNSClient {
                     id: UInt16 = UInt16.random(in: 0...0xFFFF), from source: String? = nil, timeoutMs: Int = 2000) -> Message? {
         guard let n = try? DNSName(name) else { return nil }
         let q = Message.query(n, type, id: id, recursionDesired: rd, edns: edns).wireBytes()
-        guard let r = tcp ? self.tcp(q, port: port) : udp(q, port: port, timeoutMs: timeoutMs, from: source) else { return nil }
+        guard let r = tcp ? self.tcp(q, port: port, from: source) : udp(q, port: port, timeoutMs: timeoutMs, from: source) else { return nil }
         return try? Message.parse(r)
     }
 }

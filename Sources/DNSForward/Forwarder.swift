@@ -43,8 +43,14 @@ public struct ForwarderOptions: Sendable {
     public var tryTimeoutMs = 400
     /// Overall budget for one question across every server of its zone.
     public var deadlineMs = 1500
-    /// Upstream queries in flight at most (platform notes: thousands at once lost 5-18 % on loopback).
-    public var maxInFlight = 256
+    /// Questions in flight to one server at most (platform notes: thousands at once lost 5-18 % on loopback);
+    /// a server at its bound is passed over for the next one, so a stalled server cannot use up the others'.
+    public var maxInFlightPerServer = 256
+    /// Questions being worked on at most, all zones together (memory): beyond, SERVFAIL at once.
+    public var maxPending = 4096
+    /// Hedging: a question not answered within a few times the server's usual RTT (at least RTT + 50 ms, at
+    /// most half a try) is also sent to the next server; the first answer wins. false: wait for the timeout.
+    public var hedge = true
     /// c-ares 1.18 keeps one source port per server socket; with only the 16-bit ID left against spoofing,
     /// each server's channel (so its socket and port) is replaced after this many queries or seconds.
     public var rotateAfterQueries = 1000
@@ -135,6 +141,8 @@ public final class Forwarder: UpstreamTransport {
 
 public struct ForwarderStats: Sendable, Equatable {
     public var received = 0, coalesced = 0, sentUpstream = 0, answered = 0, failed = 0, overloaded = 0, rotations = 0, probes = 0
+    /// Questions also sent to a second server because the first was slower than usual.
+    public var hedged = 0
     public init() {}
 }
 
@@ -202,6 +210,10 @@ final class Pending {
     let started: Int64
     var tried: Set<Int> = []
     var done = false
+    /// When to send a copy to the next server if no answer came (0: no hedge due).
+    var hedgeAt: Int64 = 0
+    /// Tries sent and not yet answered or timed out.
+    var outstanding = 0
     init(query: [UInt8], key: CoalesceKey, completion: @escaping ForwardCompletion, started: Int64) {
         self.query = query
         self.key = key
@@ -242,6 +254,11 @@ final class ForwardLoop {
     var sockets: [Int32: (channel: AresChannel, read: Bool, write: Bool)] = [:]
     var waiting: [CoalesceKey: Pending] = [:]
     var inFlight = 0
+    /// Tries in flight per server (probes excluded), against `maxInFlightPerServer`.
+    var load: [[Int]]
+    /// Questions with a hedge due, and the earliest due time among them.
+    var hedges: [Pending] = []
+    var nextHedgeMs: Int64 = .max
     var idRandom = SystemRandomNumberGenerator()
     /// The query bytes each zone's health probe sends (nil: that zone is not probed).
     let probeQueries: [[UInt8]?]
@@ -252,6 +269,7 @@ final class ForwardLoop {
         self.options = options
         self.owner = owner
         self.health = health
+        load = zones.map { Array(repeating: 0, count: $0.count) }
         probeQueries = zones.indices.map { z in
             guard options.idleProbeMs > 0, z < zoneNames.count else { return nil }
             let name = zoneNames[z]
@@ -315,6 +333,7 @@ final class ForwardLoop {
                     timeout = min(timeout, Int32(t.pointee.tv_sec * 1000 + t.pointee.tv_usec / 1000))
                 }
             }
+            if nextHedgeMs != .max { timeout = min(timeout, Int32(clamping: max(0, nextHedgeMs - Self.nowMs()))) }
             _ = poll(&fds, nfds_t(fds.count), max(0, timeout))
             if fds[0].revents != 0 { while read(owner.wakeRead, &drain, drain.count) > 0 {} }
             for p in fds.dropFirst() where p.revents != 0 {
@@ -332,6 +351,7 @@ final class ForwardLoop {
                 return all
             }
             for r in requests { accept(r) }
+            fireHedges()
             probeIdle()
             owner.healthView.withLock { $0 = health }
         }
@@ -349,7 +369,7 @@ final class ForwardLoop {
             owner.stats.withLock { $0.coalesced += 1 }
             return
         }
-        guard inFlight < options.maxInFlight else {
+        guard inFlight < options.maxPending else {
             owner.stats.withLock { $0.overloaded += 1 }
             r.completion(.failure(.overloaded))
             return
@@ -364,15 +384,34 @@ final class ForwardLoop {
         dispatch(p)
     }
 
-    /// Sends `p` to the best server not tried yet, or fails it when none is left or the deadline passed.
+    /// Sends `p` to the best server not tried yet and below its in-flight bound, or fails it when none is
+    /// left (and no try is still out) or the deadline passed.
     func dispatch(_ p: Pending) {
         let now = Self.nowMs()
-        let z = p.key.zone
-        let order = ServerSelection.order(health[z], now: now).filter { !p.tried.contains($0) }
-        guard let s = order.first, now - p.started < Int64(options.deadlineMs) else {
+        guard !p.done else { return }
+        guard now - p.started < Int64(options.deadlineMs) else {
             finish(p, .failure(.allServersFailed(tried: p.tried.count)))
             return
         }
+        guard let s = nextServer(p, now: now) else {
+            if p.outstanding > 0 { return }  // a try is still out: its answer or timeout decides
+            let untried = zones[p.key.zone].indices.contains { !p.tried.contains($0) }
+            if untried { owner.stats.withLock { $0.overloaded += 1 } }
+            finish(p, .failure(untried ? .overloaded : .allServersFailed(tried: p.tried.count)))
+            return
+        }
+        sendTry(p, server: s, now: now)
+    }
+
+    /// The best server for `p` not tried yet whose in-flight bound has room.
+    func nextServer(_ p: Pending, now: Int64) -> Int? {
+        let z = p.key.zone
+        return ServerSelection.order(health[z], now: now).first { !p.tried.contains($0) && load[z][$0] < options.maxInFlightPerServer }
+    }
+
+    /// One try of `p` at server `s`, with a hedge armed when another server could take it.
+    func sendTry(_ p: Pending, server s: Int, now: Int64) {
+        let z = p.key.zone
         p.tried.insert(s)
         // A fresh random ID per try: c-ares sends our bytes as they are.
         let id = UInt16.random(in: 0...0xFFFF, using: &idRandom)
@@ -382,8 +421,38 @@ final class ForwardLoop {
         guard let c = ch.channel else { return dispatch(p) }
         let attempt = Attempt(pending: p, server: s, sentAt: now, loop: self)
         attempt.channel = ch
+        p.outstanding += 1
+        load[z][s] += 1
         send(p.query, on: c, attempt)
+        if options.hedge, zones[z].count > 1, p.tried.count < zones[z].count {
+            let rtt = health[z][s].rttMs
+            let delay = min(Double(options.tryTimeoutMs) / 2, max(rtt * 3, rtt + 50))
+            p.hedgeAt = now + Int64(delay)
+            hedges.append(p)
+            nextHedgeMs = min(nextHedgeMs, p.hedgeAt)
+        }
         probeRecovering(zone: z, except: s, query: p.query, pending: p, now: now)
+    }
+
+    /// Questions whose server is slower than usual get a second try at the next server now.
+    func fireHedges() {
+        let now = Self.nowMs()
+        guard now >= nextHedgeMs else { return }
+        let armed = hedges
+        hedges = []
+        nextHedgeMs = .max
+        var seen = Set<ObjectIdentifier>()
+        for p in armed where !p.done && p.hedgeAt > 0 && seen.insert(ObjectIdentifier(p)).inserted {
+            if p.hedgeAt > now {
+                hedges.append(p)
+                nextHedgeMs = min(nextHedgeMs, p.hedgeAt)
+                continue
+            }
+            p.hedgeAt = 0
+            guard let s = nextServer(p, now: now) else { continue }
+            owner.stats.withLock { $0.hedged += 1 }
+            sendTry(p, server: s, now: now)  // arms the next hedge, if a server is left
+        }
     }
 
     func send(_ query: [UInt8], on c: ares_channel, _ attempt: Attempt, counted: Bool = true) {
@@ -476,7 +545,8 @@ final class ForwardLoop {
             }
             return
         }
-        guard !p.done else { return }
+        p.outstanding -= 1
+        if a.server < load[z].count { load[z][a.server] -= 1 }
         if let answer, answer.count >= 12 {
             let rcode = answer[3] & 0x0F
             if rcode == 2 {
@@ -485,11 +555,13 @@ final class ForwardLoop {
                 return dispatch(p)
             }
             // Anything else (REFUSED from Consul for names outside consul. included) is the server's answer.
+            // A hedged question's slower answer still tells how the server is doing.
             health[z][a.server].success(rttMs: Double(now - a.sentAt))
             finish(p, .success(answer))
             return
         }
-        // Timeout, refused connection, malformed answer: a failure of this server.
+        // Timeout, refused connection, malformed answer: a failure of this server, even when another
+        // server has answered the question meanwhile (a stalled server must still be found out).
         if status != ARES_EDESTRUCTION && status != ARES_ECANCELLED {
             health[z][a.server].failure(now: now)
         }

@@ -63,11 +63,14 @@ public struct ServerHealth: Sendable, Equatable {
         answered += 1
     }
 
-    /// Two failures in a row mark the server dead for a back-off that doubles up to 30 s.
+    /// Two failures in a row mark the server dead for a back-off that doubles up to 30 s, each time a probe
+    /// after the back-off fails too. Failures while it is already in back-off (the other questions of one
+    /// stall timing out) are counted, but do not lengthen it: a server back after a stall is found out soon.
     mutating func failure(now: Int64) {
-        consecutiveFailures += 1
         failed += 1
         probing = false
+        guard isAlive(now: now) else { return }
+        consecutiveFailures += 1
         if consecutiveFailures >= 2 {
             let backoff = min(30_000, 1000 << min(consecutiveFailures - 2, 5))
             deadUntilMs = now + Int64(backoff)

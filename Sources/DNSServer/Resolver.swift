@@ -113,6 +113,8 @@ public final class Resolver: Sendable {
         opts.tryTimeoutMs = config.tryTimeoutMs
         opts.deadlineMs = config.deadlineMs
         opts.idleProbeMs = config.probeIntervalMs
+        opts.maxInFlightPerServer = config.maxInFlightPerServer
+        opts.hedge = config.hedge
         var carried: (health: [[ServerHealth?]], stats: ForwarderStats)? = nil
         if let previous {
             let oldHealth = previous.forwarder.health

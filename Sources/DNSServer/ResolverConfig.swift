@@ -81,6 +81,11 @@ public struct ResolverConfig: Sendable, Equatable {
     public var deadlineMs = 1500
     /// A server nobody asked for this long gets a health probe; 0 = no probes (not even at start).
     public var probeIntervalMs = 15_000
+    /// [resolver] max_in_flight_per_server: questions in flight to one server at most; a server at its bound
+    /// is passed over for the next (a stalled server cannot take the others' share).
+    public var maxInFlightPerServer = 256
+    /// [resolver] hedge: a question a server is slower than usual to answer also goes to the next server.
+    public var hedge = true
 
     public init() {}
 
@@ -91,7 +96,7 @@ extension ServerConfig {
     static let resolverKeys: Set<String> = [
         "resolver.upstreams", "resolver.allow_recursion", "resolver.domain_needed", "resolver.bogus_priv",
         "resolver.cache_size", "resolver.cache_max_bytes", "resolver.cache_min_ttl", "resolver.cache_max_ttl",
-        "resolver.negative_max_ttl", "resolver.stale_window", "resolver.try_timeout_ms", "resolver.deadline_ms", "resolver.probe_interval_ms",
+        "resolver.negative_max_ttl", "resolver.stale_window", "resolver.try_timeout_ms", "resolver.deadline_ms", "resolver.probe_interval_ms", "resolver.max_in_flight_per_server", "resolver.hedge",
     ]
 
     /// Reads `[resolver]` and every `[forward."zone."]` table: `servers = [...]`, `cache = true`,
@@ -130,6 +135,8 @@ extension ServerConfig {
         if let v = try int("resolver.try_timeout_ms", 50...10_000) { r.tryTimeoutMs = v }
         if let v = try int("resolver.deadline_ms", 100...30_000) { r.deadlineMs = v }
         if let v = try int("resolver.probe_interval_ms", 0...3_600_000) { r.probeIntervalMs = v }
+        if let v = try int("resolver.max_in_flight_per_server", 1...65_535) { r.maxInFlightPerServer = v }
+        if let b = try bool("resolver.hedge") { r.hedge = b }
         if r.deadlineMs < r.tryTimeoutMs {
             let at = doc.values["resolver.deadline_ms"]?.1 ?? doc.values["resolver.try_timeout_ms"]?.1 ?? 0
             throw ConfigError("\(file):\(at): resolver.deadline_ms (\(r.deadlineMs)) is below try_timeout_ms (\(r.tryTimeoutMs)): no server would get one whole try; raise deadline_ms")

@@ -15,7 +15,7 @@ import Testing
         #expect(UpstreamServer("[::1") == nil)
     }
 
-    @Test("health: two failures in a row mark a server dead, with a doubling back-off; an answer revives it")
+    @Test("health: two failures in a row mark a server dead, with a back-off that doubles per failed probe; an answer revives it")
     func health() {
         var h = ServerHealth()
         h.failure(now: 0)
@@ -24,8 +24,14 @@ import Testing
         #expect(!h.isAlive(now: 500) && h.isAlive(now: 1000))
         h.failure(now: 1000)
         #expect(!h.isAlive(now: 2500) && h.isAlive(now: 3000))
-        for _ in 0..<20 { h.failure(now: 0) }
-        #expect(h.deadUntilMs == 30_000)
+        // The other questions of the same stall timing out while it is in back-off do not lengthen it.
+        for _ in 0..<200 { h.failure(now: 2000) }
+        #expect(h.deadUntilMs == 3000 && h.failed == 203)
+        // Each probe that fails once the back-off is over doubles it, up to 30 s.
+        for _ in 0..<20 { h.failure(now: h.deadUntilMs) }
+        let last = h.deadUntilMs
+        h.failure(now: last)
+        #expect(h.deadUntilMs - last == 30_000)
         h.success(rttMs: 10)
         #expect(h.isAlive(now: 0) && h.consecutiveFailures == 0)
     }

@@ -81,6 +81,8 @@ final class TCPServer {
         var frameStart: Int64?
         /// Questions sent upstream whose answers have not come back: such a connection is waiting, not idle.
         var awaiting = 0
+        /// At least one whole message has arrived on it.
+        var hasAsked = false
         init(fd: Int32, id: UInt64, client: IPBits, now: Int64) {
             self.fd = fd
             self.id = id
@@ -213,8 +215,8 @@ final class TCPServer {
     }
 
     /// Closes the connection that deserves its slot least: the one whose message has been arriving the
-    /// longest (a trickler), else the one silent the longest with nothing left to send, else any whose
-    /// message is still partway in. With `grace`, silent connections active within it are kept (false when
+    /// longest (a trickler), else the one silent the longest with nothing left to send, else the oldest that
+    /// has not sent a whole message yet. With `grace`, silent connections active within it are kept (false when
     /// none is left to close): that protects other networks' clients at the global limit. Within one network's share no grace applies: its new
     /// connection displaces its own stalest, which costs no other network anything.
     func evictSlowest(_ among: [Connection], now: Int64, grace: Int64) -> Bool {
@@ -222,8 +224,9 @@ final class TCPServer {
         let partialGrace = min(grace, 100)
         let victim = among.filter { $0.partial && $0.frameStart.map { now - $0 >= partialGrace } == true }.min { $0.frameStart! < $1.frameStart! }
             ?? among.filter { now - $0.lastActive >= grace && $0.outputOffset >= $0.output.count && $0.awaiting == 0 }.min { $0.lastActive < $1.lastActive }
-            // Still none: a message that has not arrived whole yet, however young, yields to a new client.
-            ?? among.filter(\.partial).min { ($0.frameStart ?? now) < ($1.frameStart ?? now) }
+            // Still none: a connection that has not sent one whole message yet, however young, yields to a new
+            // client (the oldest such first): a burst of fresh connections cannot shut the door.
+            ?? among.filter { !$0.hasAsked && $0.awaiting == 0 }.min { $0.id < $1.id }
         guard let victim else { return false }
         drop(victim)
         metrics.count(.tcpEvicted)
@@ -289,6 +292,7 @@ final class TCPServer {
             c.input.removeFirst(start)
             // Whole messages arrived: the connection is active, and what is left (if anything) began now.
             c.lastActive = now
+            c.hasAsked = true
             c.frameStart = c.input.isEmpty ? nil : now
         }
         flush(c, now: now)

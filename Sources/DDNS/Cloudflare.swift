@@ -81,24 +81,9 @@ public final class CloudflareProvider: DDNSProvider {
         return result
     }
 
-    static func query(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(Character(Unicode.Scalar(b)))
-            default:
-                let hex = Array("0123456789ABCDEF")
-                out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)])
-            }
-        }
-        return out
-    }
-
     func zoneID(_ zone: String) throws(DDNSError) -> String {
         if let id = zoneIDs[zone] { return id }
-        let zones = try call("GET", "/zones?name=\(Self.query(zone))", as: [Zone].self)
+        let zones = try call("GET", "/zones?name=\(percentEncoded(zone))", as: [Zone].self)
         guard let z = zones.first(where: { $0.name.lowercased() == zone }) else {
             throw .rejected("zone \(zone) is not in this Cloudflare account (or the token cannot see it)")
         }
@@ -108,7 +93,7 @@ public final class CloudflareProvider: DDNSProvider {
 
     func records(_ name: DDNSName, type: String) throws(DDNSError) -> (String, [Record]) {
         let zid = try zoneID(name.zone)
-        let recs = try call("GET", "/zones/\(zid)/dns_records?type=\(type)&name=\(Self.query(name.fqdn))", as: [Record].self)
+        let recs = try call("GET", "/zones/\(zid)/dns_records?type=\(type)&name=\(percentEncoded(name.fqdn))", as: [Record].self)
         // Names compared case-insensitively; the API's name filter is exact already, but do not trust it.
         return (zid, recs.filter { $0.name.lowercased() == name.fqdn && $0.type == type })
     }

@@ -45,6 +45,22 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(url): \(message) (curl \(curlCode))" }
 }
 
+/// RFC 3986 percent-encoding of everything but the unreserved characters: a query-string value.
+public func percentEncoded(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            out.unicodeScalars.append(Unicode.Scalar(b))
+        default:
+            let h = String(b, radix: 16, uppercase: true)
+            out += "%" + (h.count == 1 ? "0" + h : h)
+        }
+    }
+    return out
+}
+
 /// Strips the query string (secrets live there for Namecheap) and any user:password@ from a URL.
 public func redactedURL(_ url: String) -> String {
     var u = url

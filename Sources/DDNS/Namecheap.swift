@@ -20,8 +20,8 @@ public final class NamecheapProvider: DDNSProvider {
     public func update(_ name: DDNSName, to address: WANAddress, dryRun: Bool) throws(DDNSError) -> UpdateResult {
         guard address.family == .v4 else { throw .rejected("Namecheap dynamic DNS takes IPv4 only") }
         if dryRun { return UpdateResult(.wouldUpdate(from: nil)) }
-        let url = base + "/update?host=\(CloudflareProvider.query(name.host))&domain=\(CloudflareProvider.query(name.zone))"
-            + "&password=\(CloudflareProvider.query(password.value))&ip=\(address)"
+        let url = base + "/update?host=\(percentEncoded(name.host))&domain=\(percentEncoded(name.zone))"
+            + "&password=\(percentEncoded(password.value))&ip=\(address)"
         let r: HTTPResponse
         do {
             r = try http.perform(HTTPRequest(url: url, timeoutMs: 15_000, family: .v4))

@@ -125,7 +125,7 @@ import Glibc
     func secretsRedacted() throws {
         var lab = Lab()
         let secret = "tok+en/with=odd&chars-0123456789"
-        let encoded = Redactor.percentEncoded(secret)
+        let encoded = percentEncoded(secret)
         #expect(encoded == "tok%2Ben%2Fwith%3Dodd%26chars-0123456789")
         lab.provider.failWith["*"] = .auth("token \(secret) is not valid (sent as ?password=\(encoded))")
         let logged = LogBox()

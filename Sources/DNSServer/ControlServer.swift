@@ -159,7 +159,3 @@ final class ControlServer {
         }
     }
 }
-
-import CSys
-
-func jamSetRecvTimeout(_ fd: Int32, ms: Int32) -> Int32 { jam_set_recv_timeout_ms(fd, ms) }

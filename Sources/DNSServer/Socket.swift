@@ -106,3 +106,5 @@ func setNonBlocking(_ fd: Int32) {
 /// SOCK_DGRAM as socket(2) takes it.
 let datagramSocketType = Int32(SOCK_DGRAM.rawValue)
 
+/// SO_RCVTIMEO through the C shim (the timeval layout is the shim's business).
+func jamSetRecvTimeout(_ fd: Int32, ms: Int32) -> Int32 { jam_set_recv_timeout_ms(fd, ms) }

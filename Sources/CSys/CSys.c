@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/time.h>
 #include <stddef.h>
+#include <malloc.h>
 #include "CSys.h"
 
 _Static_assert(sizeof(struct jam_mmsg) == sizeof(struct mmsghdr), "jam_mmsg must match struct mmsghdr");
@@ -29,4 +30,8 @@ int jam_set_v6only(int fd) {
 int jam_set_recv_timeout_ms(int fd, int ms) {
     struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
     return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+int jam_malloc_trim(void) {
+    return malloc_trim(0);
 }

@@ -85,7 +85,7 @@ public final class Server {
                 logger.error("no control socket, so 'dnsctl cache' and 'dnsctl explain' cannot reach this server: \(error)")
             }
         }
-        let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority,
+        let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies,
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
         let handoff = UncheckedBox((store, version))
         threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1) })
@@ -317,6 +317,9 @@ struct StoreWatcher: Sendable {
     let path: String
     let intervalMs: Int
     let authority: Authority
+    /// Its route table is rebuilt at once for a new catalog, so the old catalog is not kept alive by it
+    /// until the next query arrives.
+    let policies: PolicyBox
     let stop: StopFlag
     let reload: ReloadFlag
     let logger: Logger
@@ -329,8 +332,15 @@ struct StoreWatcher: Sendable {
         var lastVersion = version
         var generation: UInt64 = authority.snapshot().generation
         var failing = false
+        var trimDue = false
         while !stop.isSet {
             usleep(UInt32(intervalMs) * 1000)
+            if trimDue {
+                // The previous catalog is gone by now (readers take a new snapshot every batch): hand its
+                // pages back, or glibc keeps the freed heap and RSS climbs by a zone's size per edit.
+                releaseFreedMemory()
+                trimDue = false
+            }
             do {
                 if store == nil {
                     // After an error: a fresh connection, and a reload to be sure nothing was missed.
@@ -346,6 +356,8 @@ struct StoreWatcher: Sendable {
                 let (catalog, problems) = try s.loadCatalog(generation: generation)
                 for p in problems { logger.error("\(p)") }
                 authority.replace(with: catalog)
+                _ = policies.snapshot().routes(for: catalog)
+                trimDue = true
                 metrics.zoneReloads.add(1, ordering: .relaxed)
                 failing = false
                 logger.info("zones reloaded", metadata: ["zones": "\(catalog.zones.count)", "generation": "\(generation)"])

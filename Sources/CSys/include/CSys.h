@@ -16,6 +16,8 @@ int jam_sendmmsg(int fd, struct jam_mmsg *vec, unsigned int n, int flags);
 int jam_set_reuseport(int fd);
 int jam_set_v6only(int fd);
 int jam_set_recv_timeout_ms(int fd, int ms);
+// malloc_trim(0): glibc's malloc.h is not in the Swift Glibc module.
+int jam_malloc_trim(void);
 #include <stdint.h>
 // Relaxed atomic counters for metrics: each thread mostly writes its own block, the scraper reads them all.
 static inline void jam_counter_add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }

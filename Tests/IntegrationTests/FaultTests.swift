@@ -16,30 +16,42 @@ import Glibc
         return 0
     }
 
-    @Test("RSS stays flat over edits of a 30,000-record zone: the catalog an edit replaces is handed back to the system")
+    @Test("RSS stays flat over edits of a 60,000-record zone: the catalog an edit replaces is handed back to the system")
     func flatOverEdits() throws {
-        let zdir = Env.tempDir("flat-zones")
+        let dir = Env.tempDir("flat")
         var text = "$ORIGIN scale.test.\n$TTL 3600\n@ SOA ns h 1 3600 600 1209600 300\n@ NS ns\nns A 192.0.2.1\n"
-        for i in 0..<30_000 { text += "h\(i) A 10.\((i >> 16) & 255).\((i >> 8) & 255).\(i & 255)\n" }
-        Env.write(zdir + "/scale.test.zone", text)
-        let s = try JamdnsServer(zones: zdir)
+        for i in 0..<60_000 { text += "h\(i) A 10.\((i >> 16) & 255).\((i >> 8) & 255).\(i & 255)\n" }
+        Env.write(dir + "/scale.test.zone", text)
+        let db = dir + "/s.sqlite"
+        // Imported before the server starts, so its first RSS holds one catalog and nothing of an import.
+        let (irc, iout) = try runTool(Env.bin + "/dnsctl", ["--db", db, "zone", "import", dir + "/scale.test.zone"], dir: dir)
+        #expect(irc == 0, "\(iout)")
+        let (port, child) = try startOnFreePort("jamdns", { port in
+            let c = try Child([Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", db], log: dir + "/jamdns.log")
+            do { try waitUntilServing(port: port, zone: "scale.test.") } catch { c.stop(); throw error }
+            return (port, c)
+        }, log: { _ in Env.read(dir + "/jamdns.log") })
+        defer { child.stop() }
+        usleep(1_000_000)
+        let start = Self.rssKiB(child.pid)
         var settled: [Int] = []
         for e in 0..<5 {
-            let (rc, out) = try s.dnsctl(["record", "add", "e\(e).scale.test", "A", "192.0.2.\(e + 10)"])
+            let (rc, out) = try runTool(Env.bin + "/dnsctl", ["--db", db, "record", "add", "e\(e).scale.test", "A", "192.0.2.\(e + 10)"], dir: dir)
             #expect(rc == 0, "\(out)")
             var live = false
             for _ in 0..<600 where !live {
-                live = DNSClient.ask("e\(e).scale.test.", .a, port: s.port)?.answers.count == 1
+                live = DNSClient.ask("e\(e).scale.test.", .a, port: port)?.answers.count == 1
                 if !live { usleep(50_000) }
             }
             #expect(live)
             usleep(1_000_000)  // the watcher trims on its next tick after the swap
-            settled.append(Self.rssKiB(s.child.pid))
+            settled.append(Self.rssKiB(child.pid))
         }
-        // Without trimming, each edit left the replaced catalog's pages in the heap: RSS grew by about a
-        // zone's worth per edit before levelling off far above the start.
-        let first = settled[0], last = settled[settled.count - 1]
-        #expect(Double(last) <= Double(first) * 1.10, "RSS after each edit (KiB): \(settled)")
+        print("RSS at start and after each edit of a 60,000-record zone (KiB): \(start) \(settled)")
+        // Keeping replaced catalogs doubled it (40 MB to 88 MB by the third edit); the noise (the store's page
+        // cache, heap fragments, a passing spike of a few MB) stays well under the bound, the median under less.
+        let median = settled.sorted()[settled.count / 2]
+        #expect(Double(median) <= Double(start) * 1.25, "RSS (KiB) at start \(start), after each edit \(settled)")
     }
 
     @Test("a store in a missing or unwritable directory: exit 1 naming the directory and the fix; a read-only store says so; a stale control socket is not fatal")

@@ -73,8 +73,8 @@ final class ControlServer {
             for (i, var c) in conns.enumerated() {
                 if fds[i + 1].revents != 0, c.reply == nil { readRequest(&c) }
                 if let reply = c.reply { writeReply(&c, reply) }
-                if c.reply.map({ c.written >= $0.count }) == true || c.fd < 0 || now >= c.deadline {
-                    if c.fd >= 0 { close(c.fd) }
+                if c.reply.map({ c.written >= $0.count }) == true || now >= c.deadline {
+                    close(c.fd)
                 } else {
                     next.append(c)
                 }
@@ -104,12 +104,8 @@ final class ControlServer {
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
         if n > 0 { c.request += buf[0..<n] }
         if n <= 0 || c.request.contains(UInt8(ascii: "\n")) || c.request.count >= Self.maxRequest {
-            if n < 0, c.request.isEmpty {
-                close(c.fd)
-                c = Connection(fd: -1, deadline: 0)
-                return
-            }
-            c.reply = Array(handle(String(decoding: c.request, as: UTF8.self)).utf8)
+            // A read error before any request: nothing to answer, so the empty reply closes it as done.
+            c.reply = n < 0 && c.request.isEmpty ? [] : Array(handle(String(decoding: c.request, as: UTF8.self)).utf8)
         }
     }
 

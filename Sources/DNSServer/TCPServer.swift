@@ -216,9 +216,10 @@ final class TCPServer {
 
     /// Closes the connection that deserves its slot least: the one whose message has been arriving the
     /// longest (a trickler), else the one silent the longest with nothing left to send, else the oldest that
-    /// has not sent a whole message yet. With `grace`, silent connections active within it are kept (false when
-    /// none is left to close): that protects other networks' clients at the global limit. Within one network's share no grace applies: its new
-    /// connection displaces its own stalest, which costs no other network anything.
+    /// has not sent a whole message yet. With `grace`, silent connections active within it are kept (false
+    /// when none is left to close): that protects other networks' clients at the global limit. Within one
+    /// network's share no grace applies: its new connection displaces its own stalest, which costs no other
+    /// network anything.
     func evictSlowest(_ among: [Connection], now: Int64, grace: Int64) -> Bool {
         // A message still partway in after 100 ms is slow on any LAN (a query is one segment).
         let partialGrace = min(grace, 100)

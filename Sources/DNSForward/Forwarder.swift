@@ -427,8 +427,9 @@ final class ForwardLoop {
         if options.hedge, zones[z].count > 1, p.tried.count < zones[z].count {
             let rtt = health[z][s].rttMs
             let delay = min(Double(options.tryTimeoutMs) / 2, max(rtt * 3, rtt + 50))
+            // On the list exactly while a hedge is armed (hedgeAt > 0): a re-dispatched question moves its time.
+            if p.hedgeAt == 0 { hedges.append(p) }
             p.hedgeAt = now + Int64(delay)
-            hedges.append(p)
             nextHedgeMs = min(nextHedgeMs, p.hedgeAt)
         }
         probeRecovering(zone: z, except: s, query: p.query, pending: p, now: now)
@@ -441,8 +442,7 @@ final class ForwardLoop {
         let armed = hedges
         hedges = []
         nextHedgeMs = .max
-        var seen = Set<ObjectIdentifier>()
-        for p in armed where !p.done && p.hedgeAt > 0 && seen.insert(ObjectIdentifier(p)).inserted {
+        for p in armed where !p.done && p.hedgeAt > 0 {
             if p.hedgeAt > now {
                 hedges.append(p)
                 nextHedgeMs = min(nextHedgeMs, p.hedgeAt)

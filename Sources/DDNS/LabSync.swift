@@ -45,7 +45,7 @@ public final class LabSync {
         do {
             let store = try ZoneStore(path: storePath)
             guard let zone = try store.zone(containing: record) else { return .labFailed("\(record) is in no zone of \(storePath)") }
-            let diff = try store.edit(zone: zone) { (recs: inout [ResourceRecord]) in
+            let diff = try store.edit(zone: zone, names: [record]) { (recs: inout [ResourceRecord]) in
                 let current = recs.filter { $0.name == record && $0.type == type }
                 if current.count == 1 && current[0].rdata == rdata { return }
                 let ttl = current.first?.ttl ?? 300

@@ -55,8 +55,9 @@ public final class Server {
         // The version is read before the load, on the connection the watcher keeps: a commit that lands in
         // between is seen as a change (one extra reload), never missed.
         let version = try store.dataVersion()
-        let (catalog, problems) = try store.loadCatalog(generation: 1)
-        for p in problems { logger.error("\(p)") }
+        let loaded = try store.loadSnapshot(generation: 1)
+        let catalog = loaded.catalog
+        for p in loaded.problems { logger.error("\(p)") }
         authority = Authority(catalog)
         logger.info("zones loaded", metadata: ["zones": "\(catalog.zones.count)"])
 
@@ -87,8 +88,8 @@ public final class Server {
         }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies,
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
-        let handoff = UncheckedBox((store, version))
-        threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1) })
+        let handoff = UncheckedBox((store, version, loaded.changeID))
+        threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1, changeID: handoff.value.2) })
         probe.replace(with: boundAddresses.first)
         if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
@@ -309,66 +310,4 @@ public final class ReloadFlag: Sendable {
     public init() {}
     public func set() { flag.store(true, ordering: .releasing) }
     public func take() -> Bool { flag.exchange(false, ordering: .acquiringAndReleasing) }
-}
-
-/// Polls the store's PRAGMA data_version and swaps in a fresh catalog when another process committed
-/// (`dnsctl`), or when asked (SIGHUP). Owns its own SQLite connection, on its own thread.
-struct StoreWatcher: Sendable {
-    let path: String
-    let intervalMs: Int
-    let authority: Authority
-    /// Its route table is rebuilt at once for a new catalog, so the old catalog is not kept alive by it
-    /// until the next query arrives.
-    let policies: PolicyBox
-    let stop: StopFlag
-    let reload: ReloadFlag
-    let logger: Logger
-    let metrics: ServerMetrics
-
-    /// - Parameters: `store` and `version`: the connection that loaded the first catalog and its data_version
-    ///   before that load. From here on the connection belongs to this thread.
-    func run(store first: ZoneStore, version: Int64) {
-        var store: ZoneStore? = first
-        var lastVersion = version
-        var generation: UInt64 = authority.snapshot().generation
-        var failing = false
-        var trimDue = false
-        while !stop.isSet {
-            usleep(UInt32(intervalMs) * 1000)
-            if trimDue {
-                // The previous catalog is gone by now (readers take a new snapshot every batch): hand its
-                // pages back, or glibc keeps the freed heap and RSS climbs by a zone's size per edit.
-                releaseFreedMemory()
-                trimDue = false
-            }
-            do {
-                if store == nil {
-                    // After an error: a fresh connection, and a reload to be sure nothing was missed.
-                    store = try ZoneStore(path: path)
-                    lastVersion = -1
-                }
-                guard let s = store else { continue }
-                let v = try s.dataVersion()
-                let forced = reload.take()
-                guard v != lastVersion || forced else { continue }
-                lastVersion = v
-                generation += 1
-                let (catalog, problems) = try s.loadCatalog(generation: generation)
-                for p in problems { logger.error("\(p)") }
-                authority.replace(with: catalog)
-                _ = policies.snapshot().routes(for: catalog)
-                trimDue = true
-                metrics.zoneReloads.add(1, ordering: .relaxed)
-                failing = false
-                logger.info("zones reloaded", metadata: ["zones": "\(catalog.zones.count)", "generation": "\(generation)"])
-            } catch {
-                // Keep serving the old snapshot; try again next tick with a fresh connection (logged once per
-                // outage, not every tick).
-                metrics.zoneReloadFailures.add(1, ordering: .relaxed)
-                if !failing { logger.error("store reload failed, still serving the previous zones: \(error)") }
-                failing = true
-                store = nil
-            }
-        }
-    }
 }

@@ -136,6 +136,8 @@ public final class ServerMetrics: Sendable {
     let blocks = Mutex<[MetricBlock]>([])
     /// Zone snapshot swaps, store reload failures, config reloads (good and refused).
     let zoneReloads = Atomic<UInt64>(0), zoneReloadFailures = Atomic<UInt64>(0)
+    /// Journal entries applied to the served snapshot, and loads of the whole store (start, SIGHUP, journal cut).
+    let zoneChangesApplied = Atomic<UInt64>(0), storeFullLoads = Atomic<UInt64>(0)
     let configReloads = Atomic<UInt64>(0), configReloadFailures = Atomic<UInt64>(0)
     let started = wallMs() / 1000
 
@@ -202,6 +204,10 @@ public final class ServerMetrics: Sendable {
         }
         p.family("jamdns_zone_reloads_total", .counter, "Zone snapshots swapped in after a store change or SIGHUP.")
         p.sample("jamdns_zone_reloads_total", [], zoneReloads.load(ordering: .relaxed))
+        p.family("jamdns_zone_changes_applied_total", .counter, "Store journal entries applied to the served zones in place.")
+        p.sample("jamdns_zone_changes_applied_total", [], zoneChangesApplied.load(ordering: .relaxed))
+        p.family("jamdns_store_full_loads_total", .counter, "Loads of every zone from the store (SIGHUP, or the journal did not reach back).")
+        p.sample("jamdns_store_full_loads_total", [], storeFullLoads.load(ordering: .relaxed))
         p.family("jamdns_zone_reload_failures_total", .counter, "Store reads that failed (the previous zones kept serving).")
         p.sample("jamdns_zone_reload_failures_total", [], zoneReloadFailures.load(ordering: .relaxed))
         p.family("jamdns_config_reloads_total", .counter, "SIGHUP config reloads, by result.")

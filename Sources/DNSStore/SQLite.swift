@@ -98,9 +98,15 @@ final class Database {
         return Statement(db: self, stmt: s, sql: sql)
     }
 
+    /// Transactions open on this connection: an inner one runs inside the outer (SQLite does not nest them).
+    private var depth = 0
+
     /// Runs `body` in one IMMEDIATE transaction (the write lock is taken up front, so it cannot fail half-way
     /// with SQLITE_BUSY); any thrown error rolls everything back.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        if depth > 0 { return try body() }
+        depth += 1
+        defer { depth -= 1 }
         try exec("BEGIN IMMEDIATE")
         do {
             let v = try body()
@@ -114,6 +120,9 @@ final class Database {
 
     /// A read transaction: a consistent snapshot across several SELECTs while writers commit.
     func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        if depth > 0 { return try body() }
+        depth += 1
+        defer { depth -= 1 }
         try exec("BEGIN DEFERRED")
         defer { try? exec("COMMIT") }
         return try body()
@@ -177,6 +186,7 @@ final class Statement {
     }
 
     func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
     func text(_ col: Int32) -> String {
         guard let p = sqlite3_column_text(stmt, col) else { return "" }
         return String(cString: p)

@@ -53,6 +53,10 @@ extension ZoneStore {
         let (_, problems) = try candidate.loadCatalog(generation: 0)
         guard problems.isEmpty else { throw StoreError(.rejected, "\(path) holds zones that do not load: \(problems.joined(separator: "; ")); nothing was restored") }
         let zones = try candidate.zones()
+        // One store-wide "replaced" entry, numbered after both journals, so a running server that follows the
+        // journal sees it and loads the restored store whole.
+        let next = max(try lastChangeID(), try candidate.lastChangeID()) + 1
+        try candidate.db.prepare("INSERT INTO changes(id, zone_key, kind, at) VALUES (?, NULL, ?, ?)").run([.int(next), .int(ChangeKind.replaced.rawValue), .int(now())])
         try candidate.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
         guard let b = sqlite3_backup_init(db.handle, "main", candidate.db.handle, "main") else {
             throw db.error(sqlite3_errcode(db.handle), "backup")

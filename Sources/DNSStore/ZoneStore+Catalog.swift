@@ -1,13 +1,27 @@
 import DNSWire
 import DNSZone
 
+/// A catalog as loaded, with the journal position it reflects: the reader applies changes after `changeID`.
+public struct LoadedCatalog {
+    public var catalog: Catalog
+    /// Zones that failed their checks (possible only if the file was edited by hand), left out.
+    public var problems: [String]
+    public var changeID: Int64
+}
+
 extension ZoneStore {
     // MARK: loading for the server
 
     /// Builds the served catalog from one consistent read of every zone. A zone that fails its checks (possible
     /// only if the file was edited by hand) is left out and reported.
     public func loadCatalog(generation: UInt64) throws(StoreError) -> (Catalog, [String]) {
-        try db.readTransaction { () throws(StoreError) -> (Catalog, [String]) in
+        let l = try loadSnapshot(generation: generation)
+        return (l.catalog, l.problems)
+    }
+
+    /// `loadCatalog`, with the id of the last journal entry the catalog includes, read in the same transaction.
+    public func loadSnapshot(generation: UInt64) throws(StoreError) -> LoadedCatalog {
+        try db.readTransaction { () throws(StoreError) -> LoadedCatalog in
             let s = try db.prepare("SELECT id, name, fallthrough FROM zones ORDER BY id")
             var list: [(Int64, String, Fallthrough)] = []
             while try s.step() { list.append((s.int(0), s.text(1), Fallthrough(rawValue: Int(s.int(2))) ?? .off)) }
@@ -18,11 +32,45 @@ extension ZoneStore {
                     problems.append("zone '\(name)' has an invalid name; skipped")
                     continue
                 }
-                var b = ZoneBuilder(origin: origin, fallthroughMode: mode)
-                for r in try records(zoneID: id) { b.add(r) }
-                do { zones.append(try b.build()) } catch { problems.append("zone \(origin) not served: \(error)") }
+                switch try buildZone(id: id, origin: origin, mode: mode) {
+                case .success(let z): zones.append(z)
+                case .failure(let p): problems.append(p.message)
+                }
             }
-            return (Catalog(zones: zones, generation: generation, upstreamNames: try upstreamNames()), problems)
+            return LoadedCatalog(catalog: Catalog(zones: zones, generation: generation, upstreamNames: try upstreamNames()),
+                                 problems: problems, changeID: try lastChangeID())
         }
+    }
+
+    /// One zone built from the store, nil when there is no such zone; a failed build comes back as a problem.
+    public func loadZone(_ origin: DNSName) throws(StoreError) -> Result<Zone, StoreError>? {
+        let q = try db.prepare("SELECT id, fallthrough, name FROM zones WHERE name_key = ?")
+        try q.bind([.blob(origin.lowercased.wire)])
+        guard try q.step() else { return nil }
+        let id = q.int(0), mode = Fallthrough(rawValue: Int(q.int(1))) ?? .off
+        // The name as written when the zone was made: negative answers carry its case.
+        return try buildZone(id: id, origin: (try? DNSName(q.text(2))) ?? origin, mode: mode)
+    }
+
+    /// Every zone's fallthrough mode: what a settings change needs, without reading a record.
+    public func fallthroughModes() throws(StoreError) -> [DNSName: Fallthrough] {
+        let s = try db.prepare("SELECT name, fallthrough FROM zones")
+        var out: [DNSName: Fallthrough] = [:]
+        while try s.step() { if let n = try? DNSName(s.text(0)) { out[n] = Fallthrough(rawValue: Int(s.int(1))) ?? .off } }
+        return out
+    }
+
+    /// Runs `body` on one consistent view of the store (a read transaction): a journal read and the zone loads
+    /// it calls for then agree.
+    public func reading<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try db.readTransaction(body)
+    }
+
+    func buildZone(id: Int64, origin: DNSName, mode: Fallthrough) throws(StoreError) -> Result<Zone, StoreError> {
+        var b = ZoneBuilder(origin: origin, fallthroughMode: mode)
+        let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
+        try s.bind([.int(id)])
+        while try s.step() { b.add(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
+        do { return .success(try b.build()) } catch { return .failure(StoreError(.rejected, "zone \(origin) not served: \(error)")) }
     }
 }

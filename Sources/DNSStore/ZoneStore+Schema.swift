@@ -54,6 +54,30 @@ extension ZoneStore {
             4: """
             ALTER TABLE zones ADD COLUMN fallthrough INTEGER NOT NULL DEFAULT 0 CHECK (fallthrough BETWEEN 0 AND 2);
             """,
+            // The journal: every committed change in commit order, written in the edit's own transaction. The
+            // server applies it to its snapshot instead of reloading; zone transfers (IXFR) read it too.
+            // AUTOINCREMENT: an id is never reused, so "everything after id N" stays well defined after trims.
+            5: """
+            CREATE TABLE changes (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                zone_key BLOB,                -- lowercased wire name of the zone; NULL: the whole store
+                kind INTEGER NOT NULL,        -- ChangeKind
+                serial_from INTEGER,
+                serial_to INTEGER,
+                at INTEGER NOT NULL
+            );
+            CREATE INDEX changes_by_zone ON changes(zone_key, id);
+            CREATE TABLE change_records (
+                change_id INTEGER NOT NULL REFERENCES changes(id) ON DELETE CASCADE,
+                added INTEGER NOT NULL,       -- 1 added, 0 removed
+                owner BLOB NOT NULL,
+                type INTEGER NOT NULL,
+                ttl INTEGER NOT NULL,
+                rdata BLOB NOT NULL
+            );
+            CREATE INDEX change_records_by_change ON change_records(change_id);
+            INSERT INTO changes(zone_key, kind, at) VALUES (NULL, 1, 0);
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {

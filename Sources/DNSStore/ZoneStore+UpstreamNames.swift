@@ -26,6 +26,7 @@ extension ZoneStore {
         guard try !exists.step() else { throw StoreError(.exists, "\(name) is already resolved upstream") }
         try db.prepare("INSERT INTO upstream_names(name, name_key, created_at) VALUES (?, ?, ?)")
             .run([.text(name.description), .blob(name.lowercased.wire), .int(now())])
+        try journal(zoneKey: .null, kind: .settings)
     }
 
     public func removeUpstreamName(_ name: DNSName) throws(StoreError) {
@@ -33,6 +34,7 @@ extension ZoneStore {
             let del = try db.prepare("DELETE FROM upstream_names WHERE name_key = ?")
             try del.run([.blob(name.lowercased.wire)])
             guard sqlite3_changes(db.handle) > 0 else { throw StoreError(.notFound, "\(name) is not in the resolve-upstream list (see 'dnsctl upstream list')") }
+            try journal(zoneKey: .null, kind: .settings)
         }
     }
 }

@@ -26,11 +26,12 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 4
+    public static let schemaVersion: Int64 = 5
     let db: Database
     let now: @Sendable () -> Int64
     /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.
     public static let fileMode: mode_t = 0o640
+    public var journalLimits = JournalLimits()
     /// Set when opening tightened the mode of an existing store's files: one line for the caller's log.
     public private(set) var modeTightened: String?
 
@@ -188,7 +189,10 @@ public final class ZoneStore {
         let q = try db.prepare("SELECT fallthrough FROM zones WHERE id = ?")
         try q.bind([.int(id)])
         let old = try q.step() ? Fallthrough(rawValue: Int(q.int(0))) ?? .off : .off
-        if old != mode { try db.prepare("UPDATE zones SET fallthrough = ?, updated_at = ? WHERE id = ?").run([.int(Int64(mode.rawValue)), .int(now()), .int(id)]) }
+        if old != mode {
+            try db.prepare("UPDATE zones SET fallthrough = ?, updated_at = ? WHERE id = ?").run([.int(Int64(mode.rawValue)), .int(now()), .int(id)])
+            try journal(zoneID: id, kind: .settings)
+        }
         return old
     }
 
@@ -196,6 +200,11 @@ public final class ZoneStore {
         try db.transaction { () throws(StoreError) in
             guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
             try db.prepare("DELETE FROM zones WHERE id = ?").run([.int(id)])
+            // The zone's history goes (a zone made again under this name must not inherit it); its entries stay
+            // as "replaced", so the ids a reader counts on have no gap and a reader behind loads nothing for it.
+            try db.prepare("DELETE FROM change_records WHERE change_id IN (SELECT id FROM changes WHERE zone_key = ?)").run([.blob(origin.lowercased.wire)])
+            try db.prepare("UPDATE changes SET kind = ? WHERE zone_key = ?").run([.int(ChangeKind.replaced.rawValue), .blob(origin.lowercased.wire)])
+            try journal(zoneKey: .blob(origin.lowercased.wire), kind: .zoneRemoved)
         }
     }
 
@@ -208,21 +217,29 @@ public final class ZoneStore {
         }
     }
 
+    /// The records at one name of a zone (through the owner index).
+    public func records(zone origin: DNSName, at name: DNSName) throws(StoreError) -> [ResourceRecord] {
+        try db.readTransaction { () throws(StoreError) -> [ResourceRecord] in
+            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            return try records(zoneID: id, owners: [name])
+        }
+    }
+
     func records(zoneID id: Int64) throws(StoreError) -> [ResourceRecord] {
         let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
         try s.bind([.int(id)])
         var out: [ResourceRecord] = []
-        while try s.step() {
-            let type = RRType(UInt16(truncatingIfNeeded: s.int(1)))
-            let rdataBytes = s.blob(3)
-            do {
-                let owner = try DNSName(wire: s.blob(0))
-                var r = WireReader(rdataBytes)
-                let rd = try RData.read(type: type, from: &r, length: rdataBytes.count)
-                out.append(ResourceRecord(name: owner, type: type, ttl: UInt32(clamping: s.int(2)), rdata: rd))
-            } catch {
-                throw StoreError(.corrupt, "record \(s.int(0)) in \(db.path) does not decode (\(error)); the store was edited outside dnsctl")
-            }
+        while try s.step() { out.append(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
+        return out
+    }
+
+    /// The records at some owner names of a zone, through the owner index: what an edit of those names reads.
+    func records(zoneID id: Int64, owners: [DNSName]) throws(StoreError) -> [ResourceRecord] {
+        let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? AND owner_key = ? ORDER BY id")
+        var out: [ResourceRecord] = []
+        for o in owners {
+            try s.bind([.int(id), .blob(o.lowercased.wire)])
+            while try s.step() { out.append(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
         }
         return out
     }
@@ -240,6 +257,7 @@ public final class ZoneStore {
             ])
         }
         try db.prepare("UPDATE zones SET updated_at = ? WHERE id = ?").run([.int(now()), .int(id)])
+        try journal(zoneID: id, kind: .records, removed: removed, added: added)
     }
 
     struct Key: Hashable {
@@ -278,6 +296,34 @@ public final class ZoneStore {
         }
     }
 
+    /// Applies `change` to the records at `names` of a zone in one transaction, like `edit(zone:)`, but reads,
+    /// checks and writes only those names (the apex always among them, for its SOA): an edit of a
+    /// million-record zone costs what the names hold. The closure may add records only at those names.
+    @discardableResult
+    public func edit(zone origin: DNSName, names: [DNSName], dryRun: Bool = false,
+                     _ change: (inout [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> ZoneDiff {
+        try db.transaction { () throws(StoreError) -> ZoneDiff in
+            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            var owners = [origin]
+            for n in names where !owners.contains(n) { owners.append(n) }
+            let old = try records(zoneID: id, owners: owners)
+            var new = old
+            try change(&new)
+            let allowed = Set(owners)
+            if let stray = new.first(where: { !allowed.contains($0.name) }) {
+                throw StoreError(.rejected, "\(stray.name) \(stray.type) is outside the names this edit changes (\(owners.map(\.description).joined(separator: ", ")))")
+            }
+            return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true, partial: true)
+        }
+    }
+
+    /// True when the zone holds an A or AAAA record at `name` (glue, for the checks of a partial edit).
+    func hasAddress(zoneID id: Int64, _ name: DNSName) throws(StoreError) -> Bool {
+        let q = try db.prepare("SELECT 1 FROM records WHERE zone_id = ? AND owner_key = ? AND type IN (1, 28) LIMIT 1")
+        try q.bind([.int(id), .blob(name.lowercased.wire)])
+        return try q.step()
+    }
+
     /// Replaces a zone's whole contents (creating the zone if needed). Idempotent: importing the same data
     /// twice changes nothing, serial included.
     @discardableResult
@@ -314,8 +360,10 @@ public final class ZoneStore {
         return out
     }
 
+    /// Writes the difference between `old` and `proposed` after the zone checks, with the serial bumped.
+    /// `partial`: the records are those of some names only (apex included), and only those names are checked.
     func commit(zoneID id: Int64, origin: DNSName, old: [ResourceRecord], new proposed: [ResourceRecord], dryRun: Bool,
-                keepNewerSerial: Bool) throws(StoreError) -> ZoneDiff {
+                keepNewerSerial: Bool, partial: Bool = false) throws(StoreError) -> ZoneDiff {
         var new = Self.dedupe(proposed)
         let changed = Self.diff(old: old, new: new, ignoringSerial: true)
         var diff = ZoneDiff(zone: origin)
@@ -333,10 +381,19 @@ public final class ZoneStore {
         }
         var b = ZoneBuilder(origin: origin)
         for r in new { b.add(r) }
-        do { _ = try b.build() } catch {
-            throw StoreError(.rejected, error.problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))
+        var problems: [ZoneProblem]
+        if partial {
+            var lookupError: StoreError?
+            problems = b.checkPart { t in
+                do throws(StoreError) { return try hasAddress(zoneID: id, t) } catch { lookupError = error; return false }
+            }
+            if let lookupError { throw lookupError }
+        } else {
+            problems = b.checkPart { _ in false }
         }
-        diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
+        let errors = problems.filter { $0.severity == .error }
+        if !errors.isEmpty { throw StoreError(.rejected, errors.map(\.description).joined(separator: "; ")) }
+        diff.warnings = problems.filter { $0.severity == .warning }.map(\.description)
         let final = Self.diff(old: old, new: new, ignoringSerial: false)
         diff.added = final.added
         diff.removed = final.removed

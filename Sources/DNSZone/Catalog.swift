@@ -108,8 +108,8 @@ extension Catalog {
         for rd in set.rdatas {
             let target: DNSName?
             if set.type == .ns { target = rd.targetName } else { target = rd.additionalTarget }
-            guard let t = target, t.isSubdomain(of: zone.origin), let node = zone.nodes[t] else { continue }
-            if node.isOccluded && set.type != .ns { continue }
+            guard let t = target, t.isSubdomain(of: zone.origin), let node = zone.node(t) else { continue }
+            if set.type != .ns && zone.isOccluded(t) { continue }
             for type in [RRType.a, .aaaa] {
                 if let s = node.rrsets[type], !out.additional.contains(where: { $0.name == t && $0.type == type }) {
                     out.additional += s.records()

@@ -94,8 +94,8 @@ public struct RouteTable: Sendable {
     public func decide(_ qname: DNSName, _ qtype: RRType, resolverAvailable: Bool) -> LocalDecision {
         var m = match(qname, qtype)
         if resolverAvailable, let mark = m.mark {
-            let node = m.zone?.nodes[qname]
-            if let node, !node.isOccluded, node.rrsets[qtype] != nil || node.rrsets[.cname] != nil || (qtype == .any && !node.rrsets.isEmpty) {
+            let node = m.zone?.node(qname)
+            if let node, m.zone?.isOccluded(qname) == false, node.rrsets[qtype] != nil || node.rrsets[.cname] != nil || (qtype == .any && !node.rrsets.isEmpty) {
                 return .answer(catalog.answer(qname, qtype, in: m.zone))
             }
             return .resolve(.upstreamName(mark), nameExists: node.map { !$0.rrsets.isEmpty } ?? false, forward: m.forwardZone(table))

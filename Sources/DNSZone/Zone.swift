@@ -19,13 +19,13 @@ public struct RRSet: Sendable, Equatable {
     }
 }
 
-/// One owner name in a zone, with flags precomputed at build time (NSD's `struct domain`, Knot's node flags).
+/// One owner name in a zone, with its flags kept right at every change (NSD's `struct domain`, Knot's node flags).
 public struct Node: Sendable {
     public var rrsets: [RRType: RRSet] = [:]
     /// NS here and not at the apex: a zone cut.
     public var isDelegation = false
-    /// Strictly below a zone cut: only glue lives here; never answered authoritatively.
-    public var isOccluded = false
+    /// How many names one label longer exist: a name with no data and no children is removed.
+    var children: UInt32 = 0
     /// Exists only because names below it do (RFC 8020 / RFC 4592 §2.2.2).
     public var isEmptyNonTerminal: Bool { rrsets.isEmpty }
 }
@@ -48,25 +48,57 @@ public enum Fallthrough: Int, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// An immutable zone: built once, then read by any number of threads.
+/// An immutable zone, read by any number of threads. A change makes a new `Zone` that shares every node
+/// shard the change did not touch (`applying`), so the old snapshot stays valid for readers still on it.
 public final class Zone: Sendable {
     public let origin: DNSName
     public let fallthroughMode: Fallthrough
     public let soa: SOA
     public let soaTTL: UInt32
-    public let nodes: [DNSName: Node]
-    public let recordCount: Int
+    let contents: ZoneContents
+    public var recordCount: Int { contents.recordCount }
     /// False when the zone has no cut: lookups then skip the walk down from the apex.
-    let hasDelegations: Bool
+    var hasDelegations: Bool { contents.delegations > 0 }
 
-    init(origin: DNSName, soa: SOA, soaTTL: UInt32, nodes: [DNSName: Node], recordCount: Int, fallthroughMode: Fallthrough) {
-        self.origin = origin
+    /// Nil when the contents have no single SOA at the apex (the builder and the store's checks prevent that).
+    init?(contents: ZoneContents, fallthroughMode: Fallthrough) {
+        guard let set = contents.nodes[contents.origin]?.rrsets[.soa], set.rdatas.count == 1, case .soa(let soa) = set.rdatas[0] else { return nil }
+        origin = contents.origin
+        self.contents = contents
         self.fallthroughMode = fallthroughMode
         self.soa = soa
-        self.soaTTL = soaTTL
-        self.nodes = nodes
-        self.recordCount = recordCount
-        self.hasDelegations = nodes.values.contains { $0.isDelegation }
+        soaTTL = set.ttl
+    }
+
+    public func node(_ name: DNSName) -> Node? { contents.nodes[name] }
+
+    /// Every node, for tools and tests (order unspecified).
+    public var allNodes: [(name: DNSName, node: Node)] { contents.nodes.all.map { ($0.key, $0.value) } }
+
+    /// This zone with one change applied: `removed` first, then `added`, exactly as the store committed them
+    /// (so already checked). Nil if the result has lost its SOA: the caller loads the zone whole instead.
+    public func applying(removed: [ResourceRecord], added: [ResourceRecord]) -> Zone? {
+        var c = contents
+        for r in removed { c.remove(r) }
+        for r in added where r.name.isSubdomain(of: origin) { c.add(r) }
+        return Zone(contents: c, fallthroughMode: fallthroughMode)
+    }
+
+    /// The same data with another fallthrough mode (shares everything).
+    public func with(fallthroughMode mode: Fallthrough) -> Zone {
+        mode == fallthroughMode ? self : Zone(contents: contents, fallthroughMode: mode)!
+    }
+
+    /// True when a cut lies strictly between the apex and `name`: such a name is glue (or junk), never
+    /// answered authoritatively. Computed on use, so a new cut needs no walk over the names below it.
+    public func isOccluded(_ name: DNSName) -> Bool {
+        guard hasDelegations else { return false }
+        var p = name.parent
+        while let a = p, a.labelCount > origin.labelCount {
+            if contents.nodes[a]?.isDelegation == true { return true }
+            p = a.parent
+        }
+        return false
     }
 
     /// The SOA record to put in the authority section of a negative answer: TTL is min(SOA TTL, MINIMUM)
@@ -75,7 +107,7 @@ public final class Zone: Sendable {
         ResourceRecord(name: origin, type: .soa, ttl: min(soaTTL, soa.minimum), rdata: .soa(soa))
     }
 
-    public func rrset(_ name: DNSName, _ type: RRType) -> RRSet? { nodes[name]?.rrsets[type] }
+    public func rrset(_ name: DNSName, _ type: RRType) -> RRSet? { contents.nodes[name]?.rrsets[type] }
 
     /// RFC 1034 §4.3.2 with RFC 4592 wildcards, for one name in this zone (no chain following).
     public func lookup(_ qname: DNSName, _ qtype: RRType) -> LookupResult {
@@ -86,7 +118,7 @@ public final class Zone: Sendable {
         var i = 1
         while hasDelegations && i <= extra {
             let name = qname.suffix(labels: origin.labelCount + i)
-            if let node = nodes[name], node.isDelegation, let ns = node.rrsets[.ns] {
+            if let node = contents.nodes[name], node.isDelegation, let ns = node.rrsets[.ns] {
                 if i == extra && qtype == .ds {
                     break
                 }
@@ -94,14 +126,14 @@ public final class Zone: Sendable {
             }
             i += 1
         }
-        if let node = nodes[qname] {
+        if let node = contents.nodes[qname] {
             return answer(from: node, owner: qname, qtype: qtype, wildcard: false)
         }
         // Closest encloser: the longest existing ancestor (ENTs exist). Its wildcard child, if any, answers.
         var encloser = qname.parent
         while let e = encloser, e.labelCount >= origin.labelCount {
-            if nodes[e] != nil {
-                if let star = e.wildcardChild(), let wnode = nodes[star] {
+            if contents.nodes[e] != nil {
+                if let star = e.wildcardChild(), let wnode = contents.nodes[star] {
                     return answer(from: wnode, owner: qname, qtype: qtype, wildcard: true)
                 }
                 return .nxDomain

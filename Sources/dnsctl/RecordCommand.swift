@@ -20,9 +20,8 @@ struct RecordCommand: ParsableCommand {
             var rows: [ResourceRecord] = []
             if let target {
                 let (name, owning) = try resolveName(target, zone: zone, store: store)
-                let all = try store.records(zone: owning)
-                let zoneNames = try store.zones().map(\.name)
-                rows = zoneNames.contains(name) && name == owning ? all : all.filter { $0.name == name }
+                // A zone's apex lists the zone; any other name only its own records (read through the index).
+                rows = name == owning ? try store.records(zone: owning) : try store.records(zone: owning, at: name)
                 if rows.isEmpty { throw Rejected("no records at \(name)") }
             } else {
                 for z in try store.zones() { rows += try store.records(zone: z.name) }
@@ -56,7 +55,7 @@ struct RecordCommand: ParsableCommand {
             let t = try parseType(type)
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
             let rd = try parseRData(rdata.joined(separator: " "), type: t, origin: origin)
-            let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) throws(StoreError) in
+            let diff = try store.edit(zone: origin, names: [owner]) { (records: inout [ResourceRecord]) throws(StoreError) in
                 let existing = records.first { $0.name == owner && $0.type == t }
                 if records.contains(where: { $0.name == owner && $0.type == t && $0.rdata == rd }) && ttl == nil {
                     throw StoreError(.exists, "\(owner) \(t) \(rd.presentation) already exists")
@@ -84,7 +83,7 @@ struct RecordCommand: ParsableCommand {
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
             if t == .soa { throw Rejected("the SOA of \(origin) cannot be removed: a zone always has one (remove the zone with 'dnsctl zone rm \(origin)', or change it with 'dnsctl record set @ SOA ...')") }
             let rd = try t.flatMap { ty in rdata.isEmpty ? nil : try parseRData(rdata.joined(separator: " "), type: ty, origin: origin) }
-            let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) throws(StoreError) in
+            let diff = try store.edit(zone: origin, names: [owner]) { (records: inout [ResourceRecord]) throws(StoreError) in
                 let before = records.count
                 records.removeAll { r in
                     r.name == owner && (t == nil || r.type == t) && (rd == nil || r.rdata == rd)
@@ -116,7 +115,7 @@ struct RecordCommand: ParsableCommand {
             let t = try parseType(type)
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
             let values = try rdata.map { try parseRData($0, type: t, origin: origin) }
-            let diff = try store.edit(zone: origin) { (records: inout [ResourceRecord]) in
+            let diff = try store.edit(zone: origin, names: [owner]) { (records: inout [ResourceRecord]) in
                 let oldTTL = records.first { $0.name == owner && $0.type == t }?.ttl
                 records.removeAll { $0.name == owner && $0.type == t }
                 for v in values { records.append(ResourceRecord(name: owner, type: t, ttl: ttl ?? oldTTL ?? 3600, rdata: v)) }

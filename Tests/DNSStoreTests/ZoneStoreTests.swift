@@ -56,7 +56,8 @@ final class FakeClock: @unchecked Sendable {
     @Test("a store made by the previous schema (v2) is upgraded in place, its records kept")
     func upgradeFromV2() throws {
         let s = try store()
-        // Back to the v2 layout: no import ownership (v3), no fallthrough column (v4).
+        // Back to the v2 layout: no import ownership (v3), no fallthrough column (v4), no journal (v5).
+        try s.db.exec("DROP TABLE change_records; DROP TABLE changes")
         try s.db.exec("DROP TABLE import_owned")
         try s.db.exec("ALTER TABLE zones DROP COLUMN fallthrough")
         try s.db.exec("PRAGMA user_version = 2")
@@ -196,7 +197,7 @@ final class FakeClock: @unchecked Sendable {
             try w.edit(zone: Self.origin) { $0.append(ResourceRecord(name: try! DNSName("h\(i).jamfox.dev."), type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(i))))) }
             let (cat, problems) = try r.loadCatalog(generation: UInt64(i))
             #expect(problems.isEmpty)
-            #expect(cat.zones[Self.origin]?.nodes[try DNSName("h\(i).jamfox.dev.")] != nil)
+            #expect(cat.zones[Self.origin]?.node(try DNSName("h\(i).jamfox.dev.")) != nil)
         }
         #expect(try r.dataVersion() != v0)
     }
@@ -231,7 +232,7 @@ final class FakeClock: @unchecked Sendable {
         let path = tempPath("v1")
         do {
             let s = try ZoneStore(path: path)
-            try s.db.exec("DROP TABLE upstream_names; DROP TABLE import_owned; ALTER TABLE zones DROP COLUMN fallthrough; PRAGMA user_version = 1")
+            try s.db.exec("DROP TABLE change_records; DROP TABLE changes; DROP TABLE upstream_names; DROP TABLE import_owned; ALTER TABLE zones DROP COLUMN fallthrough; PRAGMA user_version = 1")
         }
         let s = try ZoneStore(path: path)
         #expect(try s.db.scalarInt("PRAGMA user_version") == ZoneStore.schemaVersion)

@@ -47,9 +47,9 @@ import Testing
 
     @Test func flags() throws {
         let z = try build(Self.base + "d NS ns.d\nns.d A 192.0.2.9\na.b.c A 192.0.2.3\n")
-        #expect(try z.nodes[try DNSName("d.z.test.")]?.isDelegation == true)
-        #expect(try z.nodes[try DNSName("ns.d.z.test.")]?.isOccluded == true)
-        #expect(try z.nodes[try DNSName("b.c.z.test.")]?.isEmptyNonTerminal == true)
-        #expect(try z.nodes[try DNSName("c.z.test.")]?.isEmptyNonTerminal == true)
+        #expect(z.node(try DNSName("d.z.test."))?.isDelegation == true)
+        #expect(z.isOccluded(try DNSName("ns.d.z.test.")))
+        #expect(z.node(try DNSName("b.c.z.test."))?.isEmptyNonTerminal == true)
+        #expect(z.node(try DNSName("c.z.test."))?.isEmptyNonTerminal == true)
     }
 }

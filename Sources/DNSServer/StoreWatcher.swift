@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSStore
+import DNSWire
+import DNSZone
+import Logging
+
+/// Polls the store's PRAGMA data_version and, when another process committed (`dnsctl`), applies the store's
+/// journal to the served zones: each change touches only the node shards it changes, so an edit of a
+/// million-record zone is live in milliseconds and readers keep the old snapshot until their next batch. The
+/// whole store is loaded only on SIGHUP or when the journal no longer reaches back. Owns its own SQLite
+/// connection, on its own thread; old snapshots are freed here too, never on a query thread.
+struct StoreWatcher: Sendable {
+    let path: String
+    let intervalMs: Int
+    let authority: Authority
+    /// Its route table is rebuilt at once for a new catalog, so the old catalog is not kept alive by it
+    /// until the next query arrives.
+    let policies: PolicyBox
+    let stop: StopFlag
+    let reload: ReloadFlag
+    let logger: Logger
+    let metrics: ServerMetrics
+
+    /// - Parameters: `store`, `version`, `changeID`: the connection that loaded the first catalog, its
+    ///   data_version before that load and the journal position of the load. The connection belongs to this
+    ///   thread from here on.
+    func run(store first: ZoneStore, version: Int64, changeID: Int64) {
+        var store: ZoneStore? = first
+        var lastVersion = version
+        var applied: Int64? = changeID
+        var generation: UInt64 = authority.snapshot().generation
+        var failing = false
+        var retired: [Catalog] = []
+        while !stop.isSet {
+            usleep(UInt32(intervalMs) * 1000)
+            release(&retired)
+            do {
+                if store == nil {
+                    // After an error: a fresh connection, and a full load to be sure nothing was missed.
+                    store = try ZoneStore(path: path)
+                    lastVersion = -1
+                    applied = nil
+                }
+                guard let s = store else { continue }
+                let v = try s.dataVersion()
+                let forced = reload.take()
+                guard v != lastVersion || forced else { continue }
+                lastVersion = v
+                let current = authority.snapshot()
+                guard let step = try next(store: s, current: current, after: forced ? nil : applied, generation: generation + 1) else { continue }
+                generation += 1
+                applied = step.position
+                for p in step.problems { logger.error("\(p)") }
+                authority.replace(with: step.catalog)
+                _ = policies.snapshot().routes(for: step.catalog)
+                retired.append(current)
+                metrics.zoneReloads.add(1, ordering: .relaxed)
+                failing = false
+                logger.info(step.fullLoad ? "zones reloaded" : "zones updated",
+                            metadata: ["zones": "\(step.catalog.zones.count)", "generation": "\(generation)", "journal": "\(step.position)"])
+            } catch {
+                // Keep serving the old snapshot; try again next tick with a fresh connection (logged once per
+                // outage, not every tick).
+                metrics.zoneReloadFailures.add(1, ordering: .relaxed)
+                if !failing { logger.error("store reload failed, still serving the previous zones: \(error)") }
+                failing = true
+                store = nil
+            }
+        }
+    }
+
+    /// Frees the retired snapshots no reader holds any more, on this thread (a query thread dropping the last
+    /// reference to a whole catalog would stall its queries while it frees), then hands the pages back:
+    /// glibc keeps a freed heap, and RSS would climb by the size of each freed snapshot.
+    private func release(_ retired: inout [Catalog]) {
+        var freed = false
+        var i = 0
+        while i < retired.count {
+            if isKnownUniquelyReferenced(&retired[i]) {
+                retired.swapAt(i, retired.count - 1)
+                retired.removeLast()
+                freed = true
+            } else {
+                i += 1
+            }
+        }
+        if freed { releaseFreedMemory() }
+    }
+
+    /// What one poll found: the catalog to serve, the journal position it reflects, zones that failed to load.
+    struct Step {
+        var catalog: Catalog
+        var position: Int64
+        var problems: [String]
+        var fullLoad: Bool
+    }
+
+    /// The catalog after the store's new commits; nil when nothing served changed. `after` nil, or a journal
+    /// that no longer reaches back to it: everything loaded.
+    private func next(store s: ZoneStore, current: Catalog, after: Int64?, generation: UInt64) throws(StoreError) -> Step? {
+        try s.reading { () throws(StoreError) -> Step? in
+            func full() throws(StoreError) -> Step {
+                let l = try s.loadSnapshot(generation: generation)
+                metrics.storeFullLoads.add(1, ordering: .relaxed)
+                return Step(catalog: l.catalog, position: l.changeID, problems: l.problems, fullLoad: true)
+            }
+            guard let after, let changes = try s.changes(after: after) else { return try full() }
+            guard let last = changes.last else { return nil }
+            var update = CatalogUpdate(current)
+            if update.apply(changes) { return try full() }
+            metrics.zoneChangesApplied.add(UInt64(changes.count), ordering: .relaxed)
+            let problems = try update.finish(store: s)
+            return Step(catalog: Catalog(zones: Array(update.zones.values), generation: generation, upstreamNames: update.upstreamNames),
+                        position: last.id, problems: problems, fullLoad: false)
+        }
+    }
+}
+
+/// The served zones being brought up to date with journal entries: record changes applied in place, zones
+/// that need it loaded whole at the end (their load reads the same transaction, so it includes every later
+/// entry of theirs).
+struct CatalogUpdate {
+    var zones: [DNSName: Zone]
+    var upstreamNames: [DNSName]
+    var reload: Set<DNSName> = []
+    var settingsChanged = false
+
+    init(_ catalog: Catalog) {
+        zones = catalog.zones
+        upstreamNames = Array(catalog.upstreamNames)
+    }
+
+    /// Applies the entries in order. True when one of them needs the whole store loaded.
+    mutating func apply(_ changes: [StoreChange]) -> Bool {
+        for c in changes {
+            guard let z = c.zone else {
+                if c.kind == .settings { settingsChanged = true; continue }
+                return true
+            }
+            switch c.kind {
+            case .records:
+                if reload.contains(z) { continue }
+                if let zone = zones[z], let changed = zone.applying(removed: c.removed, added: c.added) {
+                    zones[z] = changed
+                } else {
+                    reload.insert(z)
+                }
+            case .replaced: reload.insert(z)
+            case .zoneRemoved:
+                reload.remove(z)
+                zones[z] = nil
+            case .settings: settingsChanged = true
+            }
+        }
+        return false
+    }
+
+    /// Loads the zones marked for it and re-reads modes and marks after a settings change; returns the zones
+    /// that failed to load (left out, as at start).
+    mutating func finish(store s: ZoneStore) throws(StoreError) -> [String] {
+        var problems: [String] = []
+        for z in reload {
+            switch try s.loadZone(z) {
+            case .success(let zone)?: zones[z] = zone
+            case .failure(let e)?:
+                zones[z] = nil
+                problems.append(e.message)
+            case nil: zones[z] = nil
+            }
+        }
+        if settingsChanged {
+            let modes = try s.fallthroughModes()
+            for (origin, zone) in zones { zones[origin] = zone.with(fallthroughMode: modes[origin] ?? .off) }
+            upstreamNames = try s.upstreamNames()
+        }
+        return problems
+    }
+}

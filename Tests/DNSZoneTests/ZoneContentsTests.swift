@@ -1,0 +1,116 @@
+import DNSWire
+import Testing
+@testable import DNSZone
+
+/// A zone changed record by record (`Zone.applying`, what the server does for each journal entry) must equal
+/// the zone built from scratch from the same records: nodes, empty non-terminals, child counts, cut flags,
+/// occlusion and every lookup.
+@Suite struct ZoneContentsTests {
+    static let origin = try! DNSName("z.test.")
+    static let apex: [ResourceRecord] = [
+        ResourceRecord(name: origin, type: .soa, ttl: 60, rdata: .soa(SOA(mname: try! DNSName("ns.z.test."), rname: try! DNSName("h.z.test."),
+                                                                          serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1))),
+        ResourceRecord(name: origin, type: .ns, ttl: 60, rdata: .ns(try! DNSName("ns.z.test."))),
+    ]
+
+    /// A small deterministic generator (the same sequence on every run).
+    struct LCG {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+    }
+
+    /// Names three levels deep under the apex, so changes create and remove empty non-terminals and cuts.
+    static let pool: [DNSName] = {
+        var out: [DNSName] = []
+        for a in ["a", "b", "*"] { for b in ["", "x.", "y.x."] { out.append(try! DNSName(b + a + ".z.test.")) } }
+        out.append(try! DNSName("c.b.z.test."))
+        out.append(try! DNSName("ns.a.z.test."))
+        return out
+    }()
+
+    static func record(_ r: inout LCG) -> ResourceRecord {
+        let name = pool[r.next(pool.count)]
+        switch r.next(3) {
+        case 0: return ResourceRecord(name: name, type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(r.next(3)))))
+        case 1: return ResourceRecord(name: name, type: .txt, ttl: 60, rdata: .txt(TXT([Array("t\(r.next(2))".utf8)])))
+        default:
+            // NS (a cut) only at names that may hold one: not a wildcard.
+            if name.isWildcard { return ResourceRecord(name: name, type: .a, ttl: 60, rdata: .a(IPv4Address(9))) }
+            return ResourceRecord(name: name, type: .ns, ttl: 60, rdata: .ns(try! DNSName("ns.a.z.test.")))
+        }
+    }
+
+    static func fresh(_ records: [ResourceRecord]) throws -> Zone {
+        var b = ZoneBuilder(origin: origin)
+        for r in apex + records { b.add(r) }
+        return try b.build()
+    }
+
+    static func same(_ a: Zone, _ b: Zone, step: Int) {
+        let an = Dictionary(uniqueKeysWithValues: a.allNodes.map { ($0.name, $0.node) })
+        let bn = Dictionary(uniqueKeysWithValues: b.allNodes.map { ($0.name, $0.node) })
+        #expect(Set(an.keys) == Set(bn.keys), "step \(step): node names")
+        for (name, x) in an {
+            guard let y = bn[name] else { continue }
+            #expect(x.rrsets == y.rrsets, "step \(step): \(name) data")
+            #expect(x.isDelegation == y.isDelegation, "step \(step): \(name) cut")
+            #expect(x.children == y.children, "step \(step): \(name) children")
+        }
+        #expect(a.recordCount == b.recordCount, "step \(step): record count")
+        #expect(a.hasDelegations == b.hasDelegations, "step \(step): delegations")
+        let probes = pool + [try! DNSName("q.a.z.test."), try! DNSName("q.y.x.b.z.test."), try! DNSName("x.z.test."), origin]
+        for n in probes {
+            #expect(a.isOccluded(n) == b.isOccluded(n), "step \(step): \(n) occluded")
+            for t in [RRType.a, .txt, .ns, .ds, .any] { #expect(a.lookup(n, t) == b.lookup(n, t), "step \(step): lookup \(n) \(t)") }
+        }
+    }
+
+    @Test("300 random adds and removes applied one by one give the zone a fresh build gives")
+    func incrementalEqualsFresh() throws {
+        var rng = LCG(state: 42)
+        var records: [ResourceRecord] = []
+        var zone = try Self.fresh([])
+        for step in 0..<300 {
+            let r = Self.record(&rng)
+            let present = records.contains { $0.name == r.name && $0.type == r.type && $0.rdata == r.rdata }
+            if present || (rng.next(3) == 0 && !records.isEmpty) {
+                let victim = present ? r : records[rng.next(records.count)]
+                records.removeAll { $0.name == victim.name && $0.type == victim.type && $0.rdata == victim.rdata }
+                zone = try #require(zone.applying(removed: [victim], added: []))
+            } else {
+                records.append(r)
+                zone = try #require(zone.applying(removed: [], added: [r]))
+            }
+            Self.same(zone, try Self.fresh(records), step: step)
+        }
+    }
+
+    @Test("the snapshot before a change is unchanged, and a change that removes the SOA is refused")
+    func snapshotsStayAndSOAIsKept() throws {
+        let a = ResourceRecord(name: try DNSName("h.z.test."), type: .a, ttl: 60, rdata: .a(IPv4Address(1)))
+        let before = try Self.fresh([a])
+        let after = try #require(before.applying(removed: [a], added: []))
+        #expect(before.rrset(a.name, .a) != nil)
+        #expect(after.rrset(a.name, .a) == nil && after.node(a.name) == nil)
+        #expect(before.applying(removed: [Self.apex[0]], added: []) == nil)
+    }
+
+    @Test("a zone grown one name at a time splits its nodes into more shards and keeps every name")
+    func growsShards() throws {
+        var zone = try Self.fresh([])
+        #expect(zone.contents.nodes.shards.count == 1)
+        var added: [ResourceRecord] = []
+        for i in 0..<3000 {
+            let r = ResourceRecord(name: try DNSName("h\(i).g\(i % 7).z.test."), type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(i))))
+            added.append(r)
+            zone = try #require(zone.applying(removed: [], added: [r]))
+        }
+        #expect(zone.contents.nodes.shards.count > 1)
+        #expect(zone.recordCount == 3002)
+        for r in added { #expect(zone.rrset(r.name, .a)?.rdatas == [r.rdata]) }
+        Self.same(zone, try Self.fresh(added), step: 3000)
+    }
+}

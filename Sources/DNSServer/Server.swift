@@ -58,6 +58,8 @@ public final class Server {
         let loaded = try store.loadSnapshot(generation: 1)
         let catalog = loaded.catalog
         for p in loaded.problems { logger.error("\(p)") }
+        // The load's scratch (SQLite's cache, decoded rows) is freed by now: hand its pages back.
+        releaseFreedMemory()
         authority = Authority(catalog)
         logger.info("zones loaded", metadata: ["zones": "\(catalog.zones.count)"])
 

@@ -67,7 +67,9 @@ extension ZoneStore {
     }
 
     func buildZone(id: Int64, origin: DNSName, mode: Fallthrough) throws(StoreError) -> Result<Zone, StoreError> {
-        var b = ZoneBuilder(origin: origin, fallthroughMode: mode)
+        let n = try db.prepare("SELECT COUNT(*) FROM records WHERE zone_id = ?")
+        try n.bind([.int(id)])
+        var b = ZoneBuilder(origin: origin, fallthroughMode: mode, expectedRecords: try n.step() ? Int(n.int(0)) : 0)
         let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
         try s.bind([.int(id)])
         while try s.step() { b.add(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }

@@ -77,6 +77,9 @@ extension ZoneStore {
             );
             CREATE INDEX change_records_by_change ON change_records(change_id);
             INSERT INTO changes(zone_key, kind, at) VALUES (NULL, 1, 0);
+            -- The UNIQUE index (zone_id, owner_key, type, rdata_key) answers every lookup this one did: one index
+            -- less to write per record (an import of a million records writes a quarter less).
+            DROP INDEX IF EXISTS records_by_zone;
             """,
         ]
         var v = current

@@ -333,12 +333,13 @@ public final class ZoneStore {
                 let old = try records(zoneID: id)
                 return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
             }
-            var b = ZoneBuilder(origin: origin)
-            for r in new { b.add(r) }
-            do { _ = try b.build() } catch { throw StoreError(.rejected, String(describing: error)) }
-            let dedup = Self.dedupe(new)
+            var b = ZoneBuilder(origin: origin, expectedRecords: new.count)
+            let dedup = Self.settle(new, in: &b)
+            let problems = b.checkPart { _ in false }
+            let errors = problems.filter { $0.severity == .error }
+            if !errors.isEmpty { throw StoreError(.rejected, "zone \(origin): " + errors.map(\.description).joined(separator: "; ")) }
             var diff = ZoneDiff(zone: origin, added: dedup, serial: dedup.first { $0.type == .soa }?.rdata.soa?.serial)
-            diff.warnings = b.problems.filter { $0.severity == .warning }.map(\.description)
+            diff.warnings = problems.filter { $0.severity == .warning }.map(\.description)
             if !dryRun {
                 let id = try insertZone(origin)
                 try apply(zoneID: id, added: dedup, removed: [])
@@ -347,24 +348,28 @@ public final class ZoneStore {
         }
     }
 
-    /// Drops duplicate records and gives every RRset the TTL of its first record, as the zone builder does.
-    static func dedupe(_ records: [ResourceRecord]) -> [ResourceRecord] {
-        var seen = Set<Key>()
-        var ttlOf: [[UInt8]: UInt32] = [:]
-        var out: [ResourceRecord] = []
-        for var r in records {
-            let setKey = r.name.lowercased.wire + [UInt8(r.type.rawValue >> 8), UInt8(r.type.rawValue & 0xFF)]
-            if let t = ttlOf[setKey] { r.ttl = t } else { ttlOf[setKey] = r.ttl }
-            if seen.insert(Key(r)).inserted { out.append(r) }
+    /// The records as the zone holds them, through the builder (duplicates dropped, each RRset one TTL). The
+    /// common case, nothing to settle, returns the caller's array itself: no copy of a million records.
+    static func settle(_ records: [ResourceRecord], in b: inout ZoneBuilder) -> [ResourceRecord] {
+        var out: [ResourceRecord]?
+        for (i, r) in records.enumerated() {
+            let kept = b.add(r)
+            if out == nil {
+                if kept == r { continue }
+                out = Array(records[..<i])
+            }
+            if let kept { out?.append(kept) }
         }
-        return out
+        return out ?? records
     }
 
     /// Writes the difference between `old` and `proposed` after the zone checks, with the serial bumped.
     /// `partial`: the records are those of some names only (apex included), and only those names are checked.
     func commit(zoneID id: Int64, origin: DNSName, old: [ResourceRecord], new proposed: [ResourceRecord], dryRun: Bool,
                 keepNewerSerial: Bool, partial: Bool = false) throws(StoreError) -> ZoneDiff {
-        var new = Self.dedupe(proposed)
+        // Duplicates dropped and TTLs settled by the builder, which then checks the result.
+        var b = ZoneBuilder(origin: origin, expectedRecords: partial ? 0 : proposed.count)
+        var new = Self.settle(proposed, in: &b)
         let changed = Self.diff(old: old, new: new, ignoringSerial: true)
         var diff = ZoneDiff(zone: origin)
         guard !changed.added.isEmpty || !changed.removed.isEmpty else {
@@ -379,8 +384,6 @@ public final class ZoneStore {
             new[i].rdata = .soa(s)
             diff.serial = s.serial
         }
-        var b = ZoneBuilder(origin: origin)
-        for r in new { b.add(r) }
         var problems: [ZoneProblem]
         if partial {
             var lookupError: StoreError?

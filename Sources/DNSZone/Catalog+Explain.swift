@@ -47,13 +47,13 @@ extension Catalog {
                 var why: String
                 if let node = zone.node(name) {
                     why = node.isEmptyNonTerminal ? "exists only as an empty non-terminal (names below it have records)"
-                        : "exists with " + node.rrsets.keys.sorted().map(\.description).joined(separator: ", ") + " but no \(qtype)"
+                        : "exists with " + node.rrsets.types.map(\.description).joined(separator: ", ") + " but no \(qtype)"
                 } else {
                     // Matched through a wildcard that lacks the type.
                     var e = name.parent
                     while let p = e, zone.node(p) == nil { e = p.parent }
                     let star = e?.wildcardChild()
-                    let types = star.flatMap { zone.node($0) }?.rrsets.keys.sorted().map(\.description).joined(separator: ", ") ?? "other types"
+                    let types = star.flatMap { zone.node($0) }?.rrsets.types.map(\.description).joined(separator: ", ") ?? "other types"
                     why = "has no records of its own; the wildcard \(star?.description ?? "*") matches it but holds \(types), no \(qtype)"
                 }
                 out.append("  \(name) \(why): NODATA, negative TTL \(min(zone.soaTTL, zone.soa.minimum)) s (RFC 2308: SOA TTL and MINIMUM, the lower)")

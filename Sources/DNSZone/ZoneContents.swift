@@ -4,7 +4,20 @@ import DNSWire
 /// the snapshot before it keeps sharing every other shard, so an edit of a million-name zone copies a few
 /// dozen nodes, not the zone (Knot's per-change update of its zone tree, done with copy-on-write values).
 struct NodeMap: Sendable {
-    private(set) var shards: [[DNSName: Node]]
+    /// A name with its hash computed once: the shard choice and the dictionary both use it, and a probe
+    /// compares hashes before bytes.
+    struct Key: Hashable, Sendable {
+        let name: DNSName
+        let hash: UInt64
+        @inline(__always) init(_ name: DNSName) {
+            self.name = name
+            hash = name.foldedHash
+        }
+        func hash(into h: inout Hasher) { h.combine(hash) }
+        static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.name == b.name }
+    }
+
+    private(set) var shards: [[Key: Node]]
     private var mask: Int
     private(set) var count = 0
 
@@ -20,37 +33,54 @@ struct NodeMap: Sendable {
         mask = n - 1
         let each = expected / n
         shards = (0..<n).map { _ in
-            var d: [DNSName: Node] = [:]
+            var d: [Key: Node] = [:]
             d.reserveCapacity(each)
             return d
         }
     }
 
-    @inline(__always) private func shard(_ name: DNSName) -> Int {
-        let h = name.foldedHash
-        return Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+    @inline(__always) private func shard(_ key: Key) -> Int {
+        Int(truncatingIfNeeded: key.hash ^ (key.hash >> 29)) & mask
     }
 
     subscript(name: DNSName) -> Node? {
-        get { shards[shard(name)][name] }
+        get {
+            let k = Key(name)
+            return shards[shard(k)][k]
+        }
         set {
-            let i = shard(name)
+            let k = Key(name)
+            let i = shard(k)
             if let v = newValue {
-                guard shards[i].updateValue(v, forKey: name) == nil else { return }
+                guard shards[i].updateValue(v, forKey: k) == nil else { return }
                 count += 1
                 if count > shards.count * Self.maxPerShard { reshard() }
-            } else if shards[i].removeValue(forKey: name) != nil {
+            } else if shards[i].removeValue(forKey: k) != nil {
                 count -= 1
             }
         }
     }
 
+    /// Runs `body` on the node at `name` in place (one hash and one probe when it exists); for a missing name
+    /// `body` fills a new empty node, is told so, and the node is inserted.
+    mutating func modify<R>(_ name: DNSName, _ body: (inout Node, _ created: Bool) -> R) -> R {
+        let k = Key(name)
+        let i = shard(k)
+        if let at = shards[i].index(forKey: k) { return body(&shards[i].values[at], false) }
+        var node = Node()
+        let r = body(&node, true)
+        shards[i][k] = node
+        count += 1
+        if count > shards.count * Self.maxPerShard { reshard() }
+        return r
+    }
+
     /// Every node (order unspecified).
-    var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap { $0 } }
+    var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap { $0 }.map { ($0.key.name, $0.value) } }
 
     private mutating func reshard() {
         var bigger = NodeMap(expected: count * 4)
-        for (k, v) in all { bigger.shards[bigger.shard(k)][k] = v }
+        for shard in shards { for (k, v) in shard { bigger.shards[bigger.shard(k)][k] = v } }
         bigger.count = count
         self = bigger
     }
@@ -72,25 +102,54 @@ struct ZoneContents: Sendable {
         nodes[origin] = Node()
     }
 
-    /// Puts a whole RRset at its owner, replacing one of the same type.
-    mutating func put(_ set: RRSet) {
-        var node = ensureNode(set.name)
-        recordCount += set.rdatas.count - (node.rrsets[set.type]?.rdatas.count ?? 0)
-        node.rrsets[set.type] = set
-        store(set.name, node)
+    /// What `add` did.
+    enum Added: Equatable { case added, duplicate, addedWithRRsetTTL(UInt32) }
+
+    /// Adds one record. A record already present is left as it is. `keepTTL` false: the RRset takes the
+    /// record's TTL (a journal entry carries the RRset's new TTL); true: a record joining an RRset takes the
+    /// RRset's TTL, as a zone file load does (RFC 2181 §5.2, first TTL wins).
+    @discardableResult
+    mutating func add(_ rr: ResourceRecord, keepTTL: Bool = false) -> Added {
+        let origin = origin
+        var created = false
+        let (outcome, delta) = nodes.modify(rr.name) { (node, isNew) -> (Added, Int) in
+            created = isNew
+            var outcome = Added.added
+            if var set = node.rrsets[rr.type] {
+                guard !set.rdatas.contains(rr.rdata) else { return (.duplicate, 0) }
+                if set.ttl != rr.ttl { if keepTTL { outcome = .addedWithRRsetTTL(set.ttl) } else { set.ttl = rr.ttl } }
+                set.rdatas.append(rr.rdata)
+                node.rrsets[rr.type] = set
+            } else {
+                node.rrsets[rr.type] = RRSet(name: rr.name, type: rr.type, ttl: rr.ttl, rdatas: [rr.rdata])
+            }
+            return (outcome, Self.recomputeCut(&node, at: rr.name, origin: origin))
+        }
+        if outcome != .duplicate { recordCount += 1 }
+        delegations += delta
+        if created { link(rr.name) }
+        return outcome
     }
 
-    /// Adds one record; the RRset takes the record's TTL (the store keeps one TTL per RRset). A record already
-    /// present is left as it is.
-    mutating func add(_ rr: ResourceRecord) {
-        var node = ensureNode(rr.name)
-        var set = node.rrsets[rr.type] ?? RRSet(name: rr.name, type: rr.type, ttl: rr.ttl, rdatas: [])
-        guard !set.rdatas.contains(rr.rdata) else { return }
-        set.ttl = rr.ttl
-        set.rdatas.append(rr.rdata)
-        node.rrsets[rr.type] = set
-        recordCount += 1
-        store(rr.name, node)
+    /// Sets a node's cut flag from its data; returns the change in the number of cuts.
+    private static func recomputeCut(_ node: inout Node, at name: DNSName, origin: DNSName) -> Int {
+        let was = node.isDelegation
+        node.isDelegation = node.rrsets[.ns] != nil && name != origin
+        return (node.isDelegation ? 1 : 0) - (was ? 1 : 0)
+    }
+
+    /// A node just made counts as its parent's child; a parent that did not exist is made (an empty
+    /// non-terminal) and linked the same way, up to the first ancestor that existed (the apex at worst).
+    private mutating func link(_ name: DNSName) {
+        var child = name
+        while child != origin, let p = child.parent {
+            let parentIsNew = nodes.modify(p) { (node, isNew) -> Bool in
+                node.children += 1
+                return isNew
+            }
+            guard parentIsNew else { return }
+            child = p
+        }
     }
 
     /// Removes one record if present; a name left with no data and no children goes, and so do the empty
@@ -107,33 +166,8 @@ struct ZoneContents: Sendable {
     /// Writes a node back with its cut flag recomputed, keeping the delegation count.
     private mutating func store(_ name: DNSName, _ node: Node) {
         var node = node
-        let was = node.isDelegation
-        node.isDelegation = name != origin && node.rrsets[.ns] != nil
-        delegations += (node.isDelegation ? 1 : 0) - (was ? 1 : 0)
+        delegations += Self.recomputeCut(&node, at: name, origin: origin)
         nodes[name] = node
-    }
-
-    /// The node at `name`, created with every missing ancestor up to the apex (each counting its new child).
-    private mutating func ensureNode(_ name: DNSName) -> Node {
-        if let n = nodes[name] { return n }
-        var missing = [name]
-        var p = name.parent
-        while let a = p, a.labelCount > origin.labelCount, nodes[a] == nil {
-            missing.append(a)
-            p = a.parent
-        }
-        // `p` is the nearest existing ancestor (the apex at worst): it gains one child, each new name below
-        // it one too, except the last.
-        if let top = p, var n = nodes[top] {
-            n.children += 1
-            nodes[top] = n
-        }
-        for (k, m) in missing.enumerated() {
-            var n = Node()
-            n.children = k == 0 ? 0 : 1
-            nodes[m] = n
-        }
-        return nodes[name] ?? Node()
     }
 
     private mutating func prune(_ name: DNSName) {

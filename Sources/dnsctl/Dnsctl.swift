@@ -239,13 +239,21 @@ func diffJSON(_ diff: ZoneDiff) -> JSON {
     ])
 }
 
+/// Above this many changed records, `describe` prints counts and a sample instead of every record.
+let describeLimit = 200
+
 func describe(_ diff: ZoneDiff, json: Bool) {
     if json {
         say(diffJSON(diff).text)
         return
     }
-    for r in diff.removed { say("- \(zoneLine(r, origin: diff.zone))") }
-    for r in diff.added { say("+ \(zoneLine(r, origin: diff.zone))") }
+    // A big import's records would bury the summary (and take seconds to print): counts and a sample.
+    let shown = diff.removed.count + diff.added.count > describeLimit ? 10 : Int.max
+    for r in diff.removed.prefix(shown) { say("- \(zoneLine(r, origin: diff.zone))") }
+    for r in diff.added.prefix(shown) { say("+ \(zoneLine(r, origin: diff.zone))") }
+    if shown != Int.max {
+        say("... \(diff.removed.count) records removed, \(diff.added.count) added in all (--json lists every one)")
+    }
     for w in diff.warnings { say("warning: \(w)") }
     if diff.isEmpty { say("no change to \(diff.zone)") } else if let s = diff.serial { say("\(diff.zone) serial \(s)") }
 }

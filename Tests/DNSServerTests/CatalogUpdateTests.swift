@@ -68,7 +68,7 @@ import Testing
             #expect(Set(xn.keys) == Set(yn.keys), "\(step): \(origin) names")
             for (n, sets) in xn {
                 // RRsets compare as sets of records: the journal may add them in another order than a load reads them.
-                #expect(sets.mapValues { Set($0.records()) } == yn[n]?.mapValues { Set($0.records()) }, "\(step): \(n)")
+                #expect(sets.values.map { Set($0.records()) } == yn[n]?.values.map { Set($0.records()) }, "\(step): \(n)")
             }
             #expect(x.recordCount == y.recordCount, "\(step): \(origin) record count")
         }

@@ -75,9 +75,11 @@ import Glibc
                                                          "--zones", Env.root + "/zones"], dir: dir)
         #expect(rc2 == 1 && out2.contains("is not writable by this user, so the store cannot be created there"), "\(out2)")
         // A store it may only read: the server opens it in WAL mode, which writes; it says so and stops.
-        let port = Env.freePort()
-        let seed = try Child([Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/locked/s.sqlite", "--zones", Env.root + "/zones"], log: dir + "/seed.log")
-        try waitUntilAnswering(port: port, zone: nil)
+        let seed = try startOnFreePort("jamdns", { port in
+            let c = try Child([Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/locked/s.sqlite", "--zones", Env.root + "/zones"], log: dir + "/seed.log")
+            do { try waitUntilAnswering(port: port, zone: nil) } catch { c.stop(); throw error }
+            return c
+        }, log: { _ in Env.read(dir + "/seed.log") })
         seed.stop()
         // The store is made owner read-write, group read (it will hold TSIG keys): another user cannot read it.
         let (rc4, out4) = try runTool("/usr/sbin/runuser", ["-u", "nobody", "--", jamdns, "--listen", "127.0.0.1:\(Env.freePort())", "--db", dir + "/locked/s.sqlite"], dir: dir)
@@ -90,10 +92,12 @@ import Glibc
         mkdir(dir + "/shared", 0o755)
         chmod(dir + "/shared", 0o1777)
         Env.write(dir + "/shared/jamdns.ctl", "")
-        let port2 = Env.freePort()
-        let server = try Child(["/usr/sbin/runuser", "-u", "nobody", "--", jamdns, "--listen", "127.0.0.1:\(port2)", "--db", dir + "/shared/s.sqlite",
-                                "--zones", Env.root + "/zones"], log: dir + "/shared.log")
-        try waitUntilAnswering(port: port2, zone: nil)
+        let (port2, server) = try startOnFreePort("jamdns", { port in
+            let c = try Child(["/usr/sbin/runuser", "-u", "nobody", "--", jamdns, "--listen", "127.0.0.1:\(port)", "--db", dir + "/shared/s.sqlite",
+                               "--zones", Env.root + "/zones"], log: dir + "/shared.log")
+            do { try waitUntilAnswering(port: port, zone: nil) } catch { c.stop(); throw error }
+            return (port, c)
+        }, log: { _ in Env.read(dir + "/shared.log") })
         #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: port2)?.answers.count == 1)
         #expect(Env.read(dir + "/shared.log").contains("no control socket, so 'dnsctl cache' and 'dnsctl explain' cannot reach this server"))
         server.stop()

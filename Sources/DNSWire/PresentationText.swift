@@ -109,6 +109,18 @@ struct TokenCursor {
         return out
     }
 
+    /// The remaining tokens as one hex field (a digest, a fingerprint, certificate data).
+    mutating func hexRest(_ what: String, allowEmpty: Bool = false) throws(PresentationError) -> [UInt8] {
+        guard let b = Hex.decode(try rest(what, allowEmpty: allowEmpty)) else { throw fail("\(what) must be hex") }
+        return b
+    }
+
+    /// The remaining tokens as one base64 field (a key, a signature).
+    mutating func base64Rest(_ what: String) throws(PresentationError) -> [UInt8] {
+        guard let b = Base64.decode(try rest(what)) else { throw fail("\(what) must be base64") }
+        return b
+    }
+
     mutating func algorithm() throws(PresentationError) -> UInt8 {
         let t = try next("algorithm")
         if let v = UInt8(t.text) { return v }

@@ -174,8 +174,7 @@ extension RData {
     static func parseGeneric(type: RRType, _ c: inout TokenCursor) throws(PresentationError) -> RData {
         _ = try c.next("\\#")
         let len = try c.int("RDATA length", UInt16.self)
-        let hex = try c.rest("hex RDATA", allowEmpty: len == 0)
-        guard let bytes = Hex.decode(hex) else { throw c.fail("generic RDATA must be hex") }
+        let bytes = try c.hexRest("generic RDATA", allowEmpty: len == 0)
         guard bytes.count == Int(len) else {
             throw PresentationError("generic RDATA length \(len) does not match the \(bytes.count) bytes given", token: 1)
         }

@@ -49,8 +49,7 @@ public struct SSHFP: Hashable, Sendable, RDataKind {
     init(parsing c: inout TokenCursor) throws(PresentationError) {
         algorithm = try c.int("algorithm", UInt8.self)
         fingerprintType = try c.int("fingerprint type", UInt8.self)
-        guard let fp = Hex.decode(try c.rest("fingerprint")) else { throw c.fail("fingerprint must be hex") }
-        fingerprint = fp
+        fingerprint = try c.hexRest("fingerprint")
     }
     var presentation: String { "\(algorithm) \(fingerprintType) \(Hex.encode(fingerprint, uppercase: true))" }
     func rdata(_ type: RRType) -> RData { .sshfp(self) }
@@ -74,8 +73,7 @@ public struct TLSA: Hashable, Sendable, RDataKind {
         usage = try c.int("usage", UInt8.self)
         selector = try c.int("selector", UInt8.self)
         matchingType = try c.int("matching type", UInt8.self)
-        guard let d = Hex.decode(try c.rest("certificate data")) else { throw c.fail("certificate data must be hex") }
-        data = d
+        data = try c.hexRest("certificate data")
     }
     var presentation: String { "\(usage) \(selector) \(matchingType) \(Hex.encode(data, uppercase: true))" }
     func rdata(_ type: RRType) -> RData { .tlsa(self) }
@@ -100,8 +98,7 @@ public struct DS: Hashable, Sendable, RDataKind {
         keyTag = try c.int("key tag", UInt16.self)
         algorithm = try c.algorithm()
         digestType = try c.int("digest type", UInt8.self)
-        guard let d = Hex.decode(try c.rest("digest")) else { throw c.fail("digest must be hex") }
-        digest = d
+        digest = try c.hexRest("digest")
     }
     var presentation: String { "\(keyTag) \(algorithm) \(digestType) \(Hex.encode(digest, uppercase: true))" }
     func rdata(_ type: RRType) -> RData { type == .cds ? .cds(self) : .ds(self) }
@@ -126,8 +123,7 @@ public struct DNSKEY: Hashable, Sendable, RDataKind {
         flags = try c.int("flags", UInt16.self)
         `protocol` = try c.int("protocol", UInt8.self)
         algorithm = try c.algorithm()
-        guard let key = Base64.decode(try c.rest("public key")) else { throw c.fail("public key must be base64") }
-        publicKey = key
+        publicKey = try c.base64Rest("public key")
     }
     var presentation: String { "\(flags) \(`protocol`) \(algorithm) \(Base64.encode(publicKey))" }
     func rdata(_ type: RRType) -> RData { type == .cdnskey ? .cdnskey(self) : .dnskey(self) }
@@ -175,8 +171,7 @@ public struct RRSIG: Hashable, Sendable, RDataKind {
         inception = i
         keyTag = try c.int("key tag", UInt16.self)
         signer = try c.name("signer")
-        guard let sig = Base64.decode(try c.rest("signature")) else { throw c.fail("signature must be base64") }
-        signature = sig
+        signature = try c.base64Rest("signature")
     }
     var presentation: String {
         "\(typeCovered) \(algorithm) \(labels) \(originalTTL) \(SigTime.format(expiration)) "

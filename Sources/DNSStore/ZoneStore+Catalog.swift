@@ -70,9 +70,7 @@ extension ZoneStore {
         let n = try db.prepare("SELECT COUNT(*) FROM records WHERE zone_id = ?")
         try n.bind([.int(id)])
         var b = ZoneBuilder(origin: origin, fallthroughMode: mode, expectedRecords: try n.step() ? Int(n.int(0)) : 0)
-        let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
-        try s.bind([.int(id)])
-        while try s.step() { b.add(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
+        try forEachRecord(zoneID: id) { b.add($0) }
         do { return .success(try b.build()) } catch { return .failure(StoreError(.rejected, "zone \(origin) not served: \(error)")) }
     }
 }

@@ -226,11 +226,17 @@ public final class ZoneStore {
     }
 
     func records(zoneID id: Int64) throws(StoreError) -> [ResourceRecord] {
+        var out: [ResourceRecord] = []
+        try forEachRecord(zoneID: id) { out.append($0) }
+        return out
+    }
+
+    /// Every record of a zone in the order written, handed over one at a time (a load of a million records
+    /// builds the zone without an array of them first).
+    func forEachRecord(zoneID id: Int64, _ body: (ResourceRecord) -> Void) throws(StoreError) {
         let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
         try s.bind([.int(id)])
-        var out: [ResourceRecord] = []
-        while try s.step() { out.append(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
-        return out
+        while try s.step() { body(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
     }
 
     /// The records at some owner names of a zone, through the owner index: what an edit of those names reads.

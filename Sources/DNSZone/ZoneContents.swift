@@ -52,9 +52,7 @@ struct NodeMap: Sendable {
             let k = Key(name)
             let i = shard(k)
             if let v = newValue {
-                guard shards[i].updateValue(v, forKey: k) == nil else { return }
-                count += 1
-                if count > shards.count * Self.maxPerShard { reshard() }
+                if shards[i].updateValue(v, forKey: k) == nil { inserted() }
             } else if shards[i].removeValue(forKey: k) != nil {
                 count -= 1
             }
@@ -70,13 +68,18 @@ struct NodeMap: Sendable {
         var node = Node()
         let r = body(&node, true)
         shards[i][k] = node
-        count += 1
-        if count > shards.count * Self.maxPerShard { reshard() }
+        inserted()
         return r
     }
 
     /// Every node (order unspecified).
     var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap { $0 }.map { ($0.key.name, $0.value) } }
+
+    /// Counts a new node; past `maxPerShard` on average, the shards are split.
+    private mutating func inserted() {
+        count += 1
+        if count > shards.count * Self.maxPerShard { reshard() }
+    }
 
     private mutating func reshard() {
         var bigger = NodeMap(expected: count * 4)

@@ -194,7 +194,10 @@ extension RData {
     }
 
     /// Presentation text of the RDATA.
-    public var presentation: String { payload?.presentation ?? genericPresentation }
+    public var presentation: String {
+        guard let p = payload, p.hasTextForm else { return genericPresentation }
+        return p.presentation
+    }
 
     /// Names this RDATA points at that may deserve additional-section addresses (RFC 1035 §3.3.9, RFC 2782).
     public var additionalTarget: DNSName? {

@@ -52,6 +52,7 @@ public struct SSHFP: Hashable, Sendable, RDataKind {
         fingerprint = try c.hexRest("fingerprint")
     }
     var presentation: String { "\(algorithm) \(fingerprintType) \(Hex.encode(fingerprint, uppercase: true))" }
+    var hasTextForm: Bool { !fingerprint.isEmpty }
     func rdata(_ type: RRType) -> RData { .sshfp(self) }
 }
 
@@ -76,6 +77,7 @@ public struct TLSA: Hashable, Sendable, RDataKind {
         data = try c.hexRest("certificate data")
     }
     var presentation: String { "\(usage) \(selector) \(matchingType) \(Hex.encode(data, uppercase: true))" }
+    var hasTextForm: Bool { !data.isEmpty }
     func rdata(_ type: RRType) -> RData { .tlsa(self) }
 }
 
@@ -101,6 +103,7 @@ public struct DS: Hashable, Sendable, RDataKind {
         digest = try c.hexRest("digest")
     }
     var presentation: String { "\(keyTag) \(algorithm) \(digestType) \(Hex.encode(digest, uppercase: true))" }
+    var hasTextForm: Bool { !digest.isEmpty }
     func rdata(_ type: RRType) -> RData { type == .cds ? .cds(self) : .ds(self) }
 }
 
@@ -126,6 +129,7 @@ public struct DNSKEY: Hashable, Sendable, RDataKind {
         publicKey = try c.base64Rest("public key")
     }
     var presentation: String { "\(flags) \(`protocol`) \(algorithm) \(Base64.encode(publicKey))" }
+    var hasTextForm: Bool { !publicKey.isEmpty }
     func rdata(_ type: RRType) -> RData { type == .cdnskey ? .cdnskey(self) : .dnskey(self) }
 }
 
@@ -177,6 +181,7 @@ public struct RRSIG: Hashable, Sendable, RDataKind {
         "\(typeCovered) \(algorithm) \(labels) \(originalTTL) \(SigTime.format(expiration)) "
             + "\(SigTime.format(inception)) \(keyTag) \(signer) \(Base64.encode(signature))"
     }
+    var hasTextForm: Bool { !signature.isEmpty }
     var canonical: RRSIG {
         var s = self
         s.signer = signer.lowercased

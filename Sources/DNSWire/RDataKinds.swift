@@ -8,6 +8,9 @@ protocol RDataKind: Hashable, Sendable {
     /// Parses the RDATA tokens of a presentation-format record.
     init(parsing c: inout TokenCursor) throws(PresentationError)
     var presentation: String { get }
+    /// False when `presentation` would leave out a field the text form requires (an empty digest, key or
+    /// signature): such RDATA is printed in the generic form instead, which always parses back (RFC 3597 §5).
+    var hasTextForm: Bool { get }
     /// Embedded names lowercased where RFC 4034 §6.2 asks for it; the value itself otherwise.
     var canonical: Self { get }
     /// This value as the RData of `type` (one kind serves NS/CNAME/PTR/DNAME, SVCB/HTTPS, DS/CDS, DNSKEY/CDNSKEY).
@@ -16,6 +19,7 @@ protocol RDataKind: Hashable, Sendable {
 
 extension RDataKind {
     var canonical: Self { self }
+    var hasTextForm: Bool { true }
 }
 
 // MARK: addresses and names

@@ -193,11 +193,14 @@ public struct RRSIG: Hashable, Sendable, RDataKind {
 /// The next name is not lowercased in canonical form (RFC 6840 §5.1).
 public struct NSEC: Hashable, Sendable, RDataKind {
     public var next: DNSName
+    /// In type order, each once: the wire bitmap is a set, so two values are equal exactly when their wire
+    /// forms are.
     public var types: [RRType]
     public init(next: DNSName, types: [RRType]) {
         self.next = next
-        self.types = types
+        self.types = Self.normalized(types)
     }
+    static func normalized(_ types: [RRType]) -> [RRType] { Array(Set(types)).sorted() }
     init(reading r: inout WireReader, end: Int) throws(WireError) {
         next = try r.readName()
         types = try TypeBitmap.read(from: &r, end: end)
@@ -208,14 +211,15 @@ public struct NSEC: Hashable, Sendable, RDataKind {
     }
     init(parsing c: inout TokenCursor) throws(PresentationError) {
         next = try c.name("next name")
-        types = []
+        var listed: [RRType] = []
         while !c.atEnd {
             let t = try c.next("type")
             guard let ty = RRType(text: t.text) else { throw c.fail("unknown type '\(t.text)'") }
-            types.append(ty)
+            listed.append(ty)
         }
+        types = Self.normalized(listed)
     }
-    var presentation: String { ([next.description] + types.sorted().map(\.description)).joined(separator: " ") }
+    var presentation: String { ([next.description] + types.map(\.description)).joined(separator: " ") }
     func rdata(_ type: RRType) -> RData { .nsec(self) }
 }
 

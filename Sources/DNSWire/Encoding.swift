@@ -136,11 +136,28 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
 }
 
 public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
-    public var bytes: [UInt8]  // always 16
+    /// The address as two big-endian halves: held inline, so an AAAA record costs no allocation of its own.
+    public var high: UInt64, low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 16)
-        self.bytes = bytes
+        var h: UInt64 = 0, l: UInt64 = 0
+        for i in 0..<8 {
+            h = h << 8 | UInt64(bytes[i])
+            l = l << 8 | UInt64(bytes[8 + i])
+        }
+        high = h
+        low = l
+    }
+
+    /// The 16 address bytes in network order.
+    public var bytes: [UInt8] {
+        (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (56 - 8 * UInt64(i % 8))) }
     }
 
     public init?(_ text: String) { self.init(utf8: Array(text.utf8)) }
@@ -185,13 +202,14 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
             guard total == 8 else { return nil }
         }
         let all = head + [UInt16](repeating: 0, count: 8 - total) + tail
-        bytes = all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        high = all[0..<4].reduce(0) { $0 << 16 | UInt64($1) }
+        low = all[4..<8].reduce(0) { $0 << 16 | UInt64($1) }
     }
 
     /// RFC 5952 canonical text: lowercase, longest run of two or more zero groups as "::".
     public var description: String {
         var g = [UInt16](repeating: 0, count: 8)
-        for i in 0..<8 { g[i] = UInt16(bytes[2 * i]) << 8 | UInt16(bytes[2 * i + 1]) }
+        for i in 0..<8 { g[i] = UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> (48 - 16 * UInt64(i % 4))) }
         var bestStart = -1, bestLen = 0, i = 0
         while i < 8 {
             if g[i] == 0 {

@@ -1,6 +1,8 @@
 /// Typed RDATA. Each case is one record type, so a value knows its own type; each payload is an `RDataKind`
 /// that keeps its wire and presentation codecs side by side (RDataKinds.swift). Types not modelled are kept as
 /// raw bytes (RFC 3597), as is the empty RDATA of UPDATE prerequisites and deletes.
+/// Payloads over 16 bytes are `indirect` (boxed once when made): a zone holds a million RDATA values inline,
+/// so their size is the largest common payload (an AAAA), not SOA's or RRSIG's.
 public enum RData: Hashable, Sendable {
     case a(IPv4Address)
     case aaaa(IPv6Address)
@@ -8,22 +10,22 @@ public enum RData: Hashable, Sendable {
     case cname(DNSName)
     case ptr(DNSName)
     case dname(DNSName)
-    case soa(SOA)
+    indirect case soa(SOA)
     case mx(MX)
     case txt(TXT)
     case hinfo(HINFO)
     case srv(SRV)
-    case naptr(NAPTR)
-    case caa(CAA)
+    indirect case naptr(NAPTR)
+    indirect case caa(CAA)
     case sshfp(SSHFP)
     case tlsa(TLSA)
-    case svcb(SVCB)
-    case https(SVCB)
+    indirect case svcb(SVCB)
+    indirect case https(SVCB)
     case ds(DS)
     case cds(DS)
     case dnskey(DNSKEY)
     case cdnskey(DNSKEY)
-    case rrsig(RRSIG)
+    indirect case rrsig(RRSIG)
     case nsec(NSEC)
     case unknown(RRType, [UInt8])
 }

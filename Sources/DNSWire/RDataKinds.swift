@@ -42,9 +42,13 @@ extension IPv4Address: RDataKind {
 extension IPv6Address: RDataKind {
     init(reading r: inout WireReader, end: Int) throws(WireError) {
         guard end - r.position == 16 else { throw WireError(.badRData, at: r.position, "AAAA RDATA must be 16 bytes") }
-        self.init(bytes: try r.readBytes(16))
+        let h = UInt64(try r.readU32()) << 32 | UInt64(try r.readU32())
+        self.init(high: h, low: UInt64(try r.readU32()) << 32 | UInt64(try r.readU32()))
     }
-    func write(to w: inout WireWriter, compress: Bool) { w.append(bytes) }
+    func write(to w: inout WireWriter, compress: Bool) {
+        w.u32(UInt32(truncatingIfNeeded: high >> 32)); w.u32(UInt32(truncatingIfNeeded: high))
+        w.u32(UInt32(truncatingIfNeeded: low >> 32)); w.u32(UInt32(truncatingIfNeeded: low))
+    }
     init(parsing c: inout TokenCursor) throws(PresentationError) {
         let t = try c.next("IPv6 address")
         guard let v = IPv6Address(utf8: t.bytes) else { throw c.fail("expected an IPv6 address, found '\(t.text)'") }

@@ -5,9 +5,9 @@ public struct RRSet: Sendable, Equatable {
     public var name: DNSName
     public var type: RRType
     public var ttl: UInt32
-    public var rdatas: [RData]
+    public var rdatas: RDatas
 
-    public init(name: DNSName, type: RRType, ttl: UInt32, rdatas: [RData]) {
+    public init(name: DNSName, type: RRType, ttl: UInt32, rdatas: RDatas) {
         self.name = name
         self.type = type
         self.ttl = ttl
@@ -19,36 +19,89 @@ public struct RRSet: Sendable, Equatable {
     }
 }
 
-/// The RRsets of one name, in type order. Most names hold one or two, so a short array searched in order is
-/// both smaller and faster than a dictionary (no hashing on the query path, one allocation per name).
+/// The RDATA of one RRset in the order added. Nearly every RRset of a large zone has one record, so the first
+/// is held inline and only the rest in an array: a one-record RRset costs no allocation of its own.
+public struct RDatas: RandomAccessCollection, Sendable, Equatable, ExpressibleByArrayLiteral {
+    /// Nil only when empty; `tail` is then empty too, so the synthesized equality is element-wise.
+    private var head: RData?
+    private var tail: [RData] = []
+
+    public init() {}
+    public init(_ items: some Sequence<RData>) { for r in items { append(r) } }
+    public init(arrayLiteral items: RData...) { self.init(items) }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { head == nil ? 0 : 1 + tail.count }
+    public subscript(i: Int) -> RData {
+        if i == 0, let h = head { return h }
+        return tail[i - 1]
+    }
+
+    public mutating func append(_ r: RData) {
+        if head == nil { head = r } else { tail.append(r) }
+    }
+
+    @discardableResult
+    public mutating func remove(at i: Int) -> RData {
+        guard i == 0, let h = head else { return tail.remove(at: i - 1) }
+        head = tail.isEmpty ? nil : tail.removeFirst()
+        return h
+    }
+}
+
+/// The RRsets of one name, in type order. Most names hold one, so the lowest is held inline and the others in
+/// a short array searched in order: no hashing on the query path and, for a one-RRset name, no allocation.
 public struct RRSets: Sendable, Equatable {
-    private var sets: [RRSet] = []
+    /// Nil only when empty; `tail` holds the types above `head`'s, in order.
+    private var head: RRSet?
+    private var tail: [RRSet] = []
 
     public init() {}
 
     public subscript(type: RRType) -> RRSet? {
         get {
-            for s in sets where s.type == type { return s }
+            if let h = head, h.type == type { return h }
+            for s in tail where s.type == type { return s }
             return nil
         }
         set {
-            let i = sets.firstIndex { $0.type.rawValue >= type.rawValue } ?? sets.count
-            let present = i < sets.count && sets[i].type == type
-            switch (newValue, present) {
-            case (let v?, true): sets[i] = v
-            case (let v?, false): sets.insert(v, at: i)
-            case (nil, true): sets.remove(at: i)
-            case (nil, false): break
+            if let h = head, h.type == type {
+                if let v = newValue { head = v } else { head = tail.isEmpty ? nil : tail.removeFirst() }
+            } else if let i = tail.firstIndex(where: { $0.type == type }) {
+                if let v = newValue { tail[i] = v } else { tail.remove(at: i) }
+            } else if let v = newValue {
+                guard let h = head else { head = v; return }
+                if v.type.rawValue < h.type.rawValue {
+                    tail.insert(h, at: 0)
+                    head = v
+                } else {
+                    tail.insert(v, at: tail.firstIndex { $0.type.rawValue > v.type.rawValue } ?? tail.count)
+                }
             }
         }
     }
 
-    public var isEmpty: Bool { sets.isEmpty }
-    public var count: Int { sets.count }
+    /// Runs `body` on the RRset of `type` in place (no copy of its RDATA array); nil when there is none.
+    mutating func modify<R>(_ type: RRType, _ body: (inout RRSet) -> R) -> R? {
+        if head?.type == type { return body(&head!) }
+        guard let i = tail.firstIndex(where: { $0.type == type }) else { return nil }
+        return body(&tail[i])
+    }
+
+    /// Whether an RRset of `type` is here, without copying it out.
+    public func holds(_ type: RRType) -> Bool {
+        if head?.type == type { return true }
+        return tail.contains { $0.type == type }
+    }
+
+    public var isEmpty: Bool { head == nil }
+    public var count: Int { head == nil ? 0 : 1 + tail.count }
+    /// The RRset of the lowest type.
+    public var first: RRSet? { head }
     /// The types held, lowest first.
-    public var types: [RRType] { sets.map(\.type) }
+    public var types: [RRType] { values.map(\.type) }
     /// The RRsets, lowest type first.
-    public var values: [RRSet] { sets }
+    public var values: [RRSet] { head.map { [$0] + tail } ?? [] }
 }
 
 /// One owner name in a zone, with its flags kept right at every change (NSD's `struct domain`, Knot's node flags).
@@ -100,6 +153,7 @@ public final class Zone: Sendable {
         self.fallthroughMode = fallthroughMode
         self.soa = soa
         soaTTL = set.ttl
+        negativeSOA = ResourceRecord(name: origin, type: .soa, ttl: min(set.ttl, soa.minimum), rdata: set.rdatas[0])
     }
 
     public func node(_ name: DNSName) -> Node? { contents.nodes[name] }
@@ -134,10 +188,8 @@ public final class Zone: Sendable {
     }
 
     /// The SOA record to put in the authority section of a negative answer: TTL is min(SOA TTL, MINIMUM)
-    /// (RFC 2308 §3).
-    public var negativeSOA: ResourceRecord {
-        ResourceRecord(name: origin, type: .soa, ttl: min(soaTTL, soa.minimum), rdata: .soa(soa))
-    }
+    /// (RFC 2308 §3). Made once, so a negative answer does not box a new SOA payload (`indirect`).
+    public let negativeSOA: ResourceRecord
 
     public func rrset(_ name: DNSName, _ type: RRType) -> RRSet? { contents.nodes[name]?.rrsets[type] }
 
@@ -179,7 +231,7 @@ public final class Zone: Sendable {
         if qtype == .any {
             // RFC 8482 §4.2: answer with one RRset rather than everything; CNAME wins, then the lowest type.
             if let c = node.rrsets[.cname] { return .answer(c, synthesizedOwner: wildcard ? owner : nil) }
-            guard let set = node.rrsets.values.first else { return .noData }
+            guard let set = node.rrsets.first else { return .noData }
             return .answer(set, synthesizedOwner: wildcard ? owner : nil)
         }
         if let set = node.rrsets[qtype] { return .answer(set, synthesizedOwner: wildcard ? owner : nil) }

@@ -100,7 +100,8 @@ public struct ZoneBuilder {
             err(origin, .soa, "the zone has no SOA record at its apex; add one (e.g. '@ SOA ns1 hostmaster 1 3600 600 1209600 300')")
         }
         if apex[.ns] == nil { err(origin, .ns, "the zone has no NS records at its apex; add at least one") }
-        for (name, node) in contents.nodes.all where !node.rrsets.isEmpty {
+        // Every rule below is about a name holding SOA, CNAME or NS: only those nodes are read whole.
+        for (name, node) in contents.nodes.select({ $0.rrsets.holds(.soa) || $0.rrsets.holds(.cname) || $0.rrsets.holds(.ns) }) {
             let types = node.rrsets
             if name != origin && types[.soa] != nil { err(name, .soa, "SOA is only allowed at the zone apex \(origin)") }
             if types[.cname] != nil {

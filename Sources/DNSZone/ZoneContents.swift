@@ -4,20 +4,123 @@ import DNSWire
 /// the snapshot before it keeps sharing every other shard, so an edit of a million-name zone copies a few
 /// dozen nodes, not the zone (Knot's per-change update of its zone tree, done with copy-on-write values).
 struct NodeMap: Sendable {
-    /// A name with its hash computed once: the shard choice and the dictionary both use it, and a probe
+    /// A name with its hash computed once: the shard choice and the slot choice both use it, and a probe
     /// compares hashes before bytes.
     struct Key: Hashable, Sendable {
         let name: DNSName
         let hash: UInt64
         @inline(__always) init(_ name: DNSName) {
             self.name = name
-            hash = name.foldedHash
+            // FNV-1a leaves its low and high bits weakly mixed; the shard takes the low bits and the slot the
+            // high ones, so finish with a full 64-bit mix (MurmurHash3's fmix64).
+            var h = name.foldedHash
+            h = (h ^ (h >> 33)) &* 0xff51_afd7_ed55_8ccd
+            h = (h ^ (h >> 33)) &* 0xc4ce_b9fe_1a85_ec53
+            hash = h ^ (h >> 33)
         }
         func hash(into h: inout Hasher) { h.combine(hash) }
         static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.name == b.name }
     }
 
-    private(set) var shards: [[Key: Node]]
+    struct Entry: Sendable {
+        let key: Key
+        var node: Node
+    }
+
+    /// One shard: its nodes stored densely, found through an open-addressed table of their indexes (linear
+    /// probing, at most 3/4 full). Denser than a dictionary of nodes, whose buckets are half empty on average
+    /// and each the size of a node. A slot also holds 32 bits of the key's hash, so a probe passes over
+    /// other keys without reading their entries (a cache miss each in a large zone).
+    struct Shard: Sendable {
+        private(set) var entries: [Entry] = []
+        /// 0: empty; else the tag in the high half and the entry index + 1 in the low. A power of two long.
+        private var slots: [UInt64] = []
+
+        init(capacity: Int) {
+            entries.reserveCapacity(capacity)
+            var n = 8
+            while n * 3 < capacity * 4 { n <<= 1 }
+            slots = [UInt64](repeating: 0, count: n)
+        }
+
+        @inline(__always) private func home(_ key: Key) -> Int { Int(truncatingIfNeeded: key.hash >> 40) & (slots.count - 1) }
+        /// Bits independent of the shard (low bits) and of the home slot (high bits).
+        @inline(__always) private static func tag(_ key: Key) -> UInt64 { (key.hash &* 0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000 }
+
+        /// The index of the entry for `key`, if present.
+        @inline(__always) func find(_ key: Key) -> Int? {
+            let m = slots.count - 1, tag = Self.tag(key)
+            var i = home(key)
+            while true {
+                let v = slots[i]
+                if v == 0 { return nil }
+                if v & 0xFFFF_FFFF_0000_0000 == tag {
+                    let e = Int(truncatingIfNeeded: v & 0xFFFF_FFFF) - 1
+                    if entries[e].key == key { return e }
+                }
+                i = (i + 1) & m
+            }
+        }
+
+        @inline(__always) private func slot(ofEntry e: Int) -> Int {
+            let m = slots.count - 1, want = UInt64(e + 1)
+            var i = home(entries[e].key)
+            while slots[i] & 0xFFFF_FFFF != want { i = (i + 1) & m }
+            return i
+        }
+
+        /// Runs `body` on the node at `index` in place.
+        @inline(__always) mutating func modify<R>(at index: Int, _ body: (inout Node) -> R) -> R { body(&entries[index].node) }
+
+        /// Adds an entry for a key not present. Growth is by an eighth, not the array's doubling: a shard is
+        /// copied on its first change after a snapshot, and doubling would leave every edited shard half empty.
+        mutating func insert(_ key: Key, _ node: Node) {
+            if (entries.count + 1) * 4 > slots.count * 3 { rehash(slots.count * 2) }
+            if entries.count == entries.capacity { entries.reserveCapacity(entries.count + max(4, entries.count / 8)) }
+            place(key, entries.count)
+            entries.append(Entry(key: key, node: node))
+        }
+
+        private mutating func place(_ key: Key, _ e: Int) {
+            let m = slots.count - 1
+            var i = home(key)
+            while slots[i] != 0 { i = (i + 1) & m }
+            slots[i] = Self.tag(key) | UInt64(e + 1)
+        }
+
+        /// Removes the entry at `index`: its slot is closed by shifting the probe run back (no tombstones), and
+        /// the last entry moves into its place.
+        mutating func remove(at index: Int) {
+            let m = slots.count - 1
+            var hole = slot(ofEntry: index)
+            var j = (hole + 1) & m
+            while slots[j] != 0 {
+                let h = home(entries[Int(truncatingIfNeeded: slots[j] & 0xFFFF_FFFF) - 1].key)
+                // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+                let stays = hole < j ? (h > hole && h <= j) : (h > hole || h <= j)
+                if !stays {
+                    slots[hole] = slots[j]
+                    hole = j
+                }
+                j = (j + 1) & m
+            }
+            slots[hole] = 0
+            let last = entries.count - 1
+            if index != last {
+                let s = slot(ofEntry: last)
+                slots[s] = slots[s] & 0xFFFF_FFFF_0000_0000 | UInt64(index + 1)
+                entries.swapAt(index, last)
+            }
+            entries.removeLast()
+        }
+
+        private mutating func rehash(_ n: Int) {
+            slots = [UInt64](repeating: 0, count: n)
+            for e in entries.indices { place(entries[e].key, e) }
+        }
+    }
+
+    private(set) var shards: [Shard]
     private var mask: Int
     private(set) var count = 0
 
@@ -32,29 +135,30 @@ struct NodeMap: Sendable {
         while n * Self.targetPerShard < expected && n < 1 << 20 { n <<= 1 }
         mask = n - 1
         let each = expected / n
-        shards = (0..<n).map { _ in
-            var d: [Key: Node] = [:]
-            d.reserveCapacity(each)
-            return d
-        }
+        shards = (0..<n).map { _ in Shard(capacity: each) }
     }
 
-    @inline(__always) private func shard(_ key: Key) -> Int {
-        Int(truncatingIfNeeded: key.hash ^ (key.hash >> 29)) & mask
-    }
+    @inline(__always) private func shard(_ key: Key) -> Int { Int(truncatingIfNeeded: key.hash) & mask }
 
     subscript(name: DNSName) -> Node? {
         get {
             let k = Key(name)
-            return shards[shard(k)][k]
+            let s = shard(k)
+            guard let e = shards[s].find(k) else { return nil }
+            return shards[s].entries[e].node
         }
         set {
             let k = Key(name)
-            let i = shard(k)
-            if let v = newValue {
-                if shards[i].updateValue(v, forKey: k) == nil { inserted() }
-            } else if shards[i].removeValue(forKey: k) != nil {
+            let s = shard(k)
+            switch (shards[s].find(k), newValue) {
+            case (let e?, let v?): shards[s].modify(at: e) { $0 = v }
+            case (let e?, nil):
+                shards[s].remove(at: e)
                 count -= 1
+            case (nil, let v?):
+                shards[s].insert(k, v)
+                inserted()
+            case (nil, nil): break
             }
         }
     }
@@ -63,17 +167,29 @@ struct NodeMap: Sendable {
     /// `body` fills a new empty node, is told so, and the node is inserted.
     mutating func modify<R>(_ name: DNSName, _ body: (inout Node, _ created: Bool) -> R) -> R {
         let k = Key(name)
-        let i = shard(k)
-        if let at = shards[i].index(forKey: k) { return body(&shards[i].values[at], false) }
+        let s = shard(k)
+        if let e = shards[s].find(k) { return shards[s].modify(at: e) { body(&$0, false) } }
         var node = Node()
         let r = body(&node, true)
-        shards[i][k] = node
+        shards[s].insert(k, node)
         inserted()
         return r
     }
 
+    /// The nodes `keep` picks, with their names, read in place: a zone-wide check that copied every node would
+    /// touch every name's reference count, a cache miss each in a large zone.
+    func select(_ keep: (borrowing Node) -> Bool) -> [(name: DNSName, node: Node)] {
+        var out: [(name: DNSName, node: Node)] = []
+        for s in shards.indices {
+            shards[s].entries.withUnsafeBufferPointer { b in
+                for i in b.indices where keep(b[i].node) { out.append((b[i].key.name, b[i].node)) }
+            }
+        }
+        return out
+    }
+
     /// Every node (order unspecified).
-    var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap { $0 }.map { ($0.key.name, $0.value) } }
+    var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap(\.entries).map { ($0.key.name, $0.node) } }
 
     /// Counts a new node; past `maxPerShard` on average, the shards are split.
     private mutating func inserted() {
@@ -83,7 +199,7 @@ struct NodeMap: Sendable {
 
     private mutating func reshard() {
         var bigger = NodeMap(expected: count * 4)
-        for shard in shards { for (k, v) in shard { bigger.shards[bigger.shard(k)][k] = v } }
+        for shard in shards { for e in shard.entries { bigger.shards[bigger.shard(e.key)].insert(e.key, e.node) } }
         bigger.count = count
         self = bigger
     }
@@ -117,16 +233,16 @@ struct ZoneContents: Sendable {
         var created = false
         let (outcome, delta) = nodes.modify(rr.name) { (node, isNew) -> (Added, Int) in
             created = isNew
-            var outcome = Added.added
-            if var set = node.rrsets[rr.type] {
-                guard !set.rdatas.contains(rr.rdata) else { return (.duplicate, 0) }
+            let joined = node.rrsets.modify(rr.type) { set -> Added in
+                guard !set.rdatas.contains(rr.rdata) else { return .duplicate }
+                var outcome = Added.added
                 if set.ttl != rr.ttl { if keepTTL { outcome = .addedWithRRsetTTL(set.ttl) } else { set.ttl = rr.ttl } }
                 set.rdatas.append(rr.rdata)
-                node.rrsets[rr.type] = set
-            } else {
-                node.rrsets[rr.type] = RRSet(name: rr.name, type: rr.type, ttl: rr.ttl, rdatas: [rr.rdata])
+                return outcome
             }
-            return (outcome, Self.recomputeCut(&node, at: rr.name, origin: origin))
+            if joined == .duplicate { return (.duplicate, 0) }
+            if joined == nil { node.rrsets[rr.type] = RRSet(name: rr.name, type: rr.type, ttl: rr.ttl, rdatas: [rr.rdata]) }
+            return (joined ?? .added, Self.recomputeCut(&node, at: rr.name, origin: origin))
         }
         if outcome != .duplicate { recordCount += 1 }
         delegations += delta

@@ -130,4 +130,15 @@ import Testing
         #expect(IPv6Address("1:2:3:4:5:6:7:8:9") == nil)
         #expect(IPv6Address(":1") == nil)
     }
+
+    @Test("an IPv6 address held as two halves gives the same bytes, text and wire as the 16 bytes it came from")
+    func ipv6Halves() throws {
+        let bytes: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0x01, 0x80, 0, 0, 0, 0, 0, 0xab, 0xff]
+        let a = IPv6Address(bytes: bytes)
+        #expect(a.high == 0x2001_0db8_0000_0001 && a.low == 0x8000_0000_0000_abff)
+        #expect(a.bytes == bytes && a.description == "2001:db8:0:1:8000::abff" && IPv6Address(a.description) == a)
+        #expect(RData.aaaa(a).wireBytes() == bytes)
+        var r = WireReader(bytes)
+        #expect(try RData.read(type: .aaaa, from: &r, length: 16) == .aaaa(a))
+    }
 }

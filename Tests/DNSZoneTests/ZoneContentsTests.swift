@@ -113,4 +113,61 @@ import Testing
         for r in added { #expect(zone.rrset(r.name, .a)?.rdatas == [r.rdata]) }
         Self.same(zone, try Self.fresh(added), step: 3000)
     }
+
+    @Test("the node map's open-addressed shards: 20,000 random inserts and removes agree with a set, and a copy taken midway is unchanged")
+    func nodeMapAgreesWithSet() throws {
+        var rng = LCG(state: 7)
+        // Few distinct hash homes relative to the names: long probe runs, so removal's backward shift is exercised.
+        let names = try (0..<2000).map { try DNSName("n\($0).z.test.") }
+        var map = NodeMap(expected: 0)
+        var present = Set<Int>()
+        var copy: NodeMap?, copyHeld = Set<Int>()
+        for step in 0..<20000 {
+            let i = rng.next(names.count)
+            if present.contains(i) && rng.next(2) == 0 {
+                map[names[i]] = nil
+                present.remove(i)
+            } else {
+                var n = Node()
+                n.children = UInt32(i)
+                map[names[i]] = n
+                present.insert(i)
+            }
+            if step == 10000 { copy = map; copyHeld = present }
+            if step % 997 == 0 || step == 19999 {
+                #expect(map.count == present.count, "step \(step): count")
+                for (j, name) in names.enumerated() {
+                    #expect((map[name]?.children).map(Int.init) == (present.contains(j) ? j : nil), "step \(step): \(name)")
+                }
+            }
+        }
+        #expect(map.shards.count > 1)
+        let c = try #require(copy)
+        #expect(c.count == copyHeld.count)
+        for (j, name) in names.enumerated() { #expect((c[name] != nil) == copyHeld.contains(j), "copy: \(name)") }
+    }
+
+    @Test("RRsets stay in type order with the lowest inline, and RDATA in the order added, whatever the order of changes")
+    func inlineHeadsKeepOrder() throws {
+        let n = try DNSName("x.z.test.")
+        var sets = RRSets()
+        for t in [RRType.txt, .a, .mx, .ns, .aaaa] { sets[t] = RRSet(name: n, type: t, ttl: 1, rdatas: []) }
+        #expect(sets.types == [.a, .ns, .mx, .txt, .aaaa])
+        sets[.a] = nil
+        #expect(sets.types == [.ns, .mx, .txt, .aaaa] && sets.first?.type == .ns && sets.holds(.txt) && !sets.holds(.a))
+        sets[.cname] = RRSet(name: n, type: .cname, ttl: 1, rdatas: [])
+        #expect(sets.types == [.ns, .cname, .mx, .txt, .aaaa])
+        for t in sets.types { sets[t] = nil }
+        #expect(sets.isEmpty && sets == RRSets())
+
+        var r: RDatas = [.a(IPv4Address(1)), .a(IPv4Address(2)), .a(IPv4Address(3))]
+        r.remove(at: 0)
+        #expect(Array(r) == [.a(IPv4Address(2)), .a(IPv4Address(3))])
+        r.append(.a(IPv4Address(4)))
+        r.remove(at: 1)
+        #expect(r == [.a(IPv4Address(2)), .a(IPv4Address(4))] && r.count == 2)
+        r.remove(at: 0)
+        r.remove(at: 0)
+        #expect(r.isEmpty && r == RDatas())
+    }
 }

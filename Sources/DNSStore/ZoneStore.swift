@@ -282,10 +282,38 @@ public final class ZoneStore {
     }
 
     static func diff(old: [ResourceRecord], new: [ResourceRecord], ignoringSerial: Bool) -> (added: [ResourceRecord], removed: [ResourceRecord]) {
+        // One key per record and a set of the old side only: an import of a million records into a new zone
+        // hashes the million once and keeps no set of them.
         let oldKeys = Set(old.map { Key($0, ignoringSerial: ignoringSerial) })
-        let newKeys = Set(new.map { Key($0, ignoringSerial: ignoringSerial) })
-        return (new.filter { !oldKeys.contains(Key($0, ignoringSerial: ignoringSerial)) },
-                old.filter { !newKeys.contains(Key($0, ignoringSerial: ignoringSerial)) })
+        var kept = Set<Key>(), added: [ResourceRecord] = []
+        for r in new {
+            let k = Key(r, ignoringSerial: ignoringSerial)
+            if oldKeys.contains(k) { kept.insert(k) } else { added.append(r) }
+        }
+        return (added, old.filter { !kept.contains(Key($0, ignoringSerial: ignoringSerial)) })
+    }
+
+    /// The exact difference, from the one that ignored SOA serials: only SOA records can differ between the
+    /// two, so the rest is kept (in order) and the SOAs alone are compared again, not every record re-keyed.
+    static func withSerial(_ changed: (added: [ResourceRecord], removed: [ResourceRecord]), old: [ResourceRecord],
+                           new: [ResourceRecord]) -> (added: [ResourceRecord], removed: [ResourceRecord]) {
+        let soa = diff(old: old.filter { $0.type == .soa }, new: new.filter { $0.type == .soa }, ignoringSerial: false)
+        // `changed` lists records of `new` and `old` in their order: a walk picks them out again, with the
+        // SOA records placed where they stand.
+        func pick(_ all: [ResourceRecord], _ others: [ResourceRecord], _ soas: [ResourceRecord]) -> [ResourceRecord] {
+            let rest = others.filter { $0.type != .soa }
+            var out: [ResourceRecord] = [], j = 0
+            for r in all {
+                if r.type == .soa {
+                    if soas.contains(r) { out.append(r) }
+                } else if j < rest.count, rest[j] == r {
+                    out.append(r)
+                    j += 1
+                }
+            }
+            return out
+        }
+        return (pick(new, changed.added, soa.added), pick(old, changed.removed, soa.removed))
     }
 
     /// Applies `change` to a zone's records in one transaction: validate, bump the SOA serial, write the
@@ -403,7 +431,7 @@ public final class ZoneStore {
         let errors = problems.filter { $0.severity == .error }
         if !errors.isEmpty { throw StoreError(.rejected, errors.map(\.description).joined(separator: "; ")) }
         diff.warnings = problems.filter { $0.severity == .warning }.map(\.description)
-        let final = Self.diff(old: old, new: new, ignoringSerial: false)
+        let final = Self.withSerial(changed, old: old, new: new)
         diff.added = final.added
         diff.removed = final.removed
         if !dryRun { try apply(zoneID: id, added: final.added, removed: final.removed) }

@@ -49,8 +49,9 @@ extension ZoneStore {
             }
             var zones: [Zone] = []
             for i in builders.indices {
-                do { zones.append(try builders[i].build()) } catch {
-                    problems.append("zone \(builders[i].origin) not served: \(error)")
+                switch Self.built(&builders[i]) {
+                case .success(let z): zones.append(z)
+                case .failure(let p): problems.append(p.message)
                 }
             }
             return LoadedCatalog(catalog: Catalog(zones: zones, generation: generation, upstreamNames: try upstreamNames()),
@@ -95,6 +96,11 @@ extension ZoneStore {
         try n.bind([.int(id)])
         var b = ZoneBuilder(origin: origin, fallthroughMode: mode, expectedRecords: try n.step() ? Int(n.int(0)) : 0)
         try forEachRecord(zoneID: id) { b.add($0) }
-        do { return .success(try b.build()) } catch { return .failure(StoreError(.rejected, "zone \(origin) not served: \(error)")) }
+        return Self.built(&b)
+    }
+
+    /// A builder's zone, or why it is not served: the one wording for a full load and a single zone's.
+    static func built(_ b: inout ZoneBuilder) -> Result<Zone, StoreError> {
+        do { return .success(try b.build()) } catch { return .failure(StoreError(.rejected, "zone \(b.origin) not served: \(error)")) }
     }
 }

@@ -45,7 +45,7 @@ extension ZoneStore {
                 let zid = all.int(0)
                 if zid != lastZone { lastZone = zid; at = slot[zid] }
                 guard let i = at else { continue }
-                builders[i].add(try decodeRecord(owner: all.blob(1), type: all.int(2), ttl: all.int(3), rdata: all.blob(4)))
+                builders[i].stage(try decodeRecord(owner: all.blob(1), type: all.int(2), ttl: all.int(3), rdata: all.blob(4)))
             }
             var zones: [Zone] = []
             for i in builders.indices {
@@ -95,7 +95,7 @@ extension ZoneStore {
         let n = try db.prepare("SELECT COUNT(*) FROM records WHERE zone_id = ?")
         try n.bind([.int(id)])
         var b = ZoneBuilder(origin: origin, fallthroughMode: mode, expectedRecords: try n.step() ? Int(n.int(0)) : 0)
-        try forEachRecord(zoneID: id) { b.add($0) }
+        try forEachRecord(zoneID: id) { b.stage($0) }
         return Self.built(&b)
     }
 

@@ -385,16 +385,15 @@ public final class ZoneStore {
     /// The records as the zone holds them, through the builder (duplicates dropped, each RRset one TTL). The
     /// common case, nothing to settle, returns the caller's array itself: no copy of a million records.
     static func settle(_ records: [ResourceRecord], in b: inout ZoneBuilder) -> [ResourceRecord] {
-        var out: [ResourceRecord]?
+        var changed: [Int: ResourceRecord?] = [:]
+        b.add(contentsOf: records) { i, kept in changed[i] = kept }
+        if changed.isEmpty { return records }
+        var out: [ResourceRecord] = []
+        out.reserveCapacity(records.count)
         for (i, r) in records.enumerated() {
-            let kept = b.add(r)
-            if out == nil {
-                if kept == r { continue }
-                out = Array(records[..<i])
-            }
-            if let kept { out?.append(kept) }
+            if let c = changed[i] { if let c { out.append(c) } } else { out.append(r) }
         }
-        return out ?? records
+        return out
     }
 
     /// Writes the difference between `old` and `proposed` after the zone checks, with the serial bumped.

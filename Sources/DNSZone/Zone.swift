@@ -52,27 +52,35 @@ public struct RDatas: RandomAccessCollection, Sendable, Equatable, ExpressibleBy
 /// The RRsets of one name, in type order. Most names hold one, so the lowest is held inline and the others in
 /// a short array searched in order: no hashing on the query path and, for a one-RRset name, no allocation.
 public struct RRSets: Sendable, Equatable {
-    /// Nil only when empty; `tail` holds the types above `head`'s, in order.
-    private var head: RRSet?
+    /// The RRset of the lowest type, or `none` (type 0, which no zone holds) when empty. Not an optional:
+    /// reading a field of an optional RRset copied the whole RRset out (a retain of its name and RDATA), and
+    /// the zone check reads the head type of every node.
+    private var head = RRSets.none
+    /// The types above `head`'s, in order.
     private var tail: [RRSet] = []
+    private static let none = RRSet(name: .root, type: RRType(0), ttl: 0, rdatas: [])
 
     public init() {}
 
+    /// Whether `type` is the head's (type 0 never is: it marks an empty head).
+    @inline(__always) private func isHead(_ type: RRType) -> Bool { head.type == type && type.rawValue != 0 }
+
     public subscript(type: RRType) -> RRSet? {
         get {
-            if let h = head, h.type == type { return h }
+            if isHead(type) { return head }
             for s in tail where s.type == type { return s }
             return nil
         }
         set {
-            if let h = head, h.type == type {
-                if let v = newValue { head = v } else { head = tail.isEmpty ? nil : tail.removeFirst() }
+            guard type.rawValue != 0 else { return }  // reserved (RFC 6895 §3.1); the zone checks reject it
+            if isHead(type) {
+                if let v = newValue { head = v } else { head = tail.isEmpty ? Self.none : tail.removeFirst() }
             } else if let i = tail.firstIndex(where: { $0.type == type }) {
                 if let v = newValue { tail[i] = v } else { tail.remove(at: i) }
             } else if let v = newValue {
-                guard let h = head else { head = v; return }
-                if v.type.rawValue < h.type.rawValue {
-                    tail.insert(h, at: 0)
+                if isEmpty { head = v; return }
+                if v.type.rawValue < head.type.rawValue {
+                    tail.insert(head, at: 0)
                     head = v
                 } else {
                     tail.insert(v, at: tail.firstIndex { $0.type.rawValue > v.type.rawValue } ?? tail.count)
@@ -83,25 +91,34 @@ public struct RRSets: Sendable, Equatable {
 
     /// Runs `body` on the RRset of `type` in place (no copy of its RDATA array); nil when there is none.
     mutating func modify<R>(_ type: RRType, _ body: (inout RRSet) -> R) -> R? {
-        if head?.type == type { return body(&head!) }
+        if isHead(type) { return body(&head) }
         guard let i = tail.firstIndex(where: { $0.type == type }) else { return nil }
         return body(&tail[i])
     }
 
     /// Whether an RRset of `type` is here, without copying it out.
     public func holds(_ type: RRType) -> Bool {
-        if head?.type == type { return true }
+        if isHead(type) { return true }
         return tail.contains { $0.type == type }
     }
 
-    public var isEmpty: Bool { head == nil }
-    public var count: Int { head == nil ? 0 : 1 + tail.count }
+    /// Whether the RRsets at `p` include one of three types. Read through a pointer, field by field: a method
+    /// call on a node's RRsets, even through a pointer or a borrow, copied them (a retain of all they hold),
+    /// and the zone check asks this of every node.
+    static func holdAny(_ p: UnsafePointer<RRSets>, _ a: RRType, _ b: RRType, _ c: RRType) -> Bool {
+        let h = p.pointee.head.type
+        if h.rawValue != 0 && (h == a || h == b || h == c) { return true }
+        return p.pointee.tail.contains { $0.type == a || $0.type == b || $0.type == c }
+    }
+
+    public var isEmpty: Bool { head.type.rawValue == 0 }
+    public var count: Int { isEmpty ? 0 : 1 + tail.count }
     /// The RRset of the lowest type.
-    public var first: RRSet? { head }
+    public var first: RRSet? { isEmpty ? nil : head }
     /// The types held, lowest first.
     public var types: [RRType] { values.map(\.type) }
     /// The RRsets, lowest type first.
-    public var values: [RRSet] { head.map { [$0] + tail } ?? [] }
+    public var values: [RRSet] { isEmpty ? [] : [head] + tail }
 }
 
 /// One owner name in a zone, with its flags kept right at every change (NSD's `struct domain`, Knot's node flags).

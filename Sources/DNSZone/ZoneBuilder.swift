@@ -29,6 +29,11 @@ public struct ZoneBuilder {
     /// The records go straight into the structure the zone will serve: no second copy while building.
     var contents: ZoneContents
     public private(set) var problems: [ZoneProblem] = []
+    /// Records `stage` holds for the next batch.
+    private var staged: [ResourceRecord] = []
+    /// Records per batch: enough that a million-name zone's 16 k shards get several each, few enough that the
+    /// batch and its hashes and order stay a few megabytes (they are freed, but they raise the peak).
+    var batch = 1 << 16
     /// Records added (duplicates not counted).
     var count: Int { contents.recordCount }
 
@@ -44,36 +49,103 @@ public struct ZoneBuilder {
     /// RRset's), nil when it was dropped or rejected: the one place duplicates and TTLs are settled.
     @discardableResult
     public mutating func add(_ rr: ResourceRecord) -> ResourceRecord? {
-        guard rr.name.isSubdomain(of: origin) else {
-            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "owner is outside zone \(origin)"))
+        addStaged()
+        if let p = rejection(rr) {
+            problems.append(p)
             return nil
         }
-        guard rr.ttl <= Self.maxTTL else {
-            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "TTL \(rr.ttl) is above 2147483647 (RFC 2181 §8)"))
-            return nil
+        let (kept, warning) = Self.settled(rr, contents.add(rr, keepTTL: true))
+        if let warning { problems.append(warning) }
+        return kept
+    }
+
+    /// Adds records as `add` would one at a time (the same zone, the same problems in the same order), in
+    /// batches visited shard by shard, which is much faster for a large zone (`ZoneContents.add(contentsOf:)`).
+    /// `changed` hears, by index, of every record the zone holds in another form (its RRset's TTL) or not at
+    /// all (nil: a duplicate or rejected); the rest are held as given.
+    public mutating func add(contentsOf rrs: [ResourceRecord], changed: (Int, ResourceRecord?) -> Void) {
+        addStaged()
+        var from = 0
+        while from < rrs.count {
+            let to = min(rrs.count, from + batch)
+            addBatch(rrs[from..<to], changed: changed)
+            from = to
         }
-        guard rr.rrclass == .in else {
-            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "class \(rr.rrclass) is not served"))
-            return nil
+    }
+
+    /// Adds a record with others later, in one batch (see `add(contentsOf:)`): the fast way to load a large zone
+    /// when the caller needs no per-record outcome. Its problems appear once the batch is added, which any
+    /// check or build does first.
+    public mutating func stage(_ rr: ResourceRecord) {
+        staged.append(rr)
+        if staged.count >= batch { addStaged() }
+    }
+
+
+    private mutating func addStaged() {
+        guard !staged.isEmpty else { return }
+        var held: [ResourceRecord] = []
+        swap(&held, &staged)
+        addBatch(held[...]) { _, _ in }
+        held.removeAll(keepingCapacity: true)  // the one buffer, reused by the next batch
+        staged = held
+    }
+
+    private mutating func addBatch(_ rrs: ArraySlice<ResourceRecord>, changed: (Int, ResourceRecord?) -> Void) {
+        // Problems are gathered with their record's index and put in record order, as one-by-one adds give.
+        var found: [(Int, ZoneProblem)] = []
+        // Rejected records are rare: only past the first one are the accepted ones copied out, with their indexes.
+        var positions: [Int]?
+        var valid: [ResourceRecord] = []
+        for i in rrs.indices {
+            if let p = rejection(rrs[i]) {
+                if positions == nil {
+                    positions = Array(rrs.startIndex..<i)
+                    valid = Array(rrs[..<i])
+                }
+                found.append((i, p))
+                changed(i, nil)
+            } else if positions != nil {
+                positions!.append(i)
+                valid.append(rrs[i])
+            }
         }
-        guard !rr.type.isMetaOrQuery else {
-            problems.append(ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: "type \(rr.type) cannot be stored in a zone"))
-            return nil
+        contents.add(contentsOf: positions == nil ? rrs : valid[...], keepTTL: true) { v, outcome in
+            let i = positions.map { $0[v] } ?? v
+            let (kept, warning) = Self.settled(rrs[i], outcome)
+            if let warning { found.append((i, warning)) }
+            if outcome != .added { changed(i, kept) }
         }
-        switch contents.add(rr, keepTTL: true) {
-        case .added: return rr
-        case .duplicate: return nil
+        found.sort { $0.0 < $1.0 }
+        problems.append(contentsOf: found.map(\.1))
+    }
+
+    /// Why a record cannot be in this zone at all, if it cannot.
+    private func rejection(_ rr: ResourceRecord) -> ZoneProblem? {
+        func no(_ m: String) -> ZoneProblem { ZoneProblem(severity: .error, owner: rr.name, type: rr.type, message: m) }
+        guard rr.name.isSubdomain(of: origin) else { return no("owner is outside zone \(origin)") }
+        guard rr.ttl <= Self.maxTTL else { return no("TTL \(rr.ttl) is above 2147483647 (RFC 2181 §8)") }
+        guard rr.rrclass == .in else { return no("class \(rr.rrclass) is not served") }
+        guard !rr.type.isMetaOrQuery else { return no("type \(rr.type) cannot be stored in a zone") }
+        return nil
+    }
+
+    /// The record as the zone holds it after `outcome`, and the warning a differing TTL earns.
+    private static func settled(_ rr: ResourceRecord, _ outcome: ZoneContents.Added) -> (ResourceRecord?, ZoneProblem?) {
+        switch outcome {
+        case .added: return (rr, nil)
+        case .duplicate: return (nil, nil)
         case .addedWithRRsetTTL(let ttl):
-            problems.append(ZoneProblem(severity: .warning, owner: rr.name, type: rr.type,
-                                        message: "TTL \(rr.ttl) differs from the RRset's \(ttl); using \(ttl) (RFC 2181 §5.2)"))
             var kept = rr
             kept.ttl = ttl
-            return kept
+            return (kept, ZoneProblem(severity: .warning, owner: rr.name, type: rr.type,
+                                      message: "TTL \(rr.ttl) differs from the RRset's \(ttl); using \(ttl) (RFC 2181 §5.2)"))
         }
     }
 
     /// Checks the zone and builds it. Errors (any `.error` problem) throw; warnings stay in `problems`.
     public mutating func build() throws(ZoneBuildError) -> Zone {
+        addStaged()
         check()
         guard !problems.contains(where: { $0.severity == .error }) else { throw ZoneBuildError(zone: origin, problems: problems) }
         guard let zone = Zone(contents: contents, fallthroughMode: fallthroughMode) else { throw ZoneBuildError(zone: origin, problems: problems) }
@@ -84,6 +156,7 @@ public struct ZoneBuilder {
     /// them), as a store edit that touches only those names does. Every rule of `check` is about one name, or
     /// about the apex, except glue, which `glue` answers for names the builder does not hold.
     public mutating func checkPart(glue: (DNSName) -> Bool) -> [ZoneProblem] {
+        addStaged()
         check(glue: glue)
         return problems
     }
@@ -101,7 +174,7 @@ public struct ZoneBuilder {
         }
         if apex[.ns] == nil { err(origin, .ns, "the zone has no NS records at its apex; add at least one") }
         // Every rule below is about a name holding SOA, CNAME or NS: only those nodes are read whole.
-        for (name, node) in contents.nodes.select({ $0.rrsets.holds(.soa) || $0.rrsets.holds(.cname) || $0.rrsets.holds(.ns) }) {
+        for (name, node) in contents.nodes.select({ RRSets.holdAny($0.pointer(to: \.rrsets)!, .soa, .cname, .ns) }) {
             let types = node.rrsets
             if name != origin && types[.soa] != nil { err(name, .soa, "SOA is only allowed at the zone apex \(origin)") }
             if types[.cname] != nil {

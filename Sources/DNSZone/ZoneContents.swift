@@ -9,14 +9,18 @@ struct NodeMap: Sendable {
     struct Key: Hashable, Sendable {
         let name: DNSName
         let hash: UInt64
-        @inline(__always) init(_ name: DNSName) {
+        @inline(__always) init(_ name: DNSName) { self.init(name, hash: Self.hash(name)) }
+        @inline(__always) init(_ name: DNSName, hash: UInt64) {
             self.name = name
+            self.hash = hash
+        }
+        @inline(__always) static func hash(_ name: DNSName) -> UInt64 {
             // FNV-1a leaves its low and high bits weakly mixed; the shard takes the low bits and the slot the
             // high ones, so finish with a full 64-bit mix (MurmurHash3's fmix64).
             var h = name.foldedHash
             h = (h ^ (h >> 33)) &* 0xff51_afd7_ed55_8ccd
             h = (h ^ (h >> 33)) &* 0xc4ce_b9fe_1a85_ec53
-            hash = h ^ (h >> 33)
+            return h ^ (h >> 33)
         }
         func hash(into h: inout Hasher) { h.combine(hash) }
         static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.name == b.name }
@@ -138,7 +142,8 @@ struct NodeMap: Sendable {
         shards = (0..<n).map { _ in Shard(capacity: each) }
     }
 
-    @inline(__always) private func shard(_ key: Key) -> Int { Int(truncatingIfNeeded: key.hash) & mask }
+    @inline(__always) private func shard(_ key: Key) -> Int { shard(key.hash) }
+    @inline(__always) private func shard(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
 
     subscript(name: DNSName) -> Node? {
         get {
@@ -165,8 +170,12 @@ struct NodeMap: Sendable {
 
     /// Runs `body` on the node at `name` in place (one hash and one probe when it exists); for a missing name
     /// `body` fills a new empty node, is told so, and the node is inserted.
+    @inline(__always)
     mutating func modify<R>(_ name: DNSName, _ body: (inout Node, _ created: Bool) -> R) -> R {
-        let k = Key(name)
+        modify(Key(name), body)
+    }
+
+    mutating func modify<R>(_ k: Key, _ body: (inout Node, _ created: Bool) -> R) -> R {
         let s = shard(k)
         if let e = shards[s].find(k) { return shards[s].modify(at: e) { body(&$0, false) } }
         var node = Node()
@@ -176,13 +185,35 @@ struct NodeMap: Sendable {
         return r
     }
 
+    /// The positions of names, given by their `Key.hash`, grouped by the shard each falls in, in their order within a shard (so one
+    /// name's positions keep theirs). Visiting a large batch of names in this order touches each shard's
+    /// tables once per batch, not once per name: in a large zone those tables are far larger than the caches,
+    /// and each visit is a chain of dependent misses (shard, slot table, slot, entries).
+    func shardOrder(_ hashes: [UInt64]) -> [Int32] {
+        var start = [Int32](repeating: 0, count: shards.count + 1)
+        for h in hashes { start[shard(h) + 1] += 1 }
+        for i in shards.indices { start[i + 1] += start[i] }
+        var order = [Int32](repeating: 0, count: hashes.count)
+        for (i, h) in hashes.enumerated() {
+            let s = shard(h)
+            order[Int(start[s])] = Int32(truncatingIfNeeded: i)
+            start[s] += 1
+        }
+        return order
+    }
+
     /// The nodes `keep` picks, with their names, read in place: a zone-wide check that copied every node would
     /// touch every name's reference count, a cache miss each in a large zone.
-    func select(_ keep: (borrowing Node) -> Bool) -> [(name: DNSName, node: Node)] {
+    /// (The node is passed by pointer: a closure taking it, even `borrowing`, got a copy of it.)
+    func select(_ keep: (UnsafePointer<Node>) -> Bool) -> [(name: DNSName, node: Node)] {
         var out: [(name: DNSName, node: Node)] = []
         for s in shards.indices {
             shards[s].entries.withUnsafeBufferPointer { b in
-                for i in b.indices where keep(b[i].node) { out.append((b[i].key.name, b[i].node)) }
+                guard let base = b.baseAddress else { return }
+                for i in b.indices {
+                    guard let node = (base + i).pointer(to: \.node), keep(node) else { continue }
+                    out.append((b[i].key.name, b[i].node))
+                }
             }
         }
         return out
@@ -229,9 +260,13 @@ struct ZoneContents: Sendable {
     /// RRset's TTL, as a zone file load does (RFC 2181 §5.2, first TTL wins).
     @discardableResult
     mutating func add(_ rr: ResourceRecord, keepTTL: Bool = false) -> Added {
+        add(rr, key: NodeMap.Key(rr.name), keepTTL: keepTTL)
+    }
+
+    private mutating func add(_ rr: ResourceRecord, key: NodeMap.Key, keepTTL: Bool) -> Added {
         let origin = origin
         var created = false
-        let (outcome, delta) = nodes.modify(rr.name) { (node, isNew) -> (Added, Int) in
+        let (outcome, delta) = nodes.modify(key) { (node, isNew) -> (Added, Int) in
             created = isNew
             let joined = node.rrsets.modify(rr.type) { set -> Added in
                 guard !set.rdatas.contains(rr.rdata) else { return .duplicate }
@@ -248,6 +283,19 @@ struct ZoneContents: Sendable {
         delegations += delta
         if created { link(rr.name) }
         return outcome
+    }
+
+    /// Adds records as `add` would one after another, visiting the nodes shard by shard (`NodeMap.shardOrder`);
+    /// `outcome` hears of each by its index in `rrs`. One name's records keep their order, and nothing else
+    /// depends on the order, so the zone is the same.
+    mutating func add(contentsOf rrs: ArraySlice<ResourceRecord>, keepTTL: Bool, _ outcome: (Int, Added) -> Void) {
+        var hashes: [UInt64] = []
+        hashes.reserveCapacity(rrs.count)
+        for r in rrs { hashes.append(NodeMap.Key.hash(r.name)) }
+        for i in nodes.shardOrder(hashes) {
+            let at = rrs.startIndex + Int(i)
+            outcome(at, add(rrs[at], key: NodeMap.Key(rrs[at].name, hash: hashes[Int(i)]), keepTTL: keepTTL))
+        }
     }
 
     /// Sets a node's cut flag from its data; returns the change in the number of cuts.

@@ -52,4 +52,70 @@ import Testing
         #expect(z.node(try DNSName("b.c.z.test."))?.isEmptyNonTerminal == true)
         #expect(z.node(try DNSName("c.z.test."))?.isEmptyNonTerminal == true)
     }
+
+    /// A zone file with every outcome an add can have, names spread over many shards, and records of one name
+    /// far apart (so batches split them): duplicates, TTLs differing within an RRset, rejected records, empty
+    /// non-terminals, a cut with glue, a CNAME clash.
+    static func mixed() throws -> [ResourceRecord] {
+        var text = base + "deep.a.b.c A 192.0.2.9\nsub NS ns.sub\nns.sub A 192.0.2.8\nclash CNAME ns\n"
+        for i in 0..<300 {
+            text += "h\(i % 120) 60 A 10.0.\(i % 7).\(i % 120)\n"  // names again every 120: duplicates, one RRset grown
+            if i % 50 == 0 { text += "h\(i % 120) 99 A 10.9.9.\(i / 50)\n" }  // joins with another TTL
+            if i % 90 == 0 { text += "out\(i).other.test. A 192.0.2.1\n" }
+            if i % 100 == 0 { text += "clash A 192.0.2.\(i / 100)\n" }
+        }
+        var p = ZoneFileParser(text: "$ORIGIN z.test.\n$TTL 60\n" + text, origin: nil)
+        var records = try p.all().map(\.record)
+        // Rejected ones a zone file cannot say: a TTL past 2^31 - 1, another class.
+        for at in stride(from: records.count - 1, to: 0, by: -70) {
+            var r = ResourceRecord(name: try DNSName("big\(at).z.test."), type: .a, ttl: 0xFFFF_FFFF, rdata: .a(IPv4Address(1)))
+            records.insert(r, at: at)
+            r.ttl = 60
+            r.rrclass = .ch
+            records.insert(r, at: at / 2)
+        }
+        return records
+    }
+
+    /// Every name with its node, for comparing two zones built differently.
+    static func nodes(_ b: ZoneBuilder) -> [DNSName: (RRSets, UInt32, Bool)] {
+        Dictionary(uniqueKeysWithValues: b.contents.nodes.all.map { ($0.key, ($0.value.rrsets, $0.value.children, $0.value.isDelegation)) })
+    }
+
+    @Test("records added in batches (shard order) give the zone, problems and kept records that adding them one at a time gives",
+          arguments: [1, 7, 64, 1 << 16])
+    func batchesAddAsOneByOne(batch: Int) throws {
+        let records = try Self.mixed()
+        let origin = try DNSName("z.test.")
+        var single = ZoneBuilder(origin: origin)
+        let keptSingly = records.map { single.add($0) }
+
+        var batched = ZoneBuilder(origin: origin)
+        batched.batch = batch
+        var kept = records.map(Optional.some)
+        var changed = 0
+        batched.add(contentsOf: records) { i, k in kept[i] = k; changed += 1 }
+        #expect(kept == keptSingly)
+        // Told of exactly the records not held as given (the mix has duplicates, TTL joins and rejections).
+        #expect(changed == records.indices.filter { keptSingly[$0] != records[$0] }.count && changed >= 15)
+
+        var staged = ZoneBuilder(origin: origin)
+        staged.batch = batch
+        for r in records { staged.stage(r) }
+
+        let want = single.checkPart { _ in false }
+        #expect(want.contains { $0.message.contains("differs from the RRset") } && want.contains { $0.message.contains("outside zone") }
+                && want.contains { $0.message.contains("above 2147483647") } && want.contains { $0.message.contains("class") })
+        #expect(batched.checkPart { _ in false } == want)
+        #expect(staged.checkPart { _ in false } == want)
+        let expected = Self.nodes(single)
+        for other in [batched, staged] {
+            let got = Self.nodes(other)
+            #expect(got.count == expected.count && other.count == single.count)
+            for (name, node) in expected {
+                let g = got[name]
+                #expect(g?.0 == node.0 && g?.1 == node.1 && g?.2 == node.2, "\(name)")
+            }
+        }
+    }
 }

@@ -157,8 +157,16 @@ import Testing
         #expect(sets.types == [.ns, .mx, .txt, .aaaa] && sets.first?.type == .ns && sets.holds(.txt) && !sets.holds(.a))
         sets[.cname] = RRSet(name: n, type: .cname, ttl: 1, rdatas: [])
         #expect(sets.types == [.ns, .cname, .mx, .txt, .aaaa])
+        #expect(withUnsafePointer(to: sets) { RRSets.holdAny($0, .a, .txt, .soa) } && !withUnsafePointer(to: sets) { RRSets.holdAny($0, .a, .soa, .ptr) })
         for t in sets.types { sets[t] = nil }
         #expect(sets.isEmpty && sets == RRSets())
+        // Type 0 marks an empty inline head: it is never found, and cannot be stored.
+        let zero = RRType(0)
+        #expect(sets[zero] == nil && !sets.holds(zero) && sets.first == nil && sets.count == 0)
+        sets[zero] = RRSet(name: n, type: zero, ttl: 1, rdatas: [])
+        #expect(sets.isEmpty && !withUnsafePointer(to: sets) { RRSets.holdAny($0, zero, zero, zero) })
+        sets[.mx] = RRSet(name: n, type: .mx, ttl: 1, rdatas: [])
+        #expect(sets[zero] == nil && sets.count == 1 && sets.first?.type == .mx)
 
         var r: RDatas = [.a(IPv4Address(1)), .a(IPv4Address(2)), .a(IPv4Address(3))]
         r.remove(at: 0)

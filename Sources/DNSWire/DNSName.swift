@@ -94,7 +94,11 @@ public struct DNSName: Sendable, Hashable, Comparable, CustomStringConvertible {
         return true
     }
 
-    public var lowercased: DNSName { DNSName(uncheckedWire: wire.map(Self.lower)) }
+    /// The name with ASCII letters lowered; the name itself (no copy) when it has none upper-case, the usual case.
+    public var lowercased: DNSName {
+        guard wire.contains(where: { $0 &- 0x41 < 26 }) else { return self }
+        return DNSName(uncheckedWire: wire.map(Self.lower))
+    }
 
     public static func == (a: DNSName, b: DNSName) -> Bool {
         guard a.wire.count == b.wire.count else { return false }

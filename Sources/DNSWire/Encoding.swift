@@ -107,15 +107,15 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) { self.init(utf8: Array(text.utf8)) }
 
     public init?(utf8 t: [UInt8]) {
-        var parts: [UInt32] = []
-        var cur: UInt32 = 0
-        var digits = 0
+        var v: UInt32 = 0, cur: UInt32 = 0
+        var digits = 0, dots = 0
         for c in t {
             if c == UInt8(ascii: ".") {
-                guard digits > 0 else { return nil }
-                parts.append(cur)
+                guard digits > 0, dots < 3 else { return nil }
+                v = v << 8 | cur
                 cur = 0
                 digits = 0
+                dots += 1
             } else if c >= 0x30 && c <= 0x39 {
                 if digits == 1 && cur == 0 { return nil }
                 cur = cur * 10 + UInt32(c - 0x30)
@@ -125,10 +125,8 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
                 return nil
             }
         }
-        guard digits > 0 else { return nil }
-        parts.append(cur)
-        guard parts.count == 4 else { return nil }
-        value = parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]
+        guard digits > 0, dots == 3 else { return nil }
+        value = v << 8 | cur
     }
 
     public var bytes: [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 255), UInt8(value >> 8 & 255), UInt8(value & 255)] }

@@ -230,6 +230,7 @@ struct Lexer {
     mutating func nextEntry() throws(Failure) -> Entry? {
         while pos < text.count {
             var tokens: [TextToken] = []
+            tokens.reserveCapacity(8)  // one allocation for a usual line, not three
             let startsWithBlank = text[pos] == 0x20 || text[pos] == 0x09
             var depth = 0
             var parenLine = 0, parenCol = 0

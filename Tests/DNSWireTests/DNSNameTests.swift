@@ -52,4 +52,23 @@ import Testing
         #expect(try DNSName("*.jamfox.dev.").isWildcard)
         #expect(n.relativeDescription(to: z) == "a.b")
     }
+
+    @Test("lowercasing lowers exactly A-Z, and hands back the name itself when there is nothing to lower")
+    func lowercasing() throws {
+        #expect(try DNSName("Vs0.JamFox.DEV.").lowercased.wire == (try DNSName("vs0.jamfox.dev.")).wire)
+        // Bytes next to the letters ('@' 0x40, '[' 0x5B) and above ASCII stay as they are.
+        let odd = try DNSName(#"a\064\091\200Z."#)
+        #expect(odd.lowercased.wire == [5, 0x61, 0x40, 0x5B, 0xC8, 0x7A, 0])
+        let lower = try DNSName("already.lower.")
+        #expect(lower.lowercased.wire == lower.wire)
+    }
+
+    @Test("dotted quads: exactly four parts of 0-255 without leading zeros", arguments: [
+        ("192.0.2.1", UInt32(0xC000_0201)), ("0.0.0.0", 0), ("255.255.255.255", 0xFFFF_FFFF),
+        ("1.2.3", nil), ("1.2.3.4.5", nil), ("1..2.3", nil), (".1.2.3", nil), ("1.2.3.", nil), ("01.2.3.4", nil),
+        ("256.1.1.1", nil), ("1.2.3.4 ", nil), ("", nil),
+    ] as [(String, UInt32?)])
+    func dottedQuads(text: String, value: UInt32?) {
+        #expect(IPv4Address(text)?.value == value, "\(text)")
+    }
 }

@@ -81,7 +81,6 @@ public struct ZoneBuilder {
         if staged.count >= batch { addStaged() }
     }
 
-
     private mutating func addStaged() {
         guard !staged.isEmpty else { return }
         var held: [ResourceRecord] = []

@@ -77,8 +77,8 @@ let package = Package(
 
         // Shared by the test targets: zones from text, a fake upstream, the pipeline without sockets.
         .target(name: "TestSupport", dependencies: ["DNSServer", "DNSZone", "DNSWire", "DNSForward"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
-        .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
@@ -86,6 +86,6 @@ let package = Package(
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -34,7 +34,7 @@ public struct ZoneBuilder {
     /// Records per batch: enough that a million-name zone's 16 k shards get several each, few enough that the
     /// batch and its hashes and order stay a few megabytes (they are freed, but they raise the peak).
     var batch = 1 << 16
-    /// Records added (duplicates not counted).
+    /// Records added (duplicates not counted); staged ones count once a check or build has added them.
     var count: Int { contents.recordCount }
 
     /// `expectedRecords`: a size hint (the store knows it), so the node map is split right from the start.

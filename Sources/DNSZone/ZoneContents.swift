@@ -185,10 +185,10 @@ struct NodeMap: Sendable {
         return r
     }
 
-    /// The positions of names, given by their `Key.hash`, grouped by the shard each falls in, in their order within a shard (so one
-    /// name's positions keep theirs). Visiting a large batch of names in this order touches each shard's
-    /// tables once per batch, not once per name: in a large zone those tables are far larger than the caches,
-    /// and each visit is a chain of dependent misses (shard, slot table, slot, entries).
+    /// The positions of names, given by their `Key.hash`, grouped by the shard each falls in and in their order
+    /// within a shard (so one name's positions keep theirs). Visiting a large batch of names in this order
+    /// touches each shard's tables once per batch, not once per name: in a large zone those tables are far
+    /// larger than the caches, and each visit is a chain of dependent misses (shard, slot table, slot, entries).
     func shardOrder(_ hashes: [UInt64]) -> [Int32] {
         var start = [Int32](repeating: 0, count: shards.count + 1)
         for h in hashes { start[shard(h) + 1] += 1 }
@@ -293,8 +293,8 @@ struct ZoneContents: Sendable {
         hashes.reserveCapacity(rrs.count)
         for r in rrs { hashes.append(NodeMap.Key.hash(r.name)) }
         for i in nodes.shardOrder(hashes) {
-            let at = rrs.startIndex + Int(i)
-            outcome(at, add(rrs[at], key: NodeMap.Key(rrs[at].name, hash: hashes[Int(i)]), keepTTL: keepTTL))
+            let at = rrs.startIndex + Int(i), r = rrs[at]
+            outcome(at, add(r, key: NodeMap.Key(r.name, hash: hashes[Int(i)]), keepTTL: keepTTL))
         }
     }
 

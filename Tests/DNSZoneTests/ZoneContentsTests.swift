@@ -1,5 +1,6 @@
 import DNSWire
 import Testing
+import TestSupport
 @testable import DNSZone
 
 /// A zone changed record by record (`Zone.applying`, what the server does for each journal entry) must equal
@@ -13,15 +14,6 @@ import Testing
         ResourceRecord(name: origin, type: .ns, ttl: 60, rdata: .ns(try! DNSName("ns.z.test."))),
     ]
 
-    /// A small deterministic generator (the same sequence on every run).
-    struct LCG {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(n))
-        }
-    }
-
     /// Names three levels deep under the apex, so changes create and remove empty non-terminals and cuts.
     static let pool: [DNSName] = {
         var out: [DNSName] = []
@@ -31,11 +23,11 @@ import Testing
         return out
     }()
 
-    static func record(_ r: inout LCG) -> ResourceRecord {
-        let name = pool[r.next(pool.count)]
-        switch r.next(3) {
-        case 0: return ResourceRecord(name: name, type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(r.next(3)))))
-        case 1: return ResourceRecord(name: name, type: .txt, ttl: 60, rdata: .txt(TXT([Array("t\(r.next(2))".utf8)])))
+    static func record(_ r: inout SeededRandom) -> ResourceRecord {
+        let name = pool[r.next(below: pool.count)]
+        switch r.next(below: 3) {
+        case 0: return ResourceRecord(name: name, type: .a, ttl: 60, rdata: .a(IPv4Address(UInt32(r.next(below: 3)))))
+        case 1: return ResourceRecord(name: name, type: .txt, ttl: 60, rdata: .txt(TXT([Array("t\(r.next(below: 2))".utf8)])))
         default:
             // NS (a cut) only at names that may hold one: not a wildcard.
             if name.isWildcard { return ResourceRecord(name: name, type: .a, ttl: 60, rdata: .a(IPv4Address(9))) }
@@ -70,14 +62,14 @@ import Testing
 
     @Test("300 random adds and removes applied one by one give the zone a fresh build gives")
     func incrementalEqualsFresh() throws {
-        var rng = LCG(state: 42)
+        var rng = SeededRandom(default: 42)
         var records: [ResourceRecord] = []
         var zone = try Self.fresh([])
         for step in 0..<300 {
             let r = Self.record(&rng)
             let present = records.contains { $0.name == r.name && $0.type == r.type && $0.rdata == r.rdata }
-            if present || (rng.next(3) == 0 && !records.isEmpty) {
-                let victim = present ? r : records[rng.next(records.count)]
+            if present || (rng.next(below: 3) == 0 && !records.isEmpty) {
+                let victim = present ? r : records[rng.next(below: records.count)]
                 records.removeAll { $0.name == victim.name && $0.type == victim.type && $0.rdata == victim.rdata }
                 zone = try #require(zone.applying(removed: [victim], added: []))
             } else {
@@ -116,15 +108,15 @@ import Testing
 
     @Test("the node map's open-addressed shards: 20,000 random inserts and removes agree with a set, and a copy taken midway is unchanged")
     func nodeMapAgreesWithSet() throws {
-        var rng = LCG(state: 7)
+        var rng = SeededRandom(default: 7)
         // Few distinct hash homes relative to the names: long probe runs, so removal's backward shift is exercised.
         let names = try (0..<2000).map { try DNSName("n\($0).z.test.") }
         var map = NodeMap(expected: 0)
         var present = Set<Int>()
         var copy: NodeMap?, copyHeld = Set<Int>()
         for step in 0..<20000 {
-            let i = rng.next(names.count)
-            if present.contains(i) && rng.next(2) == 0 {
+            let i = rng.next(below: names.count)
+            if present.contains(i) && rng.next(below: 2) == 0 {
                 map[names[i]] = nil
                 present.remove(i)
             } else {

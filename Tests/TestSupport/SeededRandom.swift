@@ -15,6 +15,9 @@ public struct SeededRandom: RandomNumberGenerator {
         state = chosen
     }
 
+    /// A number in 0..<n.
+    public mutating func next(below n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

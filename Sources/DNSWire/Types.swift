@@ -26,16 +26,21 @@ public struct RRType: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
     public var description: String { mnemonic ?? "TYPE\(rawValue)" }
 
     /// Parses a mnemonic or the RFC 3597 `TYPEnnn` form, case-insensitively.
-    public init?(text: String) {
-        let up = text.uppercased()
-        if let hit = Self.names.first(where: { $0.1 == up }) {
+    public init?(text: String) { self.init(text: Array(text.utf8)) }
+
+    /// The same from the bytes of a token: a zone file's million records make no String each.
+    public init?(text b: [UInt8]) {
+        if let hit = Self.nameBytes.first(where: { Mnemonic.equal(b, $0.1) }) {
             self = hit.0
-        } else if up.hasPrefix("TYPE"), let v = UInt16(up.dropFirst(4)), !up.dropFirst(4).hasPrefix("+") {
+        } else if let v = Mnemonic.number(b, prefix: Self.typePrefix) {
             self.rawValue = v
         } else {
             return nil
         }
     }
+
+    static let nameBytes = names.map { ($0.0, Array($0.1.utf8)) }
+    static let typePrefix = Array("TYPE".utf8)
 
     /// Meta and query-only types (RFC 6895 §3.1): never stored in a zone.
     public var isMetaOrQuery: Bool { (128...255).contains(rawValue) || rawValue == 41 || rawValue == 0 }
@@ -60,18 +65,51 @@ public struct RRClass: RawRepresentable, Hashable, Sendable, CustomStringConvert
         }
     }
 
-    public init?(text: String) {
-        switch text.uppercased() {
-        case "IN": self = .in
-        case "CH": self = .ch
-        case "HS": self = .hs
-        case "NONE": self = .none
-        case "ANY": self = .any
-        case let up where up.hasPrefix("CLASS"):
-            guard let v = UInt16(up.dropFirst(5)), !up.dropFirst(5).hasPrefix("+") else { return nil }
+    public init?(text: String) { self.init(text: Array(text.utf8)) }
+
+    /// The same from the bytes of a token (every record's first fields are tried as a class).
+    public init?(text b: [UInt8]) {
+        if let hit = Self.names.first(where: { Mnemonic.equal(b, $0.1) }) {
+            self = hit.0
+        } else if let v = Mnemonic.number(b, prefix: Self.classPrefix) {
             self.rawValue = v
-        default: return nil
+        } else {
+            return nil
         }
+    }
+
+    static let names: [(RRClass, [UInt8])] = [
+        (.in, Array("IN".utf8)), (.ch, Array("CH".utf8)), (.hs, Array("HS".utf8)), (.none, Array("NONE".utf8)), (.any, Array("ANY".utf8)),
+    ]
+    static let classPrefix = Array("CLASS".utf8)
+}
+
+/// How type and class mnemonics are read: ASCII case-insensitively (they are ASCII; a Unicode upper-casing would
+/// also take "ſoa" for SOA), and the RFC 3597 forms TYPEnnn / CLASSnnn with decimal digits only.
+enum Mnemonic {
+    /// `b` equals `upper` (ASCII, upper case) ignoring ASCII case.
+    @inline(__always) static func equal(_ b: [UInt8], _ upper: [UInt8]) -> Bool {
+        b.count == upper.count && startsWith(b, upper)
+    }
+
+    @inline(__always) static func startsWith(_ b: [UInt8], _ upper: [UInt8]) -> Bool {
+        guard b.count >= upper.count else { return false }
+        for i in upper.indices {
+            let c = b[i]
+            if (c &- 0x61 < 26 ? c & 0xDF : c) != upper[i] { return false }
+        }
+        return true
+    }
+
+    /// The number after `prefix` (ASCII upper case, matched ignoring case): 1 to 5 digits, at most 65535.
+    static func number(_ b: [UInt8], prefix: [UInt8]) -> UInt16? {
+        guard b.count > prefix.count, b.count <= prefix.count + 5, startsWith(b, prefix) else { return nil }
+        var v: UInt32 = 0
+        for d in b[prefix.count...] {
+            guard d &- 0x30 < 10 else { return nil }
+            v = v * 10 + UInt32(d - 0x30)
+        }
+        return v <= 0xFFFF ? UInt16(v) : nil
     }
 }
 

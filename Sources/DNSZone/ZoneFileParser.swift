@@ -153,7 +153,7 @@ public struct ZoneFileParser {
         for _ in 0..<3 {
             guard !toks.isEmpty else { break }
             let t = toks.removeFirst()
-            if cls == nil, !t.quoted, let c = RRClass(text: t.text) {
+            if cls == nil, !t.quoted, let c = RRClass(text: t.bytes) {
                 cls = c
             } else if ttl == nil, !t.quoted, t.bytes.first.map({ $0 >= 0x30 && $0 <= 0x39 }) == true {
                 guard let v = parseDuration(t.bytes), v <= Int32.max else {
@@ -169,7 +169,7 @@ public struct ZoneFileParser {
             let at = e.tokens.last ?? first
             throw fail(at, frame, "expected a record type after the owner, TTL and class")
         }
-        guard let type = RRType(text: typeTok.text) else {
+        guard let type = RRType(text: typeTok.bytes) else {
             throw fail(typeTok, frame, "unknown record type '\(typeTok.text)' (use TYPEnnn with \\# for unknown types)")
         }
         guard !type.isMetaOrQuery else { throw fail(typeTok, frame, "type \(type) cannot appear in a zone") }

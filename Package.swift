@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),

@@ -170,6 +170,21 @@ final class Statement {
         return self
     }
 
+    /// Binding one column at a time, with no array of values: for loops that write many rows (an import of a
+    /// million records). Start each row with `reset()`; every column must be bound again.
+    func reset() { sqlite3_reset(stmt) }
+
+    func bind(_ col: Int32, _ v: Int64) throws(StoreError) {
+        let rc = sqlite3_bind_int64(stmt, col, v)
+        guard rc == SQLITE_OK else { throw db.error(rc, sql) }
+    }
+
+    /// SQLite copies the bytes: the buffer may be reused for the next row.
+    func bind(_ col: Int32, bytes b: [UInt8]) throws(StoreError) {
+        let rc = b.withUnsafeBytes { p in sqlite3_bind_blob(stmt, col, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(b.count), jam_sqlite_transient()) }
+        guard rc == SQLITE_OK else { throw db.error(rc, sql) }
+    }
+
     /// Steps once: true if a row is available.
     func step() throws(StoreError) -> Bool {
         let rc = sqlite3_step(stmt)
@@ -191,6 +206,13 @@ final class Statement {
         guard let p = sqlite3_column_text(stmt, col) else { return "" }
         return String(cString: p)
     }
+    /// A column's bytes in place, valid for `body` only: no copy for a value that is only compared.
+    func withBlob<T>(_ col: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let p = sqlite3_column_blob(stmt, col)  // before _bytes, as SQLite asks
+        let n = Int(sqlite3_column_bytes(stmt, col))
+        return body(UnsafeRawBufferPointer(start: n > 0 ? p : nil, count: n > 0 ? n : 0))
+    }
+
     func blob(_ col: Int32) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(stmt, col))
         guard n > 0, let p = sqlite3_column_blob(stmt, col) else { return [] }

@@ -37,15 +37,14 @@ extension ZoneStore {
                 slot[id] = builders.count
                 builders.append(ZoneBuilder(origin: origin, fallthroughMode: mode, expectedRecords: counts[id] ?? 0))
             }
-            // One pass over the table in row order, every zone at once: per zone, "in row order" would make
-            // SQLite sort its records (a temporary B-tree as large as the zone) before the first one comes back.
-            let all = try db.prepare("SELECT zone_id, owner, type, ttl, rdata FROM records ORDER BY id")
+            // One pass over the table in key order, every zone at once (zone_id leads the key).
+            let all = try db.prepare("SELECT zone_id, \(RecordRow.columns) FROM records")
             var lastZone: Int64 = -1, at: Int?
             while try all.step() {
                 let zid = all.int(0)
                 if zid != lastZone { lastZone = zid; at = slot[zid] }
                 guard let i = at else { continue }
-                builders[i].stage(try decodeRecord(owner: all.blob(1), type: all.int(2), ttl: all.int(3), rdata: all.blob(4)))
+                builders[i].stage(try record(from: all, at: 1))
             }
             var zones: [Zone] = []
             for i in builders.indices {

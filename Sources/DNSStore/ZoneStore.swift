@@ -26,7 +26,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 5
+    public static let schemaVersion: Int64 = 6
     let db: Database
     let now: @Sendable () -> Int64
     /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.
@@ -106,7 +106,7 @@ public final class ZoneStore {
         try db.readTransaction { () throws(StoreError) in
             let s = try db.prepare("""
                 SELECT z.name, (SELECT COUNT(*) FROM records r WHERE r.zone_id = z.id),
-                       (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6 LIMIT 1), z.fallthrough
+                       (SELECT CASE WHEN length(rdata) > 0 THEN rdata ELSE rdata_key END FROM records r WHERE r.zone_id = z.id AND r.type = 6 LIMIT 1), z.fallthrough
                 FROM zones z ORDER BY z.name
                 """)
             var out: [ZoneSummary] = []
@@ -231,21 +231,21 @@ public final class ZoneStore {
         return out
     }
 
-    /// Every record of a zone in the order written, handed over one at a time (a load of a million records
-    /// builds the zone without an array of them first).
+    /// Every record of a zone in key order (owner, type, RDATA: one name's records together), handed over one
+    /// at a time (a load of a million records builds the zone without an array of them first).
     func forEachRecord(zoneID id: Int64, _ body: (ResourceRecord) -> Void) throws(StoreError) {
-        let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? ORDER BY id")
+        let s = try db.prepare("SELECT \(RecordRow.columns) FROM records WHERE zone_id = ?")
         try s.bind([.int(id)])
-        while try s.step() { body(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
+        while try s.step() { body(try record(from: s)) }
     }
 
     /// The records at some owner names of a zone, through the owner index: what an edit of those names reads.
     func records(zoneID id: Int64, owners: [DNSName]) throws(StoreError) -> [ResourceRecord] {
-        let s = try db.prepare("SELECT owner, type, ttl, rdata FROM records WHERE zone_id = ? AND owner_key = ? ORDER BY id")
+        let s = try db.prepare("SELECT \(RecordRow.columns) FROM records WHERE zone_id = ? AND owner_key = ?")
         var out: [ResourceRecord] = []
         for o in owners {
             try s.bind([.int(id), .blob(o.lowercased.wire)])
-            while try s.step() { out.append(try decodeRecord(owner: s.blob(0), type: s.int(1), ttl: s.int(2), rdata: s.blob(3))) }
+            while try s.step() { out.append(try record(from: s)) }
         }
         return out
     }
@@ -256,11 +256,12 @@ public final class ZoneStore {
             try del.run([.int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(canonical: true))])
         }
         let ins = try db.prepare("INSERT INTO records(zone_id, owner, owner_key, type, ttl, rdata, rdata_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        var row = RecordRow()
         for r in added {
-            try ins.run([
-                .int(id), .blob(r.name.wire), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .int(Int64(r.ttl)),
-                .blob(r.rdata.wireBytes()), .blob(r.rdata.wireBytes(canonical: true)),
-            ])
+            ins.reset()
+            try ins.bind(1, id)
+            try row.bind(r, to: ins, from: 2)
+            while try ins.step() {}
         }
         try db.prepare("UPDATE zones SET updated_at = ? WHERE id = ?").run([.int(now()), .int(id)])
         try journal(zoneID: id, kind: .records, removed: removed, added: added)
@@ -363,10 +364,7 @@ public final class ZoneStore {
     @discardableResult
     public func importZone(_ origin: DNSName, records new: [ResourceRecord], dryRun: Bool = false) throws(StoreError) -> ZoneDiff {
         try db.transaction { () throws(StoreError) -> ZoneDiff in
-            if let id = try zoneID(origin) {
-                let old = try records(zoneID: id)
-                return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
-            }
+            if let id = try zoneID(origin) { return try replace(zoneID: id, origin: origin, new: new, dryRun: dryRun) }
             var b = ZoneBuilder(origin: origin, expectedRecords: new.count)
             let dedup = Self.settle(new, in: &b)
             let problems = b.checkPart { _ in false }
@@ -409,14 +407,36 @@ public final class ZoneStore {
             diff.serial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial
             return diff
         }
-        // Serial: the proposed one if it moved forward (RFC 1982), otherwise the next date-based serial.
         let oldSerial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial ?? 0
-        if let i = new.firstIndex(where: { $0.type == .soa && $0.name == origin }), case .soa(var s) = new[i].rdata {
-            let bumped = Self.nextSerial(after: oldSerial, now: now())
-            if !(keepNewerSerial && Self.serialGreater(s.serial, oldSerial)) { s.serial = bumped }
-            new[i].rdata = .soa(s)
-            diff.serial = s.serial
-        }
+        diff.serial = bumpSerial(&new, origin: origin, after: oldSerial, keepNewer: keepNewerSerial)
+        diff.warnings = try checked(&b, zoneID: id, partial: partial)
+        let final = Self.withSerial(changed, old: old, new: new)
+        diff.added = final.added
+        diff.removed = final.removed
+        if !dryRun { try apply(zoneID: id, added: final.added, removed: final.removed) }
+        return diff
+    }
+
+    /// Sets the apex SOA's serial in `new`: the proposed one if it moved forward from `old` (RFC 1982) and
+    /// `keepNewer`, otherwise the next date-based serial. Returns the serial set.
+    func bumpSerial(_ new: inout [ResourceRecord], origin: DNSName, after old: UInt32, keepNewer: Bool) -> UInt32? {
+        guard let i = new.firstIndex(where: { $0.type == .soa && $0.name == origin }) else { return nil }
+        new[i] = bumped(new[i], after: old, keepNewer: keepNewer)
+        return new[i].rdata.soa?.serial
+    }
+
+    /// An SOA record with its serial set as `bumpSerial` sets it.
+    func bumped(_ soa: ResourceRecord, after old: UInt32, keepNewer: Bool) -> ResourceRecord {
+        guard case .soa(var s) = soa.rdata else { return soa }
+        if !(keepNewer && Self.serialGreater(s.serial, old)) { s.serial = Self.nextSerial(after: old, now: now()) }
+        var r = soa
+        r.rdata = .soa(s)
+        return r
+    }
+
+    /// The zone checks on what the builder holds: errors throw, warnings come back as text. `partial`: the
+    /// builder holds some names only, and glue is looked up in the store.
+    func checked(_ b: inout ZoneBuilder, zoneID id: Int64, partial: Bool) throws(StoreError) -> [String] {
         var problems: [ZoneProblem]
         if partial {
             var lookupError: StoreError?
@@ -429,11 +449,6 @@ public final class ZoneStore {
         }
         let errors = problems.filter { $0.severity == .error }
         if !errors.isEmpty { throw StoreError(.rejected, errors.map(\.description).joined(separator: "; ")) }
-        diff.warnings = problems.filter { $0.severity == .warning }.map(\.description)
-        let final = Self.withSerial(changed, old: old, new: new)
-        diff.added = final.added
-        diff.removed = final.removed
-        if !dryRun { try apply(zoneID: id, added: final.added, removed: final.removed) }
-        return diff
+        return problems.filter { $0.severity == .warning }.map(\.description)
     }
 }

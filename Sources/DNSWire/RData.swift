@@ -153,8 +153,13 @@ extension RData {
     public func wireBytes(canonical: Bool = false) -> [UInt8] {
         var w = WireWriter(capacity: 64)
         w.compressionEnabled = false
-        (canonical ? canonicalForm : self).write(to: &w)
+        write(to: &w, canonical: canonical)
         return w.bytes
+    }
+
+    /// `write(to:)`, in the canonical form with `canonical`: into a writer reused from record to record.
+    public func write(to w: inout WireWriter, canonical: Bool) {
+        if canonical { canonicalForm.write(to: &w) } else { write(to: &w) }
     }
 
     var canonicalForm: RData { payload.map { $0.canonical.rdata(type) } ?? self }

@@ -61,7 +61,7 @@ import Glibc
             let (_, integrity) = try runTool(sqlite, [db, "PRAGMA integrity_check"], dir: dir)
             #expect(integrity.trimmingWhitespace == "ok")
             // Every A record carries its version in the second octet: all one version, never a mix.
-            let (_, versions) = try runTool(sqlite, [db, "SELECT COUNT(*), COUNT(DISTINCT substr(hex(rdata), 3, 2)) FROM records WHERE type = 1 AND owner_key != X'026e7303626967047465737400'"], dir: dir)
+            let (_, versions) = try runTool(sqlite, [db, "SELECT COUNT(*), COUNT(DISTINCT substr(hex(rdata_key), 3, 2)) FROM records WHERE type = 1 AND owner_key != X'026e7303626967047465737400'"], dir: dir)
             #expect(versions.trimmingWhitespace == "20000|1", "round \(round): \(versions)")
         }
         #expect(killedMidway > 0, "no import was interrupted; the test proved nothing")

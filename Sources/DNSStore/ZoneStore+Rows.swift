@@ -35,9 +35,12 @@ struct RecordRow {
 extension ZoneStore {
     /// The record of a row selected as `RecordRow.columns` from column `first` on.
     func record(from s: Statement, at first: Int32 = 0) throws(StoreError) -> ResourceRecord {
-        var owner = s.blob(first), rdata = s.blob(first + 3)
+        var owner = s.blob(first)
         if owner.isEmpty { owner = s.blob(first + 4) }
-        if rdata.isEmpty { rdata = s.blob(first + 5) }
-        return try decodeRecord(owner: owner, type: s.int(first + 1), ttl: s.int(first + 2), rdata: rdata)
+        // The RDATA is only read from: copied into one buffer reused row after row, not an array per row.
+        let rdata = s.withBlob(first + 3) { $0.isEmpty } ? first + 5 : first + 3
+        rowBuffer.removeAll(keepingCapacity: true)
+        s.withBlob(rdata) { rowBuffer.append(contentsOf: $0) }
+        return try decodeRecord(owner: owner, type: s.int(first + 1), ttl: s.int(first + 2), rdata: rowBuffer)
     }
 }

@@ -34,6 +34,8 @@ public final class ZoneStore {
     public var journalLimits = JournalLimits()
     /// Set when opening tightened the mode of an existing store's files: one line for the caller's log.
     public private(set) var modeTightened: String?
+    /// The RDATA of the row being read (`record(from:)`).
+    var rowBuffer: [UInt8] = []
 
     /// Opens (creating if needed) the store at `path`: WAL, foreign keys, a busy timeout, migrations.
     public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 5000,

@@ -242,12 +242,15 @@ struct NodeMap: Sendable {
 /// Records given here have passed the zone checks (the builder's, or the store's before it committed).
 struct ZoneContents: Sendable {
     let origin: DNSName
+    /// The apex's key, hashed once: most names' parent.
+    private let apex: NodeMap.Key
     private(set) var nodes: NodeMap
     private(set) var recordCount = 0
     private(set) var delegations = 0
 
     init(origin: DNSName, expectedNames: Int) {
         self.origin = origin
+        apex = NodeMap.Key(origin)
         nodes = NodeMap(expected: expectedNames)
         nodes[origin] = Node()
     }
@@ -293,8 +296,9 @@ struct ZoneContents: Sendable {
         hashes.reserveCapacity(rrs.count)
         for r in rrs { hashes.append(NodeMap.Key.hash(r.name)) }
         for i in nodes.shardOrder(hashes) {
-            let at = rrs.startIndex + Int(i), r = rrs[at]
-            outcome(at, add(r, key: NodeMap.Key(r.name, hash: hashes[Int(i)]), keepTTL: keepTTL))
+            // Read in place: a copy of the record would retain and release its name once more.
+            let at = rrs.startIndex + Int(i)
+            outcome(at, add(rrs[at], key: NodeMap.Key(rrs[at].name, hash: hashes[Int(i)]), keepTTL: keepTTL))
         }
     }
 
@@ -308,6 +312,12 @@ struct ZoneContents: Sendable {
     /// A node just made counts as its parent's child; a parent that did not exist is made (an empty
     /// non-terminal) and linked the same way, up to the first ancestor that existed (the apex at worst).
     private mutating func link(_ name: DNSName) {
+        // A name one label below the apex (every name of a flat zone) links to the apex, which always exists:
+        // no parent name is made and hashed.
+        if name.wire.count - Int(name.wire[0]) - 1 == origin.wire.count {
+            nodes.modify(apex) { (node, _) in node.children += 1 }
+            return
+        }
         var child = name
         while child != origin, let p = child.parent {
             let parentIsNew = nodes.modify(p) { (node, isNew) -> Bool in

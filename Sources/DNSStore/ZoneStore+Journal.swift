@@ -31,6 +31,9 @@ public struct JournalLimits: Sendable {
     public var maxRecords = 10_000
     /// Entries kept per zone (and for store-wide entries); older ones are trimmed in the writing transaction.
     public var keep = 1_000
+    /// Bytes of records kept per zone (owners, RDATA and 10 bytes of fixed fields a row), newest entries
+    /// first: 1,000 entries of 10,000 large records would otherwise make the journal gigabytes.
+    public var maxBytes = 64 << 20
     public init() {}
 }
 
@@ -47,7 +50,9 @@ extension ZoneStore {
     }
 
     func journal(zoneKey: SQLValue, kind: ChangeKind, removed: [ResourceRecord] = [], added: [ResourceRecord] = []) throws(StoreError) {
-        let big = kind == .records && removed.count + added.count > journalLimits.maxRecords
+        let rows = removed.count + added.count
+        // Too many rows, or more bytes than the zone's whole journal may hold: journaled as "replaced".
+        let big = kind == .records && (rows > journalLimits.maxRecords || Self.journalBytes(removed) + Self.journalBytes(added) > journalLimits.maxBytes)
         let serialFrom = removed.first { $0.type == .soa }?.rdata.soa?.serial
         let serialTo = added.first { $0.type == .soa }?.rdata.soa?.serial
         try db.prepare("INSERT INTO changes(zone_key, kind, serial_from, serial_to, at) VALUES (?, ?, ?, ?, ?)").run([
@@ -62,10 +67,29 @@ extension ZoneStore {
                     try ins.run([.int(change), .int(flag), .blob(r.name.wire), .int(Int64(r.type.rawValue)), .int(Int64(r.ttl)), .blob(r.rdata.wireBytes())])
                 }
             }
+            try db.prepare("UPDATE changes SET bytes = ? WHERE id = ?").run([.int(Int64(Self.journalBytes(removed) + Self.journalBytes(added))), .int(change)])
         }
+        try trimJournal(zoneKey: zoneKey)
+    }
+
+    /// What records count against `JournalLimits.maxBytes`: owner, RDATA and 10 bytes of fixed fields a row,
+    /// as the schema 7 backfill counts them.
+    static func journalBytes(_ rrs: [ResourceRecord]) -> Int {
+        rrs.reduce(0) { $0 + $1.name.wire.count + $1.rdata.wireBytes().count + 10 }
+    }
+
+    /// Drops a zone's oldest entries beyond `keep`, and those beyond `maxBytes` counted from the newest. The
+    /// newest entry always stays (it is within the bound: a larger one is journaled as "replaced"), so the
+    /// journal's last id never goes back and a reader never misses a commit.
+    func trimJournal(zoneKey: SQLValue) throws(StoreError) {
         try db.prepare("""
             DELETE FROM changes WHERE zone_key IS ?1 AND id <= (SELECT id FROM changes WHERE zone_key IS ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
             """).run([zoneKey, .int(Int64(journalLimits.keep))])
+        try db.prepare("""
+            DELETE FROM changes WHERE zone_key IS ?1 AND id <= (
+                SELECT id FROM (SELECT id, SUM(bytes) OVER (ORDER BY id DESC) AS total FROM changes WHERE zone_key IS ?1)
+                WHERE total > ?2 ORDER BY id DESC LIMIT 1)
+            """).run([zoneKey, .int(Int64(journalLimits.maxBytes))])
     }
 
     /// The id of the newest journal entry (0 in an empty journal).

@@ -16,7 +16,7 @@ extension ZoneStore {
             // the records and the zone, or the records and their sorted keys, never all three.
             var b = ZoneBuilder(origin: origin, expectedRecords: proposed.count)
             new = Self.settle(proposed, in: &b)
-            warnings = try checked(&b, zoneID: id, partial: false)
+            warnings = try checked(&b, zoneID: id, partial: nil)
         }
         let apex = new.firstIndex { $0.type == .soa && $0.name == origin }
         var (added, removed, oldSOA) = try merge(zoneID: id, origin: origin, new: new, skipping: apex)

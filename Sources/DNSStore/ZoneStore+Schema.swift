@@ -104,6 +104,11 @@ extension ZoneStore {
             DROP TABLE records;
             ALTER TABLE records_v6 RENAME TO records;
             """,
+            // Each journal entry's size, for the journal's byte bound (JournalLimits.maxBytes).
+            7: """
+            ALTER TABLE changes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+            UPDATE changes SET bytes = (SELECT COALESCE(SUM(length(owner) + length(rdata) + 10), 0) FROM change_records WHERE change_id = changes.id);
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {

@@ -26,7 +26,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 6
+    public static let schemaVersion: Int64 = 7
     let db: Database
     let now: @Sendable () -> Int64
     /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.
@@ -350,8 +350,31 @@ public final class ZoneStore {
             if let stray = new.first(where: { !allowed.contains($0.name) }) {
                 throw StoreError(.rejected, "\(stray.name) \(stray.type) is outside the names this edit changes (\(owners.map(\.description).joined(separator: ", ")))")
             }
-            return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true, partial: true)
+            return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true, partial: allowed)
         }
+    }
+
+    /// The glue warnings a whole-zone check would give that a partial one cannot see: an edited name left with
+    /// no address while a delegation above it, which the edit does not hold, names it as a server (RFC 1034
+    /// §4.2.1). Only the name's ancestors can be that delegation: a few key lookups, not a scan of the zone.
+    func orphanedGlue(zoneID id: Int64, origin: DNSName, names: Set<DNSName>, new: [ResourceRecord]) throws(StoreError) -> [ZoneProblem] {
+        let addressed = Set(new.filter { $0.type == .a || $0.type == .aaaa }.map(\.name))
+        let q = try db.prepare("SELECT 1 FROM records WHERE zone_id = ? AND owner_key = ? AND type = 2 AND rdata_key = ?")
+        var out: [ZoneProblem] = []
+        for n in names.sorted() where n != origin && n.isSubdomain(of: origin) && !addressed.contains(n) {
+            let target = n.lowercased.wire  // an NS RDATA's canonical form: its name, lowercased
+            var cut = n.parent
+            while let c = cut, c != origin {
+                if !names.contains(c) {
+                    try q.bind([.int(id), .blob(c.lowercased.wire), .blob(target)])
+                    if try q.step() {
+                        out.append(.missingGlue(cut: c, target: n))
+                    }
+                }
+                cut = c.parent
+            }
+        }
+        return out
     }
 
     /// True when the zone holds an A or AAAA record at `name` (glue, for the checks of a partial edit).
@@ -397,11 +420,11 @@ public final class ZoneStore {
     }
 
     /// Writes the difference between `old` and `proposed` after the zone checks, with the serial bumped.
-    /// `partial`: the records are those of some names only (apex included), and only those names are checked.
+    /// `partial`: the records are those of these names only (apex included), and only those names are checked.
     func commit(zoneID id: Int64, origin: DNSName, old: [ResourceRecord], new proposed: [ResourceRecord], dryRun: Bool,
-                keepNewerSerial: Bool, partial: Bool = false) throws(StoreError) -> ZoneDiff {
+                keepNewerSerial: Bool, partial: Set<DNSName>? = nil) throws(StoreError) -> ZoneDiff {
         // Duplicates dropped and TTLs settled by the builder, which then checks the result.
-        var b = ZoneBuilder(origin: origin, expectedRecords: partial ? 0 : proposed.count)
+        var b = ZoneBuilder(origin: origin, expectedRecords: partial == nil ? proposed.count : 0)
         var new = Self.settle(proposed, in: &b)
         let changed = Self.diff(old: old, new: new, ignoringSerial: true)
         var diff = ZoneDiff(zone: origin)
@@ -411,7 +434,7 @@ public final class ZoneStore {
         }
         let oldSerial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial ?? 0
         diff.serial = bumpSerial(&new, origin: origin, after: oldSerial, keepNewer: keepNewerSerial)
-        diff.warnings = try checked(&b, zoneID: id, partial: partial)
+        diff.warnings = try checked(&b, zoneID: id, partial: partial, new: new)
         let final = Self.withSerial(changed, old: old, new: new)
         diff.added = final.added
         diff.removed = final.removed
@@ -437,15 +460,18 @@ public final class ZoneStore {
     }
 
     /// The zone checks on what the builder holds: errors throw, warnings come back as text. `partial`: the
-    /// builder holds some names only, and glue is looked up in the store.
-    func checked(_ b: inout ZoneBuilder, zoneID id: Int64, partial: Bool) throws(StoreError) -> [String] {
+    /// builder holds the records `new` of these names only; glue for the rest is looked up in the store.
+    func checked(_ b: inout ZoneBuilder, zoneID id: Int64, partial: Set<DNSName>?, new: [ResourceRecord] = []) throws(StoreError) -> [String] {
         var problems: [ZoneProblem]
-        if partial {
+        if let names = partial {
             var lookupError: StoreError?
             problems = b.checkPart { t in
+                // A name this edit holds is wholly in the builder: the store still has its old records.
+                guard !names.contains(t) else { return false }
                 do throws(StoreError) { return try hasAddress(zoneID: id, t) } catch { lookupError = error; return false }
             }
             if let lookupError { throw lookupError }
+            problems += try orphanedGlue(zoneID: id, origin: b.origin, names: names, new: new)
         } else {
             problems = b.checkPart { _ in false }
         }

@@ -10,6 +10,11 @@ public struct ZoneProblem: Sendable, CustomStringConvertible, Equatable {
     public var description: String {
         (severity == .error ? "error: " : "warning: ") + "\(owner)" + (type.map { " \($0)" } ?? "") + ": " + message
     }
+
+    /// The delegation at `cut` names `target`, inside it, as a server, and no address for it is in the zone.
+    public static func missingGlue(cut: DNSName, target: DNSName) -> ZoneProblem {
+        ZoneProblem(severity: .warning, owner: cut, type: .ns, message: "NS target \(target) is below the cut but has no glue A/AAAA")
+    }
 }
 
 public struct ZoneBuildError: Error, Sendable, CustomStringConvertible {
@@ -191,7 +196,7 @@ public struct ZoneBuilder {
                     guard let t = rd.targetName, t.isSubdomain(of: name) else { continue }
                     let target = contents.nodes[t]?.rrsets ?? RRSets()
                     let held = target[.a] != nil || target[.aaaa] != nil
-                    if !held && !(target.isEmpty && glue(t)) { warn(name, .ns, "NS target \(t) is below the cut but has no glue A/AAAA") }
+                    if !held && !(target.isEmpty && glue(t)) { problems.append(.missingGlue(cut: name, target: t)) }
                 }
             }
         }

@@ -65,6 +65,20 @@ import Testing
         #expect(glued.warnings.isEmpty)
         let bare = try s.edit(zone: Self.origin, names: [sub]) { $0.append(ResourceRecord(name: sub, type: .ns, ttl: 60, rdata: .ns(try! DNSName("ns2.sub.jamfox.dev.")))) }
         #expect(bare.warnings.contains { $0.contains("no glue") })
+        // Removing the glue of a delegation the edit does not hold: the partial check warns as the whole-zone
+        // check does (the delegation is found among the name's ancestors), and so does removing it in an edit
+        // that holds both names (the store's old address no longer counts).
+        let ns = try DNSName("ns.sub.jamfox.dev.")
+        func glueWarnings(_ d: ZoneDiff) -> [String] { d.warnings.filter { $0.contains("ns.sub.jamfox.dev. is below the cut") } }
+        let whole = try s.edit(zone: Self.origin, dryRun: true) { $0.removeAll { $0.name == ns } }
+        #expect(glueWarnings(whole).count == 1)
+        let unglued = try s.edit(zone: Self.origin, names: [ns], dryRun: true) { $0.removeAll { $0.name == ns } }
+        #expect(glueWarnings(unglued) == glueWarnings(whole))
+        let both = try s.edit(zone: Self.origin, names: [sub, ns], dryRun: true) { $0.removeAll { $0.name == ns } }
+        #expect(glueWarnings(both) == glueWarnings(whole))
+        // An address left in place, or another one added, keeps the glue: no warning.
+        let kept = try s.edit(zone: Self.origin, names: [ns], dryRun: true) { $0.append(a("ns.sub.jamfox.dev.", 8)) }
+        #expect(glueWarnings(kept).isEmpty)
     }
 
     @Test("a journal that no longer reaches back, or a store that went backwards, says so (the reader loads everything)")
@@ -77,6 +91,40 @@ import Testing
         let last = try s.lastChangeID()
         #expect(try s.changes(after: last - 3)?.count == 3)
         #expect(try s.changes(after: last + 5) == nil)  // ahead of the store: it was replaced
+    }
+
+    @Test("the journal keeps a zone's newest entries within its byte bound; older ones go, and a reader of them loads whole")
+    func byteBound() throws {
+        let s = try store()
+        s.journalLimits.maxBytes = 4_000
+        let start = try s.lastChangeID()
+        // Each edit journals one ~1,000-byte TXT record and the SOA pair: about 1,100 bytes an entry.
+        for i in 0..<8 {
+            let n = try DNSName("t\(i).jamfox.dev.")
+            let txt = TXT([[UInt8](repeating: UInt8(ascii: "a") + UInt8(i), count: 250)] + Array(repeating: [UInt8](repeating: 0x62, count: 250), count: 3))
+            try s.edit(zone: Self.origin, names: [n]) { $0.append(ResourceRecord(name: n, type: .txt, ttl: 60, rdata: .txt(txt))) }
+        }
+        let key = SQLValue.blob(Self.origin.lowercased.wire)
+        let q = try s.db.prepare("SELECT COUNT(*), SUM(bytes) FROM changes WHERE zone_key IS ?")
+        try q.bind([key])
+        _ = try q.step()
+        let (entries, bytes) = (q.int(0), q.int(1))
+        #expect(bytes <= 4_000 && bytes > 2_000, "\(bytes) bytes")
+        #expect(entries == 3, "\(entries) entries")
+        // The rows went with their entries.
+        #expect(try s.db.scalarInt("SELECT COUNT(*) FROM change_records WHERE change_id NOT IN (SELECT id FROM changes)") == 0)
+        #expect(try s.changes(after: start) == nil)
+        let last = try s.lastChangeID()
+        let kept = try #require(try s.changes(after: last - 3))
+        #expect(kept.flatMap(\.added).filter { $0.type == .txt }.map(\.name.description) == ["t5.jamfox.dev.", "t6.jamfox.dev.", "t7.jamfox.dev."])
+        // An entry larger than the bound on its own is journaled as a reload, with no rows: its reader loads
+        // the zone whole, and the journal's last id still moves forward.
+        s.journalLimits.maxBytes = 500
+        let n = try DNSName("huge.jamfox.dev.")
+        try s.edit(zone: Self.origin, names: [n]) { $0.append(ResourceRecord(name: n, type: .txt, ttl: 60, rdata: .txt(TXT([[UInt8](repeating: 0x63, count: 250)] + [[UInt8](repeating: 0x64, count: 250)])))) }
+        let huge = try #require(try s.changes(after: last))
+        #expect(huge.map(\.kind) == [.replaced] && huge[0].added.isEmpty)
+        #expect(try s.lastChangeID() == last + 1)
     }
 
     @Test("a change too big for the journal, a removed zone and a restore are journaled as reloads")

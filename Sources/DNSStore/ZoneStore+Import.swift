@@ -86,22 +86,32 @@ extension ZoneStore {
 
     func syncImportLocked(source: String, zone origin: DNSName, records wanted: [ResourceRecord], dryRun: Bool) throws(StoreError) -> ZoneDiff {
         guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (create it with 'dnsctl zone add \(origin)')") }
-        let old = try records(zoneID: id)
         let ownedQuery = try db.prepare("SELECT owner_key, type, rdata_key FROM import_owned WHERE source = ? AND zone_id = ?")
         try ownedQuery.bind([.text(source), .int(id)])
         var owned = Set<[UInt8]>()
-        while try ownedQuery.step() { owned.insert(Self.ownKey(ownedQuery.blob(0), UInt16(truncatingIfNeeded: ownedQuery.int(1)), ownedQuery.blob(2))) }
+        // Only the names the source made records at or lists now can change: the edit reads and checks those
+        // (a hosts file of 50 names synced into a million-record zone reads 50 names, not the zone).
+        var names: Set<DNSName> = [origin]
+        while try ownedQuery.step() {
+            owned.insert(Self.ownKey(ownedQuery.blob(0), UInt16(truncatingIfNeeded: ownedQuery.int(1)), ownedQuery.blob(2)))
+            if let n = try? DNSName(wire: ownedQuery.blob(0)) { names.insert(n) }
+        }
+        for r in wanted { names.insert(r.name) }
+        let old = try records(zoneID: id, owners: names.sorted())
         func key(_ r: ResourceRecord) -> [UInt8] { Self.ownKey(r.name.lowercased.wire, r.type.rawValue, r.rdata.wireBytes(canonical: true)) }
         let wantedKeys = Set(wanted.map(key))
-        let present = Set(old.map(key))
+        var present = Set(old.map(key))
         var new = old.filter { !(owned.contains(key($0)) && !wantedKeys.contains(key($0))) }
+        struct RRsetKey: Hashable { var name: DNSName, type: RRType }
+        var ttls: [RRsetKey: UInt32] = [:]
+        for r in new where ttls[RRsetKey(name: r.name, type: r.type)] == nil { ttls[RRsetKey(name: r.name, type: r.type)] = r.ttl }
         var claimed: [ResourceRecord] = []
-        for var r in wanted where !present.contains(key(r)) && !claimed.contains(where: { key($0) == key(r) }) {
-            if let t = new.first(where: { $0.name == r.name && $0.type == r.type })?.ttl { r.ttl = t }
+        for var r in wanted where present.insert(key(r)).inserted {
+            if let t = ttls[RRsetKey(name: r.name, type: r.type)] { r.ttl = t } else { ttls[RRsetKey(name: r.name, type: r.type)] = r.ttl }
             new.append(r)
             claimed.append(r)
         }
-        let diff = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
+        let diff = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true, partial: names)
         if !dryRun {
             let del = try db.prepare("DELETE FROM import_owned WHERE source = ? AND zone_id = ? AND owner_key = ? AND type = ? AND rdata_key = ?")
             for r in diff.removed where r.type != .soa {

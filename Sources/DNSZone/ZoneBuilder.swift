@@ -115,6 +115,7 @@ public struct ZoneBuilder {
             }
         }
         contents.add(contentsOf: positions == nil ? rrs : valid[...], keepTTL: true) { v, outcome in
+            guard outcome != .added else { return }  // the common case: kept as given, nothing to say
             let i = positions.map { $0[v] } ?? v
             let (kept, warning) = Self.settled(rrs[i], outcome)
             if let warning { found.append((i, warning)) }

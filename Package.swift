@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // recvmmsg/sendmmsg and friends, which Glibc's Swift module does not export.
         .target(name: "CSys"),
 
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "DNSWire", swiftSettings: strict),
         // Zone-file text, in-memory zones and the authoritative lookup.
         .target(name: "DNSZone", dependencies: ["DNSWire"], swiftSettings: strict),
+        .target(name: "DNSTSIG", dependencies: ["DNSWire", "CCrypto"], swiftSettings: strict),
         // The resolver's answer cache: pure, time passed in.
         .target(name: "DNSCache", dependencies: ["DNSWire"], swiftSettings: strict),
         // Forwarding to upstream servers through c-ares 1.18, on its own poll loop.
@@ -72,6 +74,7 @@ let package = Package(
         .executableTarget(name: "DNSWireFuzz", dependencies: ["DNSWire"], swiftSettings: strict),
         .executableTarget(name: "ZoneFileFuzz", dependencies: ["DNSZone"], swiftSettings: strict),
         .executableTarget(name: "ConfigFuzz", dependencies: ["ConfigFormat"], swiftSettings: strict),
+        .executableTarget(name: "TSIGFuzz", dependencies: ["DNSTSIG"], swiftSettings: strict),
         // Micro-benchmarks of the query path (ns/op); scripts/bench measures the server as a whole.
         .executableTarget(name: "DNSBench", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
 
@@ -82,10 +85,11 @@ let package = Package(
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DNSTSIGTests", dependencies: ["DNSTSIG", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS", "DNSTSIG", "TestSupport"], swiftSettings: strict),
     ]
 )

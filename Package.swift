@@ -34,7 +34,7 @@ let package = Package(
         // Forwarding to upstream servers through c-ares 1.18, on its own poll loop.
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres", "SystemIO"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
-        .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "CSQLite", "SystemIO"], swiftSettings: strict),
+        .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "DNSTSIG", "CSQLite", "SystemIO"], swiftSettings: strict),
         // Small system helpers shared by every target that does I/O: clocks, thread start, capped file reads,
         // Unix socket addresses, the control-socket client.
         .target(name: "SystemIO", swiftSettings: strict),
@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "dnsctl",
             dependencies: [
-                "DNSStore", "DNSZone", "DNSWire", "Importers", "ConfigFormat", "JamVersion", "SystemIO",
+                "DNSStore", "DNSZone", "DNSWire", "DNSTSIG", "Importers", "ConfigFormat", "JamVersion", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSTSIGTests", dependencies: ["DNSTSIG", "DNSWire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "DNSTSIG", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),

@@ -109,6 +109,17 @@ extension ZoneStore {
             ALTER TABLE changes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
             UPDATE changes SET bytes = (SELECT COALESCE(SUM(length(owner) + length(rdata) + 10), 0) FROM change_records WHERE change_id = changes.id);
             """,
+            // TSIG keys (RFC 8945): the store file is owner and group only (ZoneStore.fileMode) for these.
+            8: """
+            CREATE TABLE IF NOT EXISTS tsig_keys (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_key BLOB NOT NULL UNIQUE,  -- wire form, lowercased
+                algorithm TEXT NOT NULL,        -- mnemonic, e.g. hmac-sha256
+                secret BLOB NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {

@@ -26,7 +26,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 7
+    public static let schemaVersion: Int64 = 8
     let db: Database
     let now: @Sendable () -> Int64
     /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.

@@ -62,7 +62,8 @@ public struct TSIGAlgorithm: Sendable, Hashable, CustomStringConvertible {
 public struct TSIGKey: Sendable, Equatable, CustomStringConvertible {
     public let name: DNSName
     public let algorithm: TSIGAlgorithm
-    let secret: [UInt8]
+    /// Package-wide, for the store that keeps it; never printed (see `description`).
+    package let secret: [UInt8]
 
     public init(name: DNSName, algorithm: TSIGAlgorithm, secret: [UInt8]) {
         self.name = name
@@ -290,5 +291,44 @@ public enum TSIG {
         var w = WireWriter(capacity: 6)
         u48(now, &w)
         return w.bytes
+    }
+}
+
+extension TSIGKey {
+    /// A new key with a random secret as long as the algorithm's MAC (RFC 8945 §6: no shorter), from OpenSSL's
+    /// generator.
+    public static func generate(name: DNSName, algorithm: TSIGAlgorithm) -> TSIGKey? {
+        var secret = [UInt8](repeating: 0, count: algorithm.macLength)
+        guard RAND_bytes(&secret, Int32(secret.count)) == 1 else { return nil }
+        return TSIGKey(name: name, algorithm: algorithm, secret: secret)
+    }
+
+    /// The secret in base64, as nsupdate, knsupdate, Knot, BIND and Kea write it. For the one place that shows
+    /// it (`dnsctl tsig add`), never for a log.
+    public var base64Secret: String { Base64.encode(secret) }
+
+    /// The secret's length, which may be said where the secret may not.
+    public var secretLength: Int { secret.count }
+}
+
+/// Base64 through OpenSSL (EVP_EncodeBlock / EVP_DecodeBlock), for key secrets.
+public enum Base64 {
+    public static func encode(_ b: [UInt8]) -> String {
+        guard !b.isEmpty else { return "" }
+        var out = [UInt8](repeating: 0, count: (b.count + 2) / 3 * 4 + 1)
+        let n = EVP_EncodeBlock(&out, b, Int32(b.count))
+        return String(decoding: out.prefix(Int(max(0, n))), as: UTF8.self)
+    }
+
+    /// Nil for anything but base64 (whitespace between groups is allowed, as key files wrap it).
+    public static func decode(_ text: String) -> [UInt8]? {
+        let t = Array(text.utf8.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
+        guard !t.isEmpty, t.count % 4 == 0 else { return nil }
+        let pad = t.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard pad <= 2, !t.dropLast(pad).contains(UInt8(ascii: "=")) else { return nil }
+        var out = [UInt8](repeating: 0, count: t.count / 4 * 3)
+        let n = EVP_DecodeBlock(&out, t, Int32(t.count))
+        guard n >= 0 else { return nil }
+        return Array(out.prefix(Int(n) - pad))
     }
 }

@@ -104,7 +104,7 @@ struct Dnsctl: ParsableCommand {
         commandName: "dnsctl",
         abstract: "Edit the zones and records jamdns serves. Every edit is one transaction and bumps the zone's SOA serial; the running server picks it up within a second.",
         version: JamVersion.line("dnsctl"),
-        subcommands: [ZoneCommand.self, RecordCommand.self, ImportCommand.self, ExplainCommand.self, UpstreamCommand.self, CacheCommand.self,
+        subcommands: [ZoneCommand.self, RecordCommand.self, ImportCommand.self, ExplainCommand.self, UpstreamCommand.self, TSIGCommand.self, CacheCommand.self,
                       BackupCommand.self, RestoreCommand.self])
 
     /// Exit codes: 0 success, 1 rejected request (one line on stderr), 2 bad usage.

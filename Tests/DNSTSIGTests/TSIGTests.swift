@@ -105,6 +105,18 @@ import Glibc
         }
     }
 
+    @Test("base64 of secrets: round trips of every length, wrapped text, and what is not base64")
+    func base64() {
+        for n in 0..<70 {
+            let b = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(Base64.decode(Base64.encode(b)) == (n == 0 ? nil : b), "\(n) bytes")
+        }
+        #expect(Base64.encode(Array("fuzz secret".utf8)) == "ZnV6eiBzZWNyZXQ=")
+        #expect(Base64.decode("ZnV6eiBz\n ZWNyZXQ=") == Array("fuzz secret".utf8))
+        for bad in ["", "abc", "ab=c", "a===", "!!!!", "ZnV6eiBzZWNyZXQ"] { #expect(Base64.decode(bad) == nil, "\(bad)") }
+        #expect(TSIGKey.generate(name: try! DNSName("k."), algorithm: .hmacSHA256)?.secretLength == 32)
+    }
+
     /// Tests/Fixtures/tsig-signed-query.hex: a query signed by Python's hmac module (the fuzz seed too).
     static func fixture() -> [UInt8] {
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)

@@ -14,6 +14,12 @@ import Glibc
 
     /// One question from `dig -y`, answered by `answer` (nil: not answered); dig's output.
     func exchange(algorithm: TSIGAlgorithm, answer: (TSIG.Split, TSIGKey) -> [UInt8]?) throws -> (verified: Result<TSIGKey, TSIG.Failure>, dig: String) {
+        let key = TSIGKey(name: try DNSName("transfer.key."), algorithm: algorithm, secret: Self.secret)
+        return try exchange(key: key, digKey: ["-y", "\(algorithm.mnemonic):transfer.key:\(Self.secretBase64)"], answer: answer)
+    }
+
+    /// The same with `digKey` telling dig its key (`-y ...` or `-k FILE`) and `key` the one checked here.
+    func exchange(key: TSIGKey, digKey: [String], answer: (TSIG.Split, TSIGKey) -> [UInt8]?) throws -> (verified: Result<TSIGKey, TSIG.Failure>, dig: String) {
         let dig = try #require(Env.which("dig"))
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
@@ -26,10 +32,8 @@ import Glibc
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let port = UInt16(bigEndian: sin.sin_port)
-        let key = TSIGKey(name: try DNSName("transfer.key."), algorithm: algorithm, secret: Self.secret)
         let dir = Env.tempDir("tsig")
-        let child = try Child([dig, "@127.0.0.1", "-p", "\(port)", "-y", "\(algorithm.mnemonic):transfer.key:\(Self.secretBase64)",
-                               "jamfox.dev", "SOA", "+tries=1", "+time=5"], log: dir + "/dig.log")
+        let child = try Child([dig, "@127.0.0.1", "-p", "\(port)"] + digKey + ["jamfox.dev", "SOA", "+tries=1", "+time=5"], log: dir + "/dig.log")
         var buf = [UInt8](repeating: 0, count: 4096)
         var from = sockaddr_in()
         var fromLen = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -82,5 +86,25 @@ import Glibc
             #expect(TSIG.verify(q, keys: { _ in wrong }, now: UInt64(time(nil))) == .failure(.badSig))
             return Self.signedAnswer(q, key)
         }
+    }
+
+    @Test("the key dnsctl tsig add prints is a key file dig -k reads: its signed query verifies with that key")
+    func dnsctlKeyFile() throws {
+        let dir = Env.tempDir("tsig-key")
+        let (rc, out) = try runTool(Env.bin + "/dnsctl", ["tsig", "add", "xfr.jamfox.dev", "--db", dir + "/s.sqlite"], dir: dir)
+        #expect(rc == 0, "\(out)")
+        // The tool's output is stdout then stderr; the key file is stdout, without the "created the store" line.
+        Env.write(dir + "/xfr.key", out.split(separator: "\n").filter { !$0.hasPrefix("created the store") }.joined(separator: "\n") + "\n")
+        // The secret as printed, read back the way a peer would.
+        let quoted = try #require(out.split(separator: "\"").dropFirst(3).first, "\(out)")
+        let secret = try #require(Base64.decode(String(quoted)))
+        #expect(secret.count == 32)
+        let key = TSIGKey(name: try DNSName("xfr.jamfox.dev."), algorithm: .hmacSHA256, secret: secret)
+        let (verified, dig) = try exchange(key: key, digKey: ["-k", dir + "/xfr.key"], answer: Self.signedAnswer)
+        #expect(verified == .success(key), "\(dig)")
+        #expect(dig.contains("status: NOERROR") && !dig.contains("verify failure"), "\(dig)")
+        // list shows the key and never its secret.
+        let (_, listed) = try runTool(Env.bin + "/dnsctl", ["tsig", "list", "--db", dir + "/s.sqlite"], dir: dir)
+        #expect(listed.contains("xfr.jamfox.dev.") && !listed.contains(String(quoted)), "\(listed)")
     }
 }

@@ -309,26 +309,12 @@ extension TSIGKey {
 
     /// The secret's length, which may be said where the secret may not.
     public var secretLength: Int { secret.count }
-}
 
-/// Base64 through OpenSSL (EVP_EncodeBlock / EVP_DecodeBlock), for key secrets.
-public enum Base64 {
-    public static func encode(_ b: [UInt8]) -> String {
-        guard !b.isEmpty else { return "" }
-        var out = [UInt8](repeating: 0, count: (b.count + 2) / 3 * 4 + 1)
-        let n = EVP_EncodeBlock(&out, b, Int32(b.count))
-        return String(decoding: out.prefix(Int(max(0, n))), as: UTF8.self)
-    }
-
-    /// Nil for anything but base64 (whitespace between groups is allowed, as key files wrap it).
-    public static func decode(_ text: String) -> [UInt8]? {
+    /// A secret as key files write it: base64, possibly wrapped (whitespace is dropped). Nil for an empty
+    /// text or one that is not base64.
+    public static func secret(base64 text: String) -> [UInt8]? {
         let t = Array(text.utf8.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
-        guard !t.isEmpty, t.count % 4 == 0 else { return nil }
-        let pad = t.reversed().prefix { $0 == UInt8(ascii: "=") }.count
-        guard pad <= 2, !t.dropLast(pad).contains(UInt8(ascii: "=")) else { return nil }
-        var out = [UInt8](repeating: 0, count: t.count / 4 * 3)
-        let n = EVP_DecodeBlock(&out, t, Int32(t.count))
-        guard n >= 0 else { return nil }
-        return Array(out.prefix(Int(n) - pad))
+        guard !t.isEmpty else { return nil }
+        return Base64.decode(t)
     }
 }

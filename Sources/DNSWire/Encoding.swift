@@ -37,7 +37,8 @@ enum Hex {
     }
 }
 
-enum Base64 {
+/// Base64 (RFC 4648 §4): DNSKEY/RRSIG presentation, and TSIG key secrets.
+public enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     static let reverse: [UInt8] = {
         var r = [UInt8](repeating: 0xFF, count: 256)
@@ -45,7 +46,7 @@ enum Base64 {
         return r
     }()
 
-    static func encode(_ b: [UInt8]) -> String {
+    public static func encode(_ b: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((b.count + 2) / 3 * 4)
         var i = 0
@@ -66,7 +67,7 @@ enum Base64 {
     }
 
     /// Decodes base64, ignoring nothing: whitespace must already be gone (tokens are joined by the caller).
-    static func decode(_ t: [UInt8]) -> [UInt8]? {
+    public static func decode(_ t: [UInt8]) -> [UInt8]? {
         guard t.count % 4 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(t.count / 4 * 3)

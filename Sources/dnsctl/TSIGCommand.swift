@@ -63,9 +63,9 @@ struct TSIGCommand: ParsableCommand {
             if let r = text.firstRange(of: "secret") {
                 let rest = text[r.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == ":" }
                 let quoted = rest.first == "\"" ? rest.dropFirst().prefix { $0 != "\"" } : rest.prefix { !$0.isWhitespace && $0 != ";" }
-                return Base64.decode(String(quoted))
+                return TSIGKey.secret(base64: String(quoted))
             }
-            return Base64.decode(text.trimmingWhitespaceAndNewlines)
+            return TSIGKey.secret(base64: text)
         }
 
         /// The key in the forms its peers read: a BIND/nsupdate/knsupdate key clause, Knot's `key:` entry.
@@ -97,11 +97,5 @@ struct TSIGCommand: ParsableCommand {
             try options.open().removeTSIGKey(n)
             if options.json { say(JSON.object([("removed", .string(n.description))]).text) } else { say("TSIG key \(n) removed") }
         }
-    }
-}
-
-extension String {
-    var trimmingWhitespaceAndNewlines: String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }

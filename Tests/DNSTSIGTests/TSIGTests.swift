@@ -109,11 +109,11 @@ import Glibc
     func base64() {
         for n in 0..<70 {
             let b = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            #expect(Base64.decode(Base64.encode(b)) == (n == 0 ? nil : b), "\(n) bytes")
+            #expect(TSIGKey.secret(base64: Base64.encode(b)) == (n == 0 ? nil : b), "\(n) bytes")
         }
         #expect(Base64.encode(Array("fuzz secret".utf8)) == "ZnV6eiBzZWNyZXQ=")
-        #expect(Base64.decode("ZnV6eiBz\n ZWNyZXQ=") == Array("fuzz secret".utf8))
-        for bad in ["", "abc", "ab=c", "a===", "!!!!", "ZnV6eiBzZWNyZXQ"] { #expect(Base64.decode(bad) == nil, "\(bad)") }
+        #expect(TSIGKey.secret(base64: "ZnV6eiBz\n ZWNyZXQ=") == Array("fuzz secret".utf8))
+        for bad in ["", "abc", "ab=c", "a===", "!!!!", "ZnV6eiBzZWNyZXQ"] { #expect(TSIGKey.secret(base64: bad) == nil, "\(bad)") }
         #expect(TSIGKey.generate(name: try! DNSName("k."), algorithm: .hmacSHA256)?.secretLength == 32)
     }
 

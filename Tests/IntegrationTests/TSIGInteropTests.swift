@@ -97,7 +97,7 @@ import Glibc
         Env.write(dir + "/xfr.key", out.split(separator: "\n").filter { !$0.hasPrefix("created the store") }.joined(separator: "\n") + "\n")
         // The secret as printed, read back the way a peer would.
         let quoted = try #require(out.split(separator: "\"").dropFirst(3).first, "\(out)")
-        let secret = try #require(Base64.decode(String(quoted)))
+        let secret = try #require(TSIGKey.secret(base64: String(quoted)))
         #expect(secret.count == 32)
         let key = TSIGKey(name: try DNSName("xfr.jamfox.dev."), algorithm: .hmacSHA256, secret: secret)
         let (verified, dig) = try exchange(key: key, digKey: ["-k", dir + "/xfr.key"], answer: Self.signedAnswer)

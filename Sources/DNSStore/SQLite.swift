@@ -157,15 +157,12 @@ final class Statement {
         sqlite3_clear_bindings(stmt)
         for (i, v) in values.enumerated() {
             let idx = Int32(i + 1)
-            let rc: Int32
             switch v {
-            case .int(let x): rc = sqlite3_bind_int64(stmt, idx, x)
-            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, jam_sqlite_transient())
-            case .blob(let b):
-                rc = b.withUnsafeBytes { p in sqlite3_bind_blob(stmt, idx, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(b.count), jam_sqlite_transient()) }
-            case .null: rc = sqlite3_bind_null(stmt, idx)
+            case .int(let x): try bind(idx, x)
+            case .text(let s): try check(sqlite3_bind_text(stmt, idx, s, -1, jam_sqlite_transient()))
+            case .blob(let b): try bind(idx, bytes: b)
+            case .null: try check(sqlite3_bind_null(stmt, idx))
             }
-            guard rc == SQLITE_OK else { throw db.error(rc, sql) }
         }
         return self
     }
@@ -174,14 +171,14 @@ final class Statement {
     /// million records). Start each row with `reset()`; every column must be bound again.
     func reset() { sqlite3_reset(stmt) }
 
-    func bind(_ col: Int32, _ v: Int64) throws(StoreError) {
-        let rc = sqlite3_bind_int64(stmt, col, v)
-        guard rc == SQLITE_OK else { throw db.error(rc, sql) }
-    }
+    func bind(_ col: Int32, _ v: Int64) throws(StoreError) { try check(sqlite3_bind_int64(stmt, col, v)) }
 
     /// SQLite copies the bytes: the buffer may be reused for the next row.
     func bind(_ col: Int32, bytes b: [UInt8]) throws(StoreError) {
-        let rc = b.withUnsafeBytes { p in sqlite3_bind_blob(stmt, col, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(b.count), jam_sqlite_transient()) }
+        try check(b.withUnsafeBytes { p in sqlite3_bind_blob(stmt, col, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(b.count), jam_sqlite_transient()) })
+    }
+
+    private func check(_ rc: Int32) throws(StoreError) {
         guard rc == SQLITE_OK else { throw db.error(rc, sql) }
     }
 
@@ -213,11 +210,7 @@ final class Statement {
         return body(UnsafeRawBufferPointer(start: n > 0 ? p : nil, count: n > 0 ? n : 0))
     }
 
-    func blob(_ col: Int32) -> [UInt8] {
-        let n = Int(sqlite3_column_bytes(stmt, col))
-        guard n > 0, let p = sqlite3_column_blob(stmt, col) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: p, count: n))
-    }
+    func blob(_ col: Int32) -> [UInt8] { withBlob(col) { Array($0) } }
 }
 
 enum SQLValue {

@@ -50,14 +50,15 @@ extension ZoneStore {
     }
 
     func journal(zoneKey: SQLValue, kind: ChangeKind, removed: [ResourceRecord] = [], added: [ResourceRecord] = []) throws(StoreError) {
-        let rows = removed.count + added.count
+        let rows = removed.count + added.count, bytes = Self.journalBytes(removed) + Self.journalBytes(added)
         // Too many rows, or more bytes than the zone's whole journal may hold: journaled as "replaced".
-        let big = kind == .records && (rows > journalLimits.maxRecords || Self.journalBytes(removed) + Self.journalBytes(added) > journalLimits.maxBytes)
+        let big = kind == .records && (rows > journalLimits.maxRecords || bytes > journalLimits.maxBytes)
         let serialFrom = removed.first { $0.type == .soa }?.rdata.soa?.serial
         let serialTo = added.first { $0.type == .soa }?.rdata.soa?.serial
-        try db.prepare("INSERT INTO changes(zone_key, kind, serial_from, serial_to, at) VALUES (?, ?, ?, ?, ?)").run([
+        try db.prepare("INSERT INTO changes(zone_key, kind, serial_from, serial_to, at, bytes) VALUES (?, ?, ?, ?, ?, ?)").run([
             zoneKey, .int((big ? ChangeKind.replaced : kind).rawValue),
             serialFrom.map { .int(Int64($0)) } ?? .null, serialTo.map { .int(Int64($0)) } ?? .null, .int(now()),
+            .int(kind == .records && !big ? Int64(bytes) : 0),
         ])
         let change = db.lastInsertRowID
         if kind == .records && !big {
@@ -67,7 +68,6 @@ extension ZoneStore {
                     try ins.run([.int(change), .int(flag), .blob(r.name.wire), .int(Int64(r.type.rawValue)), .int(Int64(r.ttl)), .blob(r.rdata.wireBytes())])
                 }
             }
-            try db.prepare("UPDATE changes SET bytes = ? WHERE id = ?").run([.int(Int64(Self.journalBytes(removed) + Self.journalBytes(added))), .int(change)])
         }
         try trimJournal(zoneKey: zoneKey)
     }

@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNSWire", "DNSZone", "DNSStore", "DNSCache", "DNSForward", "CSys", "ConfigFormat", "Exposition", "SystemIO",
+                "DNSWire", "DNSZone", "DNSStore", "DNSTSIG", "DNSCache", "DNSForward", "CSys", "ConfigFormat", "Exposition", "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(name: "DNSBench", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
 
         // Shared by the test targets: zones from text, a fake upstream, the pipeline without sockets.
-        .target(name: "TestSupport", dependencies: ["DNSServer", "DNSZone", "DNSWire", "DNSForward"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["DNSServer", "DNSZone", "DNSWire", "DNSForward", "DNSTSIG", "DNSStore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSCacheTests", dependencies: ["DNSCache", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward", "DNSWire"], swiftSettings: strict),

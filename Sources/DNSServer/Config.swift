@@ -86,6 +86,8 @@ public struct ServerConfig: Sendable {
     public var queryLogMaxBytes = 16 << 20
     /// [rate_limit]: response-rate limiting for clients outside the LAN.
     public var rateLimit = RateLimitConfig()
+    /// [zone."NAME."]: transfers and NOTIFY per served zone, by lowercased name.
+    public var zones: [DNSName: ZoneConfig] = [:]
 
     public init() {}
 
@@ -102,7 +104,7 @@ public struct ServerConfig: Sendable {
         let doc: TOMLDocument
         do { doc = try TOMLDocument.parse(text) } catch { throw ConfigError("\(file):\(error.line): \(error.message)") }
         var c = ServerConfig()
-        for (key, (_, line)) in doc.values where !known.contains(key) && !resolverKeys.contains(key) && !key.hasPrefix("forward.\"") {
+        for (key, (_, line)) in doc.values where !known.contains(key) && !resolverKeys.contains(key) && !key.hasPrefix("forward.\"") && !key.hasPrefix("zone.\"") {
             throw ConfigError("\(file):\(line): " + TOMLDocument.unknownKeyMessage(key, known: Array(known) + Array(resolverKeys)))
         }
         func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
@@ -162,6 +164,7 @@ public struct ServerConfig: Sendable {
         if let v = try int("rate_limit.ipv6_prefix", 16...128) { c.rateLimit.ipv6Prefix = v }
         c.rateLimit.exempt = try prefixes(doc, "rate_limit.exempt", file: file)
         c.resolver = try parseResolver(doc, file: file)
+        c.zones = try parseZones(doc, file: file)
         // Loop detection: forwarding to our own listen address would send queries around in circles.
         for u in c.resolver.upstreams + c.resolver.zones.flatMap(\.servers) {
             if c.listen.contains(where: { $0.host == u.host && $0.port == u.port }) {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DNSTSIG
 import DNSWire
 import DNSZone
 import SystemIO
@@ -64,6 +65,17 @@ package enum Outcome: Equatable {
     case drop
     /// Sent upstream: the responder gets the answer later, from the forwarder's thread.
     case later
+    /// An allowed zone transfer (TCP only): the listener streams it (`TransferStream`).
+    case transfer(TransferPlan)
+
+    /// Transfers compare by kind only: tests ask "was it streamed", not which plan.
+    package static func == (a: Outcome, b: Outcome) -> Bool {
+        switch (a, b) {
+        case (.reply(let s1, let o1), .reply(let s2, let o2)): s1 == s2 && o1 == o2
+        case (.drop, .drop), (.later, .later), (.transfer, .transfer): true
+        default: false
+        }
+    }
 }
 
 /// A listener's own scratch space: the message writer and, for UDP, the answer memo.
@@ -77,18 +89,21 @@ package struct PipelineScratch {
 }
 
 /// The one query path every transport takes, in this order: the ACL (before the memo, so a memoised answer
-/// never reaches a client that may not ask), the answer memo, the header gate and local data (zones and
-/// policy answers, `QueryEngine`), the resolver, the rate limiter, and observation (metrics and the query
-/// log) exactly once. Listeners do I/O only; a new transport is a new listener that calls `handle`.
+/// never reaches a client that may not ask), TSIG (a signed query is verified, and its answer signed; it
+/// never touches the memo), the answer memo, the header gate and local data (zones and policy answers,
+/// `QueryEngine`), zone transfers (allowed or refused here, streamed by the TCP listener), the resolver, the
+/// rate limiter, and observation (metrics and the query log) exactly once. Listeners do I/O only; a new transport is a new listener that calls `handle`.
 /// Built per batch from the snapshots in force, so a batch never sees two configs or two catalogs.
 package struct Pipeline {
     let routes: RouteTable
     let policy: Policy
+    let keys: KeyRing
     let metrics: MetricBlock
 
-    init(catalog: Catalog, policy: Policy, metrics: MetricBlock) {
+    init(catalog: Catalog, policy: Policy, keys: KeyRing, metrics: MetricBlock) {
         routes = policy.routes(for: catalog)
         self.policy = policy
+        self.keys = keys
         self.metrics = metrics
     }
 
@@ -98,31 +113,67 @@ package struct Pipeline {
     package func handle(_ r: Request, scratch: inout PipelineScratch, into out: UnsafeMutableRawPointer, capacity: Int,
                         responder: () -> Responder) -> Outcome {
         let allowed = policy.allowQuery?.contains(r.client) ?? true
+        var signer: Signer?
+        var signedQuery: [UInt8]?
+        if Signing.mayBeSigned(r.bytes, r.question) {
+            switch Signing.verify(r.bytes, keys: keys, now: Signing.now()) {
+            case .unsigned: break
+            case .signed(let q, let s):
+                signedQuery = q
+                signer = s
+            case .failed(let answer, let why):
+                metrics.count(why.counter)
+                policy.noteTSIGFailure(why, client: r.client)
+                let size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
+                Self.observe(policy, metrics, r, answerRCode: answer[3] & 0x0F, source: .refused)
+                return .reply(size: size, source: .refused)
+            }
+        }
         let memoKey = policy.memoGeneration(routes.catalog.generation)
         var size: Int
         var source: AnswerSource
-        if allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {
+        if signer == nil, allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {
             size = hit
             // The memo holds the engine's answers of every kind: REFUSED and NOTIMP are counted as what they are.
             source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)
         } else {
-            let query = Array(r.bytes)
-            switch policy.engine.decide(query, transport: r.transport, routes: routes, into: &scratch.writer, allowed: allowed) {
+            let query = signedQuery ?? Array(r.bytes)
+            switch policy.engine.decide(query, transport: r.transport, routes: routes, into: &scratch.writer, allowed: allowed,
+                                        reserve: signer?.overhead ?? 0) {
             case .drop:
                 metrics.count(.dropped)
                 return .drop
             case .reply:
-                size = Self.copy(scratch.writer.bytes, count: scratch.writer.count, to: out, capacity: capacity)
-                if allowed { scratch.memo?.insert(query: r.bytes, response: scratch.writer.bytes, generation: memoKey) }
-                source = .ofEngineAnswer(rcode: size > 3 ? scratch.writer.bytes[3] & 0x0F : 0)
+                if signer == nil {
+                    size = Self.copy(scratch.writer.bytes, count: scratch.writer.count, to: out, capacity: capacity)
+                    if allowed { scratch.memo?.insert(query: r.bytes, response: scratch.writer.bytes, generation: memoKey) }
+                } else {
+                    guard let signed = signer!.sign(scratch.writer.bytes, now: Signing.now()) else { return .drop }
+                    size = Self.copy(signed, count: signed.count, to: out, capacity: capacity)
+                }
+                source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)
+            case .transfer(let t):
+                switch transfer(t, request: r, signer: signer, writer: &scratch.writer) {
+                case .answer(let bytes, let src):
+                    size = Self.copy(bytes, count: bytes.count, to: out, capacity: capacity)
+                    source = src
+                case .stream(let plan):
+                    Self.observe(policy, metrics, r, answerRCode: 0, source: .authoritative)
+                    return .transfer(plan)
+                }
             case .recurse(let q):
                 guard let resolver = policy.resolver else { return .drop }
                 switch resolver.answerNow(q, client: r.client) {
                 case .answer(let now, let src):
-                    size = Self.copy(now, count: now.count, to: out, capacity: capacity)
+                    var answer = now
+                    if signer != nil {
+                        guard let signed = signer!.sign(now, now: Signing.now()) else { return .drop }
+                        answer = signed
+                    }
+                    size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
                     source = src
                 case .fetch(let zone, let key):
-                    let late = LateAnswer(policy: policy, metrics: metrics, request: r, responder: responder())
+                    let late = LateAnswer(policy: policy, metrics: metrics, request: r, signer: signer, responder: responder())
                     resolver.fetch(q, zone: zone, key: key) { bytes, src in late.deliver(bytes, source: src) }
                     return .later
                 }
@@ -133,6 +184,47 @@ package struct Pipeline {
         Self.observe(policy, metrics, r, answerRCode: limited > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0,
                      source: source)
         return .reply(size: limited, source: source)
+    }
+
+    enum TransferDecision {
+        case answer([UInt8], AnswerSource)
+        case stream(TransferPlan)
+    }
+
+    /// A transfer question: refused unless `allow_transfer` lets this client (and key) have the zone; the
+    /// single-SOA answer when the client is up to date (RFC 1995 §2), and always over UDP (the answer there
+    /// is the SOA, which tells the client to come back over TCP); otherwise a stream for the TCP listener.
+    func transfer(_ t: TransferQuery, request r: Request, signer: Signer?, writer: inout WireWriter) -> TransferDecision {
+        var signer = signer
+        func finish(_ m: Message) -> [UInt8] {
+            var mm = m
+            mm.header.id = t.id
+            mm.header.qr = true
+            mm.header.rd = Header(id: t.id, flags: t.flags).rd
+            mm.questions = [t.question]
+            if t.edns { mm.edns = EDNS(udpPayloadSize: UInt16(policy.engine.ednsUDPPayload)) }
+            writer.reset()
+            mm.write(into: &writer, maxSize: (t.transport == .udp ? 512 : 65535) - (signer?.overhead ?? 0))
+            guard signer != nil else { return writer.bytes }
+            return signer!.sign(writer.bytes, now: Signing.now()) ?? writer.bytes
+        }
+        let zone = t.zone
+        guard policy.transfers.allows(zone.origin, client: r.client, key: signer?.key.name) else {
+            metrics.count(.transfersRefused)
+            policy.noteRefusedTransfer(t, client: r.client, key: signer?.key.name)
+            var m = Message()
+            m.rcode = .refused
+            return .answer(finish(m), .refused)
+        }
+        if let theirs = t.clientSerial, t.transport == .udp || !serialNewer(zone.soa.serial, than: theirs) {
+            var m = Message()
+            m.header.aa = true
+            m.answers = [ResourceRecord(name: zone.origin, type: .soa, ttl: zone.soaTTL, rdata: .soa(zone.soa))]
+            metrics.count(.ixfrUpToDate)
+            return .answer(finish(m), .authoritative)
+        }
+        metrics.count(t.clientSerial == nil ? .axfrServed : .ixfrServed)
+        return .stream(TransferPlan(query: t, signer: signer))
     }
 
     @inline(__always) static func copy(_ bytes: [UInt8], count: Int, to out: UnsafeMutableRawPointer, capacity: Int) -> Int {
@@ -185,9 +277,10 @@ final class LateAnswer: Sendable {
     let receivedUs: Int
     let qtype: UInt16
     let name: [UInt8]
+    let signer: Signer?
     let responder: Responder
 
-    init(policy: Policy, metrics: MetricBlock, request r: Request, responder: Responder) {
+    init(policy: Policy, metrics: MetricBlock, request r: Request, signer: Signer?, responder: Responder) {
         self.policy = policy
         self.metrics = metrics
         client = r.client
@@ -195,11 +288,18 @@ final class LateAnswer: Sendable {
         receivedUs = r.receivedUs
         qtype = r.question.type
         name = policy.queryLog == nil ? [] : r.question.name(in: r.bytes)
+        self.signer = signer
         self.responder = responder
     }
 
     func deliver(_ bytes: [UInt8], source: AnswerSource) {
         var answer = bytes
+        if var s = signer {
+            // The resolver wrote the answer to fit the client's size; a signed one over UDP may now be a TSIG
+            // longer, which only a client that signs its queries to a resolver would meet.
+            guard let signed = s.sign(answer, now: Signing.now()) else { return }
+            answer = signed
+        }
         let size = answer.withUnsafeMutableBytes {
             Pipeline.rateLimit(policy, metrics, client: client, transport: transport, receivedUs: receivedUs, $0.baseAddress!, size: $0.count)
         }

@@ -1,4 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSWire
 import DNSZone
+import Logging
 import Synchronization
 
 /// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver
@@ -15,10 +20,19 @@ package final class Policy: Sendable {
     let tcpIdleTimeoutMs: Int64
     let tcpFrameTimeoutMs: Int64
     let tcpPrefixShare: Int
+    /// Who may transfer which zone ([zone."NAME."] allow_transfer).
+    let transfers: TransferACL
+    /// [zone."NAME."] tables by zone name: NOTIFY targets and keys.
+    let zoneConfigs: [DNSName: ZoneConfig]
+    /// Where refused transfers and TSIG failures are logged (nil in tests that build a pipeline alone).
+    let logger: Logger?
+    /// Log lines of those kinds in the current second: a flood of bad TSIGs is counted, not logged whole.
+    private let noted = Mutex<(second: Int, lines: Int)>((0, 0))
+    static let notesPerSecond = 10
     /// The route table of the last catalog asked for: zones, marks and this config's forward zones.
     private let routeCache = Mutex<RouteTable?>(nil)
 
-    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?) {
+    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?, logger: Logger? = nil) {
         self.generation = generation
         engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
         self.resolver = resolver
@@ -29,6 +43,41 @@ package final class Policy: Sendable {
         tcpIdleTimeoutMs = Int64(config.tcpIdleTimeoutMs)
         tcpFrameTimeoutMs = Int64(config.tcpFrameTimeoutMs)
         tcpPrefixShare = config.tcpPrefixShare
+        transfers = TransferACL(config.zones)
+        zoneConfigs = config.zones
+        self.logger = logger
+    }
+
+    /// A transfer refused by `allow_transfer`, logged with the client and the key (RFC 5936 §6 asks servers
+    /// to make refusals visible), at most `notesPerSecond` lines a second.
+    func noteRefusedTransfer(_ t: TransferQuery, client: IPBits, key: DNSName?) {
+        guard let logger, mayNote() else { return }
+        logger.warning("zone transfer refused by allow_transfer", metadata: [
+            "zone": "\(t.zone.origin)", "type": "\(t.question.type)", "client": "\(client.text)",
+            "key": "\(key.map { $0.description } ?? "none")",
+        ])
+    }
+
+    /// A TSIG that did not verify: its kind and key name (never a secret or a MAC), rate-limited as above.
+    func noteTSIGFailure(_ f: Signing.Failure, client: IPBits) {
+        guard let logger, mayNote() else { return }
+        let what: String
+        switch f {
+        case .formErr(let why): what = "malformed TSIG (\(why))"
+        case .badKey(let k): what = "unknown key or algorithm \(k) (BADKEY)"
+        case .badSig(let k): what = "wrong MAC for key \(k) (BADSIG)"
+        case .badTime(let k, let skew): what = "key \(k) signed \(skew) s away from our clock (BADTIME)"
+        }
+        logger.warning("TSIG check failed: \(what)", metadata: ["client": "\(client.text)"])
+    }
+
+    private func mayNote() -> Bool {
+        let now = Int(time(nil))
+        return noted.withLock { n in
+            if n.second != now { n = (now, 0) }
+            n.lines += 1
+            return n.lines <= Self.notesPerSecond
+        }
     }
 
     /// The route table for `catalog` under this config's forward zones. Built by the first batch that sees a

@@ -8,6 +8,24 @@ public enum Disposition: Sendable {
     case reply
     case drop
     case recurse(RecursionQuery)
+    /// A zone transfer of a served zone (over TCP, or IXFR over UDP): the pipeline decides whether it is
+    /// allowed and how it is answered.
+    case transfer(TransferQuery)
+}
+
+/// An AXFR or IXFR question for the apex of a served zone, as the engine read it.
+public struct TransferQuery: Sendable {
+    public let id: UInt16
+    /// The query's header flags (RD is copied into the answer).
+    public let flags: UInt16
+    public let question: Question
+    /// The snapshot the transfer is made from, whatever the served zone becomes meanwhile.
+    public let zone: Zone
+    /// IXFR: the serial the client holds (its SOA in the authority section, RFC 1995 §3); nil for AXFR.
+    public let clientSerial: UInt32?
+    /// The query had an OPT record: every answer message carries one (RFC 6891 §7).
+    public let edns: Bool
+    public let transport: Transport
 }
 
 /// Turns one query into one response, synchronously, from an immutable catalog: no I/O, no SQLite, no locks.
@@ -32,13 +50,23 @@ public struct QueryEngine: Sendable {
             out.reset()
             out.append(Resolver.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not authoritative for this name", ednsPayload: ednsUDPPayload))
             return true
+        case .transfer(let t):
+            var m = Message()
+            m.header = Header(id: t.id)
+            m.header.qr = true
+            m.questions = [t.question]
+            m.rcode = .refused
+            out.reset()
+            m.write(into: &out)
+            return true
         }
     }
 
     /// Decides a query: writes the authoritative (or error) answer into `out` (`.reply`), drops it, or hands
-    /// a name outside the served zones to the resolver (`.recurse`).
+    /// a name outside the served zones to the resolver (`.recurse`). `reserve`: bytes the answer leaves free
+    /// (for the TSIG a signed answer gets).
     public func decide(_ query: [UInt8], transport: Transport, routes: RouteTable, into out: inout WireWriter,
-                       allowed: Bool = true) -> Disposition {
+                       allowed: Bool = true, reserve: Int = 0) -> Disposition {
         guard query.count >= 12 else { return .drop }
         let flags = UInt16(query[2]) << 8 | UInt16(query[3])
         guard flags & 0x8000 == 0 else { return .drop }  // a response: never answer (reflection loops)
@@ -66,8 +94,8 @@ public struct QueryEngine: Sendable {
         }
         let maxSize: Int
         switch transport {
-        case .tcp: maxSize = 65535
-        case .udp: maxSize = msg.edns.map { min(max(512, Int($0.udpPayloadSize)), ednsUDPPayload) } ?? 512
+        case .tcp: maxSize = 65535 - reserve
+        case .udp: maxSize = (msg.edns.map { min(max(512, Int($0.udpPayloadSize)), ednsUDPPayload) } ?? 512) - reserve
         }
 
         func finish(_ rcode: RCode, ede: ExtendedErrorCode? = nil, _ text: String = "") -> Disposition {
@@ -81,13 +109,16 @@ public struct QueryEngine: Sendable {
         guard msg.header.opcode == .query else {
             return finish(.notImp, ede: .notSupported, "opcode \(msg.header.opcode) is not supported")
         }
-        guard msg.questions.count == 1, msg.answers.isEmpty, msg.authority.isEmpty else {
+        // IXFR alone carries a record in authority: the client's SOA (RFC 1995 §3).
+        let ixfrSOA = msg.questions.count == 1 && msg.questions[0].type == .ixfr && msg.authority.count == 1 && msg.authority[0].type == .soa
+        guard msg.questions.count == 1, msg.answers.isEmpty, msg.authority.isEmpty || ixfrSOA else {
             if msg.questions.count != 1 { resp.questions = [] }
             return finish(.formErr)
         }
         guard msg.additional.isEmpty else {
-            // TSIG and friends are not supported; anything else in additional is malformed for a query.
-            return finish(msg.additional.contains { $0.type == .tsig } ? .notAuth : .formErr)
+            // Anything but OPT in additional is malformed for a query: a good TSIG was cut off by the pipeline's
+            // TSIG stage, so one that reaches here is misplaced (RFC 8945 §5.1: FORMERR).
+            return finish(.formErr)
         }
         if let e = msg.edns, e.version > 0 {
             resp.edns?.version = 0
@@ -99,9 +130,19 @@ public struct QueryEngine: Sendable {
             return finish(.refused, ede: .notAuthoritative, "class \(q.qclass) is not served")
         }
         if q.type == .axfr || q.type == .ixfr {
-            // Transfers only exist over TCP (RFC 5936 §4.2); over TCP we do not offer them.
-            if transport == .udp { return finish(.notImp) }
-            return finish(.refused, ede: .prohibited, "zone transfers are not offered")
+            // AXFR only over TCP (RFC 5936 §4.2); IXFR over UDP is answered (RFC 1995 §2).
+            if transport == .udp && q.type == .axfr { return finish(.notImp) }
+            if q.type == .ixfr && !ixfrSOA { return finish(.formErr) }
+            guard q.qclass == .in, let zone = routes.catalog.zones[q.name] else {
+                return finish(.notAuth, ede: .notAuthoritative, "not a zone served here")
+            }
+            var serial: UInt32?
+            if q.type == .ixfr {
+                guard msg.authority[0].name == zone.origin, case .soa(let soa) = msg.authority[0].rdata else { return finish(.formErr) }
+                serial = soa.serial
+            }
+            return .transfer(TransferQuery(id: id, flags: msg.header.flags, question: q, zone: zone, clientSerial: serial,
+                                           edns: msg.edns != nil, transport: transport))
         }
         if q.type.rawValue == 0 || (q.type.rawValue >= 128 && q.type.rawValue <= 254 && q.type != .any) {
             return finish(.notImp)

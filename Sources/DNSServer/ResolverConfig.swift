@@ -227,6 +227,12 @@ package struct IPBits: Sendable, Equatable {
 
     var isV4: Bool { hi == 0 && lo >> 32 == 0xFFFF }
 
+    /// The address as text, for logs: "192.168.10.7", "fd00::7".
+    var text: String {
+        let b = bytes
+        return b.count == 4 ? IPv4Address(b[0], b[1], b[2], b[3]).description : IPv6Address(bytes: b).description
+    }
+
     /// 4 bytes for IPv4 (mapped included), else 16.
     var bytes: [UInt8] {
         if isV4 { return (0..<4).map { UInt8(truncatingIfNeeded: lo >> (24 - 8 * $0)) } }

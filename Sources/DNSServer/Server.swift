@@ -14,6 +14,8 @@ import SystemIO
 public final class Server {
     public private(set) var config: ServerConfig
     public let authority: Authority
+    /// The TSIG keys in force (the store's), replaced by the store watcher when they change.
+    let keys: KeyBox
     public let metrics = ServerMetrics()
     let policies: PolicyBox
     let stopFlag = StopFlag()
@@ -61,21 +63,24 @@ public final class Server {
         // The load's scratch (SQLite's cache, decoded rows) is freed by now: hand its pages back.
         releaseFreedMemory()
         authority = Authority(catalog)
+        keys = KeyBox(KeyRing(try store.tsigKeys()))
         logger.info("zones loaded", metadata: ["zones": "\(catalog.zones.count)"])
 
         let resolver = config.resolver.enabled ? try Resolver(config: config.resolver, ednsPayload: config.ednsUDPPayload) : nil
         if let r = resolver { Self.logResolver(r, logger) }
         let queryLog = Self.makeQueryLog(config)
-        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog))
+        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger))
         workerCount = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
         let bound = try Self.bindAll(config.listen, workers: workerCount, config: config, logger: logger)
         guard !bound.isEmpty else { throw ConfigError("no listen address could be bound") }
-        tcp = TCPServer(listeners: config.listen.compactMap { bound[$0]?.0 }, authority: authority, policies: policies,
-                        metrics: metrics.block(), stop: stopFlag)
+        let journal = JournalReader(path: config.dbPath, logger: logger)
+        tcp = TCPServer(listeners: config.listen.compactMap { bound[$0]?.0 }, authority: authority, policies: policies, keys: keys,
+                        journal: journal, metrics: metrics.block(), stop: stopFlag)
         for (addr, (tcpFD, udp)) in bound { groups[addr] = startGroup(tcpFD: tcpFD, udp: udp) }
         let tcpBox = UncheckedBox(tcp)
         threads.append(spawnThread { tcpBox.value.run() })
+        threads.append(spawnThread { [stopFlag] in journal.run(stop: stopFlag) })
         if let path = config.controlSocketPath {
             // DNS matters more than dnsctl's cache commands: a control socket that cannot be made is logged,
             // and the server runs without it.
@@ -88,7 +93,12 @@ public final class Server {
                 logger.error("no control socket, so 'dnsctl cache' and 'dnsctl explain' cannot reach this server: \(error)")
             }
         }
-        let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies,
+        let notifier = Notifier(policies: policies, keys: keys, metrics: metrics.block(), logger: logger)
+        threads.append(spawnThread { [stopFlag] in notifier.run(stop: stopFlag) })
+        // Secondaries learn of the serials in force at start (they may have missed a change while we were down).
+        for (origin, zone) in catalog.zones where config.zones[origin] != nil { notifier.zoneChanged(origin, serial: zone.soa.serial) }
+        let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies, keys: keys,
+                                   notifier: notifier,
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
         let handoff = UncheckedBox((store, version, loaded.changeID))
         threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1, changeID: handoff.value.2) })
@@ -158,7 +168,7 @@ public final class Server {
         let stop = StopFlag()
         var ts: [pthread_t] = []
         for fd in udp {
-            let w = UDPWorker(fd: fd, authority: authority, policies: policies, metrics: metrics.block(), stop: stop, answerCacheSlots: config.answerCacheSlots)
+            let w = UDPWorker(fd: fd, authority: authority, policies: policies, keys: keys, metrics: metrics.block(), stop: stop, answerCacheSlots: config.answerCacheSlots)
             let box = UncheckedBox(w)
             ts.append(spawnThread { box.value.run() })
         }
@@ -249,7 +259,7 @@ public final class Server {
             queryLog = Self.makeQueryLog(next)
         }
         policyGeneration += 1
-        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog))
+        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog, logger: logger))
         metricsEndpoint = endpoint
         retiredEndpoint?.stop()
         // 5. Listeners: start the new, hand TCP its set, stop the removed.

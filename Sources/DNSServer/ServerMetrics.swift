@@ -57,6 +57,9 @@ package final class MetricBlock: @unchecked Sendable {
 
     package enum Extra: Int, CaseIterable {
         case dropped, rrlDropped, rrlSlipped, tcpAccepted, tcpRefused, tcpEvicted, queryLogDropped, tcpSlowFrames
+        case tsigFormErr, tsigBadKey, tsigBadSig, tsigBadTime
+        case transfersRefused, axfrServed, ixfrServed, ixfrUpToDate, ixfrWhole, transferFailed
+        case notifySent, notifyAnswered, notifyGaveUp
     }
 
     static let queryCells = typeCount * rcodes.count * 2 * sources
@@ -197,6 +200,19 @@ public final class ServerMetrics: Sendable {
             (.tcpEvicted, "jamdns_tcp_connections_evicted_total", "Silent TCP connections closed to make room for a new one at tcp_max_connections."),
             (.queryLogDropped, "jamdns_query_log_dropped_total", "Query log lines dropped because the writer fell behind."),
             (.tcpSlowFrames, "jamdns_tcp_slow_frames_total", "TCP connections closed because a message did not arrive whole within tcp_frame_timeout_ms."),
+            (.tsigFormErr, "jamdns_tsig_formerr_total", "Queries whose TSIG record was malformed or misplaced (answered FORMERR)."),
+            (.tsigBadKey, "jamdns_tsig_badkey_total", "Signed queries naming an unknown key or a key's wrong algorithm (BADKEY)."),
+            (.tsigBadSig, "jamdns_tsig_badsig_total", "Signed queries whose MAC did not verify (BADSIG)."),
+            (.tsigBadTime, "jamdns_tsig_badtime_total", "Signed queries outside the time window of their fudge (BADTIME)."),
+            (.transfersRefused, "jamdns_transfers_refused_total", "AXFR/IXFR requests refused by allow_transfer."),
+            (.axfrServed, "jamdns_axfr_started_total", "AXFR transfers started."),
+            (.ixfrServed, "jamdns_ixfr_started_total", "IXFR transfers started over TCP."),
+            (.ixfrUpToDate, "jamdns_ixfr_up_to_date_total", "IXFR requests answered with the single SOA (client up to date, or over UDP)."),
+            (.ixfrWhole, "jamdns_ixfr_whole_zone_total", "IXFR requests the journal did not reach, sent as the whole zone."),
+            (.transferFailed, "jamdns_transfers_failed_total", "Transfers cut off because a message could not be made or the client went away."),
+            (.notifySent, "jamdns_notify_sent_total", "NOTIFY messages sent to secondaries (retries included)."),
+            (.notifyAnswered, "jamdns_notify_answered_total", "NOTIFY messages a secondary acknowledged."),
+            (.notifyGaveUp, "jamdns_notify_gave_up_total", "NOTIFYs given up after every retry went unanswered."),
         ]
         for (e, name, help) in extras {
             p.family(name, .counter, help)

@@ -18,6 +18,10 @@ struct StoreWatcher: Sendable {
     /// Its route table is rebuilt at once for a new catalog, so the old catalog is not kept alive by it
     /// until the next query arrives.
     let policies: PolicyBox
+    /// Re-read whenever a settings change or a full load might have changed the store's TSIG keys.
+    let keys: KeyBox
+    /// Told of every zone whose serial a step changed, to NOTIFY its secondaries.
+    let notifier: Notifier?
     let stop: StopFlag
     let reload: ReloadFlag
     let logger: Logger
@@ -52,8 +56,14 @@ struct StoreWatcher: Sendable {
                 guard let step = try next(store: s, current: current, after: forced ? nil : applied, generation: generation + 1) else { continue }
                 generation += 1
                 applied = step.position
+                if step.fullLoad || step.settingsChanged { keys.replace(with: KeyRing(try s.tsigKeys())) }
                 for p in step.problems { logger.error("\(p)") }
                 authority.replace(with: step.catalog)
+                if let notifier {
+                    for (origin, zone) in step.catalog.zones where current.zones[origin]?.soa.serial != zone.soa.serial {
+                        notifier.zoneChanged(origin, serial: zone.soa.serial)
+                    }
+                }
                 _ = policies.snapshot().routes(for: step.catalog)
                 retired.append(current)
                 metrics.zoneReloads.add(1, ordering: .relaxed)
@@ -95,6 +105,7 @@ struct StoreWatcher: Sendable {
         var position: Int64
         var problems: [String]
         var fullLoad: Bool
+        var settingsChanged = false
     }
 
     /// The catalog after the store's new commits; nil when nothing served changed. `after` nil, or a journal
@@ -113,7 +124,7 @@ struct StoreWatcher: Sendable {
             metrics.zoneChangesApplied.add(UInt64(changes.count), ordering: .relaxed)
             let problems = try update.finish(store: s)
             return Step(catalog: Catalog(zones: Array(update.zones.values), generation: generation, upstreamNames: update.upstreamNames),
-                        position: last.id, problems: problems, fullLoad: false)
+                        position: last.id, problems: problems, fullLoad: false, settingsChanged: update.settingsChanged)
         }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DNSStore
 import DNSWire
 import DNSZone
 import Synchronization
@@ -21,6 +22,8 @@ final class TCPCompletions: Sendable {
         var fd: Int32
         var connection: UInt64
         var bytes: [UInt8]
+        /// An IXFR whose journal read finished: the plan and the differences (nil: send the zone whole).
+        var transfer: (plan: TransferPlan, diffs: [SerialDiff]?)? = nil
     }
     let items = Mutex<[Item]>([])
     let wakeRead: Int32
@@ -83,6 +86,13 @@ final class TCPServer {
         var awaiting = 0
         /// At least one whole message has arrived on it.
         var hasAsked = false
+        /// A zone transfer being sent: no other answer goes out until its last message has (its messages
+        /// are one answer), and later queries wait in `input`.
+        var stream: TransferStream?
+        /// Forwarded answers that came back while a transfer was being sent, and IXFRs whose journal read
+        /// finished meanwhile: each goes out once the transfer before it is done.
+        var deferred: [[UInt8]] = []
+        var pendingStreams: [TransferStream] = []
         init(fd: Int32, id: UInt64, client: IPBits, now: Int64) {
             self.fd = fd
             self.id = id
@@ -103,6 +113,8 @@ final class TCPServer {
     let pendingListeners = Mutex<[Int32]?>(nil)
     let authority: Authority
     let policies: PolicyBox
+    let keys: KeyBox
+    let journal: JournalReader?
     let metrics: MetricBlock
     let stop: StopFlag
     let completions = TCPCompletions()
@@ -113,10 +125,12 @@ final class TCPServer {
     var answerBuf = [UInt8](repeating: 0, count: 65535)
     var readBuf = [UInt8](repeating: 0, count: 16384)
 
-    init(listeners: [Int32], authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag) {
+    init(listeners: [Int32], authority: Authority, policies: PolicyBox, keys: KeyBox, journal: JournalReader?, metrics: MetricBlock, stop: StopFlag) {
         self.listeners = listeners
         self.authority = authority
         self.policies = policies
+        self.keys = keys
+        self.journal = journal
         self.metrics = metrics
         self.stop = stop
     }
@@ -145,7 +159,8 @@ final class TCPServer {
             for l in listeners { fds.append(pollfd(fd: l, events: Int16(POLLIN), revents: 0)) }
             for c in connections.values {
                 let wantWrite = c.outputOffset < c.output.count
-                let wantRead = c.output.count - c.outputOffset < Self.maxPendingOutput
+                // During a transfer, reading stops once a whole query waits: input cannot grow without bound.
+                let wantRead = c.output.count - c.outputOffset < Self.maxPendingOutput && (c.stream == nil || c.input.count < 65537)
                 fds.append(pollfd(fd: c.fd, events: Int16((wantRead ? POLLIN : 0) | (wantWrite ? POLLOUT : 0)), revents: 0))
             }
             let rc = poll(&fds, nfds_t(fds.count), 200)
@@ -163,7 +178,7 @@ final class TCPServer {
                 }
             }
             for c in Array(connections.values) {
-                if let start = c.frameStart, c.partial, now - start > policy.tcpFrameTimeoutMs {
+                if c.stream == nil, let start = c.frameStart, c.partial, now - start > policy.tcpFrameTimeoutMs {
                     metrics.count(.tcpSlowFrames)
                     drop(c)
                 } else if now - c.lastActive > policy.tcpIdleTimeoutMs {
@@ -178,9 +193,18 @@ final class TCPServer {
         for item in completions.take() {
             guard let c = connections[item.fd], c.id == item.connection else { continue }
             c.awaiting = max(0, c.awaiting - 1)
-            c.output.append(UInt8(item.bytes.count >> 8 & 0xFF))
-            c.output.append(UInt8(item.bytes.count & 0xFF))
-            c.output.append(contentsOf: item.bytes)
+            if let t = item.transfer {
+                if t.diffs == nil { metrics.count(.ixfrWhole) }
+                let stream = TransferStream(plan: t.plan, diffs: t.diffs)
+                if c.stream == nil { c.stream = stream } else { c.pendingStreams.append(stream) }
+                pump(c, now: now)
+                continue
+            }
+            if c.stream != nil {
+                c.deferred.append(item.bytes)
+                continue
+            }
+            Self.frame(item.bytes, into: &c.output)
             flush(c, now: now)
         }
     }
@@ -258,13 +282,14 @@ final class TCPServer {
         process(c, now: now)
     }
 
-    /// Answers every complete frame buffered, in order, until the output bound is reached. Each frame goes
-    /// through the pipeline; an answer from upstream comes back later, possibly out of order (RFC 7766 §7),
-    /// through the completion queue.
+    /// Answers every complete frame buffered, in order, until the output bound is reached or a transfer
+    /// begins. Each frame goes through the pipeline; an answer from upstream comes back later, possibly out
+    /// of order (RFC 7766 §7), through the completion queue, and so does an IXFR's journal read.
     func process(_ c: Connection, now: Int64) {
-        let pipeline = Pipeline(catalog: authority.snapshot(), policy: policies.snapshot(), metrics: metrics)
+        guard c.stream == nil else { return }
+        let pipeline = Pipeline(catalog: authority.snapshot(), policy: policies.snapshot(), keys: keys.snapshot(), metrics: metrics)
         var start = 0
-        while c.input.count - start >= 2 {
+        while c.input.count - start >= 2, c.stream == nil {
             if c.output.count - c.outputOffset >= Self.maxPendingOutput { break }
             let len = Int(c.input[start]) << 8 | Int(c.input[start + 1])
             guard c.input.count - start - 2 >= len else { break }
@@ -287,6 +312,16 @@ final class TCPServer {
                 c.output.append(contentsOf: answerBuf[0..<size])
             case .later: c.awaiting += 1
             case .drop: break
+            case .transfer(let plan):
+                if plan.needsJournal, let journal {
+                    c.awaiting += 1
+                    let zone = plan.query.zone
+                    journal.enqueue(.init(zone: zone.origin, from: plan.query.clientSerial!, to: zone.soa.serial, maxRecords: zone.recordCount) { diffs in
+                        done.post(.init(fd: item.fd, connection: item.id, bytes: [], transfer: (plan, diffs)))
+                    })
+                } else {
+                    c.stream = TransferStream(plan: plan, diffs: nil)
+                }
             }
         }
         if start > 0 {
@@ -296,30 +331,76 @@ final class TCPServer {
             c.hasAsked = true
             c.frameStart = c.input.isEmpty ? nil : now
         }
-        flush(c, now: now)
+        if c.stream != nil { pump(c, now: now) } else { flush(c, now: now) }
     }
 
-    func flush(_ c: Connection, now: Int64) {
+    static func frame(_ bytes: [UInt8], into out: inout [UInt8]) {
+        out.append(UInt8(bytes.count >> 8 & 0xFF))
+        out.append(UInt8(bytes.count & 0xFF))
+        out.append(contentsOf: bytes)
+    }
+
+    /// Sends a transfer's messages as fast as the client takes them, up to the output bound at a time; when
+    /// it is done, the answers held back meanwhile, then the next transfer or the next queries.
+    func pump(_ c: Connection, now: Int64) {
+        while let s = c.stream {
+            while c.output.count - c.outputOffset < Self.maxPendingOutput, let m = s.nextMessage(now: Signing.now()) {
+                Self.frame(m, into: &c.output)
+            }
+            if s.isDone {
+                if s.failed {
+                    // A broken transfer must look broken: the client sees the connection end without the last SOA.
+                    metrics.count(.transferFailed)
+                    c.stream = nil
+                    flushThenClose(c)
+                    return
+                }
+                c.stream = c.pendingStreams.isEmpty ? nil : c.pendingStreams.removeFirst()
+                if c.stream == nil {
+                    for d in c.deferred { Self.frame(d, into: &c.output) }
+                    c.deferred.removeAll()
+                    if c.partial { c.frameStart = now }
+                }
+            }
+            guard send(c, now: now), c.outputOffset >= c.output.count else { return }  // the rest on POLLOUT
+        }
+        if connections[c.fd] === c, hasWholeFrame(c) { process(c, now: now) }
+    }
+
+    func hasWholeFrame(_ c: Connection) -> Bool {
+        c.input.count >= 2 && c.input.count - 2 >= Int(c.input[0]) << 8 | Int(c.input[1])
+    }
+
+    /// Writes what the socket takes. False when the connection was dropped.
+    func send(_ c: Connection, now: Int64) -> Bool {
         while c.outputOffset < c.output.count {
-            let n = c.output.withUnsafeBytes { send(c.fd, $0.baseAddress! + c.outputOffset, c.output.count - c.outputOffset, Int32(MSG_NOSIGNAL)) }
+            let n = c.output.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress! + c.outputOffset, c.output.count - c.outputOffset, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
-                if errno == EAGAIN || errno == EINTR { return }
+                if errno == EAGAIN || errno == EINTR { return true }
+                if c.stream != nil { metrics.count(.transferFailed) }
                 drop(c)
-                return
+                return false
             }
             c.outputOffset += n
             c.lastActive = now
         }
         c.output.removeAll(keepingCapacity: true)
         c.outputOffset = 0
-        // Frames held back by the output bound can go now.
-        if connections[c.fd] === c, c.input.count >= 2, c.input.count - 2 >= Int(c.input[0]) << 8 | Int(c.input[1]) {
+        return true
+    }
+
+    func flush(_ c: Connection, now: Int64) {
+        guard send(c, now: now), c.outputOffset >= c.output.count, connections[c.fd] === c else { return }
+        // A transfer's next messages, or frames held back by the output bound, can go now.
+        if c.stream != nil {
+            pump(c, now: now)
+        } else if hasWholeFrame(c) {
             process(c, now: now)
         }
     }
 
     func flushThenClose(_ c: Connection) {
-        flush(c, now: monotonicMs())
+        _ = send(c, now: monotonicMs())
         drop(c)
     }
 }

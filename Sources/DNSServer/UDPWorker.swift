@@ -19,6 +19,7 @@ final class UDPWorker {
     let socket: OwnedSocket
     let authority: Authority
     let policies: PolicyBox
+    let keys: KeyBox
     let metrics: MetricBlock
     /// Set when the server stops, or when a reload removes this worker's address.
     let stop: StopFlag
@@ -32,11 +33,12 @@ final class UDPWorker {
     let sendBuf: UnsafeMutableRawPointer
     var scratch: PipelineScratch
 
-    init(fd: Int32, authority: Authority, policies: PolicyBox, metrics: MetricBlock, stop: StopFlag, answerCacheSlots: Int) {
+    init(fd: Int32, authority: Authority, policies: PolicyBox, keys: KeyBox, metrics: MetricBlock, stop: StopFlag, answerCacheSlots: Int) {
         self.fd = fd
         socket = OwnedSocket(fd)
         self.authority = authority
         self.policies = policies
+        self.keys = keys
         self.metrics = metrics
         self.stop = stop
         let n = Self.batch
@@ -74,7 +76,7 @@ final class UDPWorker {
             }
             let got = jam_recvmmsg(fd, recvMsgs, UInt32(n), Int32(MSG_WAITFORONE))
             if got <= 0 { continue }  // timeout (EAGAIN), EINTR, or a transient error such as ECONNREFUSED
-            let pipeline = Pipeline(catalog: authority.snapshot(), policy: policies.snapshot(), metrics: metrics)
+            let pipeline = Pipeline(catalog: authority.snapshot(), policy: policies.snapshot(), keys: keys.snapshot(), metrics: metrics)
             let received = monotonicUs()
             var out = 0
             for i in 0..<Int(got) {

@@ -154,6 +154,9 @@ public enum TSIG {
     /// Why a message's TSIG does not verify. `formErr`: the TSIG is malformed or misplaced (§5.1, §5.2.2.1).
     public enum Failure: Error, Equatable, Sendable {
         case formErr(String)
+        /// The message does not parse up to where a TSIG would be: whether it is signed cannot be told, and
+        /// it is malformed whatever it is (the caller's parser says how).
+        case unreadable
         case badKey
         case badSig
         /// The MAC is right and the time is not: the answer carries the server's time (§5.2.3).
@@ -186,7 +189,9 @@ public enum TSIG {
                 if type == RRType.tsig.rawValue {
                     guard i == records - 1, i >= counts[1] + counts[2] else { throw Failure.formErr("TSIG is not the last record of the message") }
                     // Its fields must end exactly where its RDATA does (checked by `read`).
-                    found = (start, try TSIGRecord.read(owner: owner, from: &r, length: length))
+                    do { found = (start, try TSIGRecord.read(owner: owner, from: &r, length: length)) } catch {
+                        throw Failure.formErr("TSIG record unreadable (\(error))")
+                    }
                 } else {
                     r.position += length
                 }
@@ -201,7 +206,7 @@ public enum TSIG {
         } catch let e as Failure {
             throw e
         } catch {
-            throw Failure.formErr("\(error)")
+            throw Failure.unreadable
         }
     }
 
@@ -229,6 +234,28 @@ public enum TSIG {
         out[10] = UInt8(ar >> 8 & 0xFF)
         out[11] = UInt8(ar & 0xFF)
         return (out, tsig.mac)
+    }
+
+    /// `message` answered with a TSIG error that carries no MAC (BADKEY, BADSIG: §5.3.2), naming the request's
+    /// key and algorithm as they came, which may be ones this server does not know.
+    public static func unsignedError(_ message: [UInt8], answering t: TSIGRecord, error: TSIGError, time: UInt64) -> [UInt8] {
+        let record = TSIGRecord(keyName: t.keyName, algorithm: t.algorithm, timeSigned: time, fudge: t.fudge, mac: [],
+                                originalID: UInt16(message[0]) << 8 | UInt16(message[1]), error: error.rawValue, otherData: [])
+        var w = WireWriter(capacity: message.count + 128)
+        w.compressionEnabled = false
+        w.append(message)
+        record.write(to: &w)
+        var out = w.bytes
+        let ar = (Int(out[10]) << 8 | Int(out[11])) + 1
+        out[10] = UInt8(ar >> 8 & 0xFF)
+        out[11] = UInt8(ar & 0xFF)
+        return out
+    }
+
+    /// The bytes a TSIG record signed with `key` adds to a message (`otherData` bytes of Other Data): what an
+    /// answer leaves free for it.
+    public static func overhead(_ key: TSIGKey, otherData: Int = 0) -> Int {
+        key.name.wire.count + 10 + key.algorithm.name.wire.count + 16 + key.algorithm.macLength + otherData
     }
 
     /// Checks a signed message (§5.2 for a request, §5.3 with `requestMAC` for an answer): the key known, the

@@ -63,7 +63,7 @@ extension Message {
         return truncated
     }
 
-    static func writeRecord(_ rr: ResourceRecord, into w: inout WireWriter) {
+    public static func writeRecord(_ rr: ResourceRecord, into w: inout WireWriter) {
         w.name(rr.name)
         w.u16(rr.type.rawValue)
         w.u16(rr.rrclass.rawValue)

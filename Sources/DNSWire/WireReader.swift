@@ -88,6 +88,10 @@ public struct WireWriter {
     /// Offsets (below 0x4000) where a name or name suffix was written uncompressed-or-compressed.
     var nameOffsets: [UInt16] = []
     public var compressionEnabled = true
+    /// A zone transfer's compression: a name at or below `wire` becomes its own labels and a pointer to the
+    /// copy at `offset` (the question). Costs O(labels) a name where the general search costs O(names written),
+    /// which over a transfer's thousands of records a message is the difference that matters.
+    public var fixedSuffix: (wire: [UInt8], offset: UInt16)?
 
     public init(capacity: Int = 512) {
         bytes = []
@@ -133,6 +137,10 @@ public struct WireWriter {
     /// Writes `name`, replacing its longest already-written suffix by a pointer when `compress` is set.
     public mutating func name(_ name: DNSName, compress: Bool = true) {
         let w = name.wire
+        if let fixed = fixedSuffix {
+            nameWithFixedSuffix(w, fixed.wire, at: fixed.offset, compress: compress && compressionEnabled)
+            return
+        }
         var pos = 0
         while w[pos] != 0 {
             if compress && compressionEnabled, let target = findSuffix(w, from: pos) {
@@ -145,6 +153,17 @@ public struct WireWriter {
             pos += 1 + len
         }
         bytes.append(0)
+    }
+
+    private mutating func nameWithFixedSuffix(_ w: [UInt8], _ suffix: [UInt8], at offset: UInt16, compress: Bool) {
+        var pos = 0
+        while compress && w.count - pos > suffix.count && w[pos] != 0 { pos += 1 + Int(w[pos]) }
+        if compress && w.count - pos == suffix.count && suffix.count > 1 && zip(w[pos...], suffix).allSatisfy({ DNSName.lower($0) == DNSName.lower($1) }) {
+            bytes.append(contentsOf: w[..<pos])
+            u16(0xC000 | offset)
+        } else {
+            bytes.append(contentsOf: w)
+        }
     }
 
     /// Finds an earlier occurrence of `w[from...]` (case-insensitively) among the recorded name offsets.

@@ -3,6 +3,8 @@ import Glibc
 #endif
 @testable import DNSServer
 import DNSForward
+import DNSStore
+import DNSTSIG
 import DNSWire
 import DNSZone
 import Synchronization
@@ -15,6 +17,8 @@ public final class PipelineHarness {
     public let metrics = MetricBlock()
     let policy: Policy
     let catalog: Catalog
+    /// The TSIG keys the pipeline verifies with (`keys:` of init).
+    let keys: KeyRing
     public let upstream: FakeUpstream?
     var scratch: PipelineScratch
     let late = LateReplies()
@@ -30,9 +34,10 @@ public final class PipelineHarness {
     /// - Parameters:
     ///   - config: jamdns.toml text; `[resolver]` settings apply when `upstream` is given.
     ///   - memoSlots: the UDP answer memo (0 = off, as for TCP).
-    public init(catalog: Catalog, config: String = "", memoSlots: Int = 64, upstream: FakeUpstream.Answer? = nil) throws {
+    public init(catalog: Catalog, config: String = "", memoSlots: Int = 64, upstream: FakeUpstream.Answer? = nil, keys: [TSIGKey] = []) throws {
         var cfg = try ServerConfig.parse(config)
         self.catalog = catalog
+        self.keys = KeyRing(keys)
         var resolver: Resolver? = nil
         if let upstream {
             if cfg.resolver.upstreams.isEmpty { cfg.resolver.upstreams = [UpstreamServer("192.0.2.200")!] }
@@ -52,7 +57,12 @@ public final class PipelineHarness {
         public var outcome: Outcome
         public var answer: Message?
         public var bytes: [UInt8]?
+        /// A transfer's messages, in order, as the TCP listener would send them.
+        public var messages: [[UInt8]] = []
     }
+
+    /// What an IXFR's journal read returns (zone, from, to); nil (the default) = the journal does not reach.
+    public var journal: @Sendable (DNSName, UInt32, UInt32) -> [SerialDiff]? = { _, _, _ in nil }
 
     final class LateReplies: Responder, @unchecked Sendable {
         let lock = Mutex<[[UInt8]]>([])
@@ -64,7 +74,7 @@ public final class PipelineHarness {
         var out = [UInt8](repeating: 0, count: 65535)
         let capacity = transport == .udp ? 4096 : 65535
         let ip = Self.address(client)
-        let pipeline = Pipeline(catalog: catalog, policy: policy, metrics: metrics)
+        let pipeline = Pipeline(catalog: catalog, policy: policy, keys: keys, metrics: metrics)
         let outcome = query.withUnsafeBytes { q in
             out.withUnsafeMutableBytes { o in
                 pipeline.handle(Request(bytes: q, client: ip, transport: transport, receivedUs: frozenUs ?? monotonicUs()), scratch: &scratch,
@@ -77,6 +87,13 @@ public final class PipelineHarness {
             return Result(outcome: outcome, answer: try? Message.parse(bytes), bytes: bytes)
         case .drop:
             return Result(outcome: outcome, answer: nil, bytes: nil)
+        case .transfer(let plan):
+            let q = plan.query
+            let diffs = plan.needsJournal ? journal(q.zone.origin, q.clientSerial!, q.zone.soa.serial) : nil
+            let stream = TransferStream(plan: plan, diffs: diffs)
+            var messages: [[UInt8]] = []
+            while let m = stream.nextMessage(now: UInt64(time(nil))) { messages.append(m) }
+            return Result(outcome: outcome, answer: messages.first.flatMap { try? Message.parse($0) }, bytes: messages.first, messages: messages)
         case .later:
             // The fake upstream answers on this thread: whatever came back is here already.
             let bytes = late.take().first

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSStore
+import DNSWire
+import Logging
+import Synchronization
+import SystemIO
+
+/// Reads IXFR differences from the store's journal on its own thread and SQLite connection, so a transfer's
+/// reads never hold up the TCP loop (which serves every other TCP client meanwhile).
+final class JournalReader: Sendable {
+    struct Job: Sendable {
+        var zone: DNSName
+        var from: UInt32
+        var to: UInt32
+        var maxRecords: Int
+        var done: @Sendable ([SerialDiff]?) -> Void
+    }
+
+    let path: String
+    let logger: Logger
+    private let jobs = Mutex<[Job]>([])
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    init(path: String, logger: Logger) {
+        self.path = path
+        self.logger = logger
+        var fds: [Int32] = [0, 0]
+        _ = pipe(&fds)
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Queues a read; `done` runs on the reader's thread with the differences, or nil when the journal does
+    /// not reach (or cannot be read): the transfer is then sent whole.
+    func enqueue(_ job: Job) {
+        jobs.withLock { $0.append(job) }
+        var b: UInt8 = 1
+        _ = write(wakeWrite, &b, 1)
+    }
+
+    func run(stop: StopFlag) {
+        var store: ZoneStore?
+        var drain = [UInt8](repeating: 0, count: 64)
+        while !stop.isSet {
+            var p = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 200)
+            while read(wakeRead, &drain, drain.count) > 0 {}
+            let batch = jobs.withLock { q -> [Job] in defer { q.removeAll() }; return q }
+            for job in batch {
+                var diffs: [SerialDiff]?
+                do {
+                    if store == nil { store = try ZoneStore(path: path) }
+                    diffs = try store!.journalDiffs(zone: job.zone, from: job.from, to: job.to, maxRecords: job.maxRecords)
+                } catch {
+                    logger.error("IXFR journal read failed, sending the zone whole: \(error)", metadata: ["zone": "\(job.zone)"])
+                    store = nil
+                }
+                job.done(diffs)
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import ConfigFormat
+import DNSForward
+import DNSWire
+
+/// Who may transfer a zone: one entry of `allow_transfer`. Each part present must match (Knot's ACL rule):
+/// "192.168.10.0/24" (any key or none), "key xfr" (any address), "192.168.10.7 key xfr" (both).
+public struct TransferRule: Sendable, Equatable, CustomStringConvertible {
+    public var prefix: IPPrefix?
+    public var key: DNSName?
+
+    public init?(_ text: String) {
+        let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        switch words.count {
+        case 1:
+            guard let p = IPPrefix(words[0]) else { return nil }
+            prefix = p
+        case 2:
+            guard words[0] == "key", let k = try? DNSName(words[1].hasSuffix(".") ? words[1] : words[1] + ".") else { return nil }
+            key = k
+        case 3:
+            guard let p = IPPrefix(words[0]), words[1] == "key", let k = try? DNSName(words[2].hasSuffix(".") ? words[2] : words[2] + ".") else { return nil }
+            prefix = p
+            key = k
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        [prefix?.description, key.map { "key \($0)" }].compactMap { $0 }.joined(separator: " ")
+    }
+}
+
+/// `[zone."NAME."]`: how one served zone is shared with secondaries.
+public struct ZoneConfig: Sendable, Equatable {
+    public var name: DNSName
+    /// allow_transfer: who may AXFR/IXFR it; empty (the default) = nobody.
+    public var allowTransfer: [TransferRule] = []
+    /// notify: secondaries told of every new serial (RFC 1996), "IP", "IP:PORT" or "[IPv6]:PORT".
+    public var notify: [UpstreamServer] = []
+    /// notify_key: the TSIG key (from `dnsctl tsig add`) NOTIFY messages are signed with.
+    public var notifyKey: DNSName?
+
+    public init(name: DNSName) { self.name = name }
+}
+
+extension ServerConfig {
+    static let zoneFields = ["allow_transfer", "notify", "notify_key"]
+
+    /// Every `[zone."NAME."]` table; errors name the line, the table and the form expected.
+    static func parseZones(_ doc: TOMLDocument, file: String) throws(ConfigError) -> [DNSName: ZoneConfig] {
+        var out: [DNSName: ZoneConfig] = [:]
+        func line(_ k: String) -> Int { doc.values[k]?.1 ?? 0 }
+        func strings(_ key: String, _ what: String) throws(ConfigError) -> [String]? {
+            guard let (v, l) = doc.values[key] else { return nil }
+            guard case .array(let items) = v else { throw ConfigError("\(file):\(l): '\(key)' must be an array of \(what)") }
+            var list: [String] = []
+            for i in items {
+                guard case .string(let s) = i else { throw ConfigError("\(file):\(l): '\(key)' must be an array of \(what)") }
+                list.append(s)
+            }
+            return list
+        }
+        for z in doc.quotedSubtables(of: "zone") {
+            let prefix = "zone.\"\(z)\"."
+            let table = "[zone.\"\(z)\"]"
+            for key in doc.values.keys where key.hasPrefix(prefix) {
+                let field = String(key.dropFirst(prefix.count))
+                guard zoneFields.contains(field) else {
+                    throw ConfigError("\(file):\(line(key)): " + TOMLDocument.unknownKeyMessage("zone.\(field)", known: zoneFields.map { "zone.\($0)" })
+                        .replacing("[zone]", with: table))
+                }
+            }
+            let at = doc.tables["zone.\"\(z)\""] ?? 0
+            guard let name = try? DNSName(z.hasSuffix(".") ? z : z + ".") else { throw ConfigError("\(file):\(at): bad zone name '\(z)' in \(table)") }
+            var c = ZoneConfig(name: name)
+            for s in try strings(prefix + "allow_transfer", "\"PREFIX\", \"key NAME\" or \"PREFIX key NAME\"") ?? [] {
+                guard let rule = TransferRule(s) else {
+                    throw ConfigError("\(file):\(line(prefix + "allow_transfer")): bad allow_transfer entry \"\(s)\" in \(table); use \"192.168.10.0/24\", \"key xfr\" or \"192.168.10.7 key xfr\"")
+                }
+                c.allowTransfer.append(rule)
+            }
+            for s in try strings(prefix + "notify", "\"IP\" or \"IP:PORT\"") ?? [] {
+                guard let u = UpstreamServer(s) else {
+                    throw ConfigError("\(file):\(line(prefix + "notify")): bad notify address \"\(s)\" in \(table); use \"192.168.10.7\", \"192.168.10.7:53\" or \"[fd00::7]:53\"")
+                }
+                c.notify.append(u)
+            }
+            let keyField: String?
+            do { keyField = try doc.string(prefix + "notify_key") } catch { throw ConfigError(file: file, error) }
+            if let k = keyField {
+                guard let n = try? DNSName(k.hasSuffix(".") ? k : k + ".") else {
+                    throw ConfigError("\(file):\(line(prefix + "notify_key")): bad key name '\(k)' in \(table)")
+                }
+                c.notifyKey = n
+            }
+            guard out[name.lowercased] == nil else { throw ConfigError("\(file):\(at): zone \(name) has two [zone] tables") }
+            out[name.lowercased] = c
+        }
+        return out
+    }
+}
+
+/// The transfer decisions of one config: who may transfer which zone. One place, consulted by the pipeline.
+struct TransferACL: Sendable {
+    struct Compiled: Sendable {
+        var matcher: PrefixMatcher?
+        var key: DNSName?
+    }
+    let zones: [DNSName: [Compiled]]
+
+    init(_ zones: [DNSName: ZoneConfig]) {
+        self.zones = zones.mapValues { c in
+            c.allowTransfer.map { Compiled(matcher: $0.prefix.map { PrefixMatcher([$0]) }, key: $0.key?.lowercased) }
+        }
+    }
+
+    /// True when some rule of the zone matches both the client and the key the request was signed with.
+    func allows(_ zone: DNSName, client: IPBits, key: DNSName?) -> Bool {
+        guard let rules = zones[zone.lowercased] else { return false }
+        let k = key?.lowercased
+        return rules.contains { r in
+            (r.matcher?.contains(client) ?? true) && (r.key == nil || r.key == k)
+        }
+    }
+}

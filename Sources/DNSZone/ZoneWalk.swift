@@ -1,0 +1,36 @@
+import DNSWire
+
+/// Every record of one zone snapshot, handed out a few nodes at a time: a zone transfer streams a large zone
+/// message by message, and holding the snapshot keeps what it sends consistent however the served zone changes
+/// meanwhile. The apex SOA is left out (a transfer sends it first and last); order is the node map's.
+public struct ZoneWalk: Sendable {
+    public let zone: Zone
+    private var shard = 0
+    private var entry = 0
+
+    public init(_ zone: Zone) { self.zone = zone }
+
+    public var isDone: Bool { shard >= zone.contents.nodes.shards.count }
+
+    /// Appends the records of up to `nodes` more nodes to `out`. False once nothing is left.
+    public mutating func next(nodes limit: Int, into out: inout [ResourceRecord]) -> Bool {
+        let shards = zone.contents.nodes.shards
+        var taken = 0
+        while shard < shards.count, taken < limit {
+            let entries = shards[shard].entries
+            if entry >= entries.count {
+                shard += 1
+                entry = 0
+                continue
+            }
+            let e = entries[entry]
+            entry += 1
+            taken += 1
+            let apex = e.key.name == zone.origin
+            for set in e.node.rrsets.values where !(apex && set.type == .soa) {
+                for rd in set.rdatas { out.append(ResourceRecord(name: set.name, type: set.type, ttl: set.ttl, rdata: rd)) }
+            }
+        }
+        return !isDone || taken > 0
+    }
+}

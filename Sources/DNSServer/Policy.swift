@@ -58,6 +58,16 @@ package final class Policy: Sendable {
         ])
     }
 
+    /// A transfer sent whole, as Knot logs its outgoing ones (not rate-limited: only allowed clients get here).
+    func noteTransfer(_ s: TransferStream, client: IPBits, ms: Int64) {
+        let q = s.plan.query
+        logger?.info("zone transfer sent", metadata: [
+            "zone": "\(q.zone.origin)", "type": "\(q.question.type)\(s.incremental ? "" : q.clientSerial == nil ? "" : " (whole zone)")",
+            "serial": "\(q.zone.soa.serial)", "client": "\(client.text)", "key": "\(s.plan.signer.map { $0.key.name.description } ?? "none")",
+            "messages": "\(s.messages)", "records": "\(s.records)", "bytes": "\(s.bytes)", "ms": "\(ms)",
+        ])
+    }
+
     /// A TSIG that did not verify: its kind and key name (never a secret or a MAC), rate-limited as above.
     func noteTSIGFailure(_ f: Signing.Failure, client: IPBits) {
         guard let logger, mayNote() else { return }

@@ -355,6 +355,7 @@ final class TCPServer {
                     flushThenClose(c)
                     return
                 }
+                policies.snapshot().noteTransfer(s, client: c.client, ms: now - s.startedMs)
                 c.stream = c.pendingStreams.isEmpty ? nil : c.pendingStreams.removeFirst()
                 if c.stream == nil {
                     for d in c.deferred { Self.frame(d, into: &c.output) }

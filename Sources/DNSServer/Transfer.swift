@@ -1,6 +1,7 @@
 import DNSStore
 import DNSWire
 import DNSZone
+import SystemIO
 
 /// A transfer the pipeline allowed: what to send and how to sign it. The TCP listener turns it into a
 /// `TransferStream`, after reading the journal's differences when it is an IXFR.
@@ -30,6 +31,8 @@ final class TransferStream {
     /// the stream ends and the connection is closed, so the client sees a broken transfer, not a short zone.
     private(set) var failed = false
     let incremental: Bool
+    /// Monotonic ms when the stream was made, for the log line at its end.
+    let startedMs = monotonicMs()
     private var writer = WireWriter(capacity: 65535)
 
     init(plan: TransferPlan, diffs: [SerialDiff]?) {

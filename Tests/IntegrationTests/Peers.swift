@@ -97,3 +97,117 @@ final class UnboundServer: Sendable {
             """
     }
 }
+
+/// Knot, NSD or BIND as a secondary of a primary on loopback: TSIG key `xfr` for transfers and NOTIFY, and
+/// AXFR out to loopback without a key (for the test's own comparison).
+final class SecondaryServer: Sendable {
+    enum Kind: String, Sendable, CaseIterable { case knot, nsd, bind }
+    let kind: Kind
+    let port: UInt16
+    let dir: String
+    let child: Child
+    var log: String { Env.read(dir + "/server.log") }
+
+    init(_ kind: Kind, zone: String, primaryPort: UInt16, secret: String) throws {
+        self.kind = kind
+        let dir = Env.tempDir("secondary-\(kind)")
+        self.dir = dir
+        let tool: String
+        switch kind {
+        case .knot: tool = "knotd"
+        case .nsd: tool = "nsd"
+        case .bind: tool = "named"
+        }
+        guard let path = Env.which(tool) else { throw TestFailure("\(tool) is not installed: run scripts/test, which installs it") }
+        (port, child) = try startOnFreePort(tool, { port in
+            let argv: [String]
+            switch kind {
+            case .knot:
+                Env.write(dir + "/knot.conf", """
+                    server:
+                        listen: 127.0.0.1@\(port)
+                        rundir: \(dir)
+                    key:
+                      - id: xfr
+                        algorithm: hmac-sha256
+                        secret: \(secret)
+                    remote:
+                      - id: primary
+                        address: 127.0.0.1@\(primaryPort)
+                        key: xfr
+                    acl:
+                      - id: from_primary
+                        address: 127.0.0.1
+                        key: xfr
+                        action: notify
+                      - id: compare
+                        address: 127.0.0.1
+                        action: transfer
+                    database:
+                        storage: \(dir)
+                    log:
+                      - target: stderr
+                        any: info
+                    zone:
+                      - domain: \(zone)
+                        master: primary
+                        acl: [from_primary, compare]
+                        storage: \(dir)
+                        zonefile-load: none
+                        zonefile-sync: -1
+                        journal-content: changes
+                    """)
+                argv = [path, "-c", dir + "/knot.conf"]
+            case .nsd:
+                Env.write(dir + "/nsd.conf", """
+                    server:
+                      ip-address: 127.0.0.1@\(port)
+                      zonesdir: \(dir)
+                      username: ""
+                      chroot: ""
+                      pidfile: \(dir)/nsd.pid
+                      xfrdfile: \(dir)/xfrd.state
+                      zonelistfile: \(dir)/zone.list
+                      database: ""
+                      verbosity: 2
+                    remote-control:
+                      control-enable: no
+                    key:
+                      name: xfr
+                      algorithm: hmac-sha256
+                      secret: "\(secret)"
+                    zone:
+                      name: \(zone)
+                      zonefile: \(zone)zone
+                      allow-notify: 127.0.0.1 xfr
+                      request-xfr: 127.0.0.1@\(primaryPort) xfr
+                      provide-xfr: 127.0.0.1 NOKEY
+                    """)
+                argv = [path, "-d", "-c", dir + "/nsd.conf"]
+            case .bind:
+                Env.write(dir + "/named.conf", """
+                    options {
+                        directory "\(dir)";
+                        listen-on port \(port) { 127.0.0.1; };
+                        listen-on-v6 { none; };
+                        pid-file "\(dir)/named.pid";
+                        recursion no;
+                        dnssec-validation no;
+                        allow-transfer { 127.0.0.1; };
+                    };
+                    key "xfr" { algorithm hmac-sha256; secret "\(secret)"; };
+                    zone "\(zone)" {
+                        type secondary;
+                        primaries port \(primaryPort) { 127.0.0.1 key xfr; };
+                        file "\(dir)/secondary.db";
+                        allow-notify { 127.0.0.1; };
+                    };
+                    """)
+                argv = [path, "-g", "-n", "1", "-c", dir + "/named.conf"]
+            }
+            let c = try Child(argv, log: dir + "/server.log")
+            do { try waitUntilServing(port: port, zone: zone) } catch { c.stop(); throw error }
+            return (port, c)
+        }, log: { _ in Env.read(dir + "/server.log") })
+    }
+}

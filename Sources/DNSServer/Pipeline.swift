@@ -99,12 +99,15 @@ package struct Pipeline {
     let policy: Policy
     let keys: KeyRing
     let metrics: MetricBlock
+    /// Secondary zones without a current copy (SERVFAIL), read once per batch.
+    let down: Set<DNSName>
 
     init(catalog: Catalog, policy: Policy, keys: KeyRing, metrics: MetricBlock) {
         routes = policy.routes(for: catalog)
         self.policy = policy
         self.keys = keys
         self.metrics = metrics
+        down = policy.secondaries?.down.snapshot() ?? []
     }
 
     /// Handles one request. The answer, when there is one now, is written to `out` (at most `capacity`
@@ -139,7 +142,7 @@ package struct Pipeline {
         } else {
             let query = signedQuery ?? Array(r.bytes)
             switch policy.engine.decide(query, transport: r.transport, routes: routes, into: &scratch.writer, allowed: allowed,
-                                        reserve: signer?.overhead ?? 0) {
+                                        reserve: signer?.overhead ?? 0, down: down) {
             case .drop:
                 metrics.count(.dropped)
                 return .drop
@@ -152,6 +155,10 @@ package struct Pipeline {
                     size = Self.copy(signed, count: signed.count, to: out, capacity: capacity)
                 }
                 source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)
+            case .notify(let n):
+                let answer = notify(n, request: r, signer: signer, writer: &scratch.writer)
+                size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
+                source = answer[3] & 0x0F == 0 ? .authoritative : .refused
             case .transfer(let t):
                 switch transfer(t, request: r, signer: signer, writer: &scratch.writer) {
                 case .answer(let bytes, let src):
@@ -184,6 +191,30 @@ package struct Pipeline {
         Self.observe(policy, metrics, r, answerRCode: limited > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0,
                      source: source)
         return .reply(size: limited, source: source)
+    }
+
+    /// A NOTIFY: NOERROR when it comes from a primary of one of our secondary zones (with the zone's key, if
+    /// it has one), and the secondary checks the zone soon; NOTAUTH for a zone we are not a secondary for;
+    /// REFUSED from anyone else (RFC 1996 §3.10), logged.
+    func notify(_ n: NotifyQuery, request r: Request, signer: Signer?, writer: inout WireWriter) -> [UInt8] {
+        let verdict = policy.secondaries?.notify(zone: n.question.name, from: r.client, key: signer?.key.name) ?? .notSecondary
+        var m = Message()
+        m.header = Header(id: n.id)
+        m.header.qr = true
+        m.header.opcode = .notify
+        m.header.aa = verdict == .accepted
+        m.questions = [n.question]
+        switch verdict {
+        case .accepted: m.rcode = .noError
+        case .notSecondary: m.rcode = .notAuth
+        case .notPrimary, .wrongKey:
+            m.rcode = .refused
+            policy.noteRefusedNotify(n.question.name, client: r.client, key: signer?.key.name, why: verdict == .wrongKey ? "not signed with the zone's tsig key" : "not from one of the zone's primaries")
+        }
+        writer.reset()
+        m.write(into: &writer, maxSize: 512 - (signer?.overhead ?? 0))
+        guard var s = signer else { return writer.bytes }
+        return s.sign(writer.bytes, now: Signing.now()) ?? writer.bytes
     }
 
     enum TransferDecision {

@@ -24,6 +24,8 @@ package final class Policy: Sendable {
     let transfers: TransferACL
     /// [zone."NAME."] tables by zone name: NOTIFY targets and keys.
     let zoneConfigs: [DNSName: ZoneConfig]
+    /// The secondary zones' refresher (NOTIFY in goes to it), shared across config reloads.
+    let secondaries: Secondaries?
     /// Where refused transfers and TSIG failures are logged (nil in tests that build a pipeline alone).
     let logger: Logger?
     /// Log lines of those kinds in the current second: a flood of bad TSIGs is counted, not logged whole.
@@ -32,7 +34,7 @@ package final class Policy: Sendable {
     /// The route table of the last catalog asked for: zones, marks and this config's forward zones.
     private let routeCache = Mutex<RouteTable?>(nil)
 
-    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?, logger: Logger? = nil) {
+    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?, logger: Logger? = nil, secondaries: Secondaries? = nil) {
         self.generation = generation
         engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
         self.resolver = resolver
@@ -45,6 +47,7 @@ package final class Policy: Sendable {
         tcpPrefixShare = config.tcpPrefixShare
         transfers = TransferACL(config.zones)
         zoneConfigs = config.zones
+        self.secondaries = secondaries
         self.logger = logger
     }
 
@@ -66,6 +69,12 @@ package final class Policy: Sendable {
             "serial": "\(q.zone.soa.serial)", "client": "\(client.text)", "key": "\(s.plan.signer.map { $0.key.name.description } ?? "none")",
             "messages": "\(s.messages)", "records": "\(s.records)", "bytes": "\(s.bytes)", "ms": "\(ms)",
         ])
+    }
+
+    /// A NOTIFY refused: from an address that is not a primary of the zone, or without the zone's key.
+    func noteRefusedNotify(_ zone: DNSName, client: IPBits, key: DNSName?, why: String) {
+        guard let logger, mayNote() else { return }
+        logger.warning("NOTIFY refused: \(why)", metadata: ["zone": "\(zone)", "client": "\(client.text)", "key": "\(key.map { $0.description } ?? "none")"])
     }
 
     /// A TSIG that did not verify: its kind and key name (never a secret or a MAC), rate-limited as above.

@@ -11,6 +11,15 @@ public enum Disposition: Sendable {
     /// A zone transfer of a served zone (over TCP, or IXFR over UDP): the pipeline decides whether it is
     /// allowed and how it is answered.
     case transfer(TransferQuery)
+    /// A NOTIFY (RFC 1996): the pipeline asks the secondaries whether it comes from a primary of the zone.
+    case notify(NotifyQuery)
+}
+
+/// A NOTIFY's question and header, as the engine read them.
+public struct NotifyQuery: Sendable {
+    public let id: UInt16
+    public let flags: UInt16
+    public let question: Question
 }
 
 /// An AXFR or IXFR question for the apex of a served zone, as the engine read it.
@@ -50,6 +59,16 @@ public struct QueryEngine: Sendable {
             out.reset()
             out.append(Resolver.localAnswer(q, rcode: .refused, ede: .notAuthoritative, text: "not authoritative for this name", ednsPayload: ednsUDPPayload))
             return true
+        case .notify(let n):
+            var m = Message()
+            m.header = Header(id: n.id)
+            m.header.qr = true
+            m.header.opcode = .notify
+            m.questions = [n.question]
+            m.rcode = .notAuth
+            out.reset()
+            m.write(into: &out)
+            return true
         case .transfer(let t):
             var m = Message()
             m.header = Header(id: t.id)
@@ -65,8 +84,9 @@ public struct QueryEngine: Sendable {
     /// Decides a query: writes the authoritative (or error) answer into `out` (`.reply`), drops it, or hands
     /// a name outside the served zones to the resolver (`.recurse`). `reserve`: bytes the answer leaves free
     /// (for the TSIG a signed answer gets).
+    /// `down`: secondary zones with no current copy, answered SERVFAIL.
     public func decide(_ query: [UInt8], transport: Transport, routes: RouteTable, into out: inout WireWriter,
-                       allowed: Bool = true, reserve: Int = 0) -> Disposition {
+                       allowed: Bool = true, reserve: Int = 0, down: Set<DNSName> = []) -> Disposition {
         guard query.count >= 12 else { return .drop }
         let flags = UInt16(query[2]) << 8 | UInt16(query[3])
         guard flags & 0x8000 == 0 else { return .drop }  // a response: never answer (reflection loops)
@@ -106,6 +126,10 @@ public struct QueryEngine: Sendable {
         }
 
         guard allowed else { return finish(.refused, ede: .prohibited, "queries from this client are not allowed") }
+        if msg.header.opcode == .notify {
+            guard msg.questions.count == 1, msg.questions[0].type == .soa else { return finish(.formErr) }
+            return .notify(NotifyQuery(id: id, flags: msg.header.flags, question: msg.questions[0]))
+        }
         guard msg.header.opcode == .query else {
             return finish(.notImp, ede: .notSupported, "opcode \(msg.header.opcode) is not supported")
         }
@@ -147,6 +171,10 @@ public struct QueryEngine: Sendable {
         if q.type.rawValue == 0 || (q.type.rawValue >= 128 && q.type.rawValue <= 254 && q.type != .any) {
             return finish(.notImp)
         }
+        if !down.isEmpty, let d = Self.longestAncestor(of: q.name, in: down),
+           (routes.catalog.zone(for: q.name)?.origin.labelCount ?? 0) <= d.labelCount {
+            return finish(.servFail, ede: .notReady, "\(d) is a secondary zone without a current copy (not transferred yet, or expired)")
+        }
         let ans: AuthAnswer
         switch routes.decide(q.name, q.type, resolverAvailable: recursion && q.qclass == .in) {
         case .answer(let a):
@@ -167,6 +195,15 @@ public struct QueryEngine: Sendable {
         resp.rcode = ans.rcode
         resp.write(into: &out, maxSize: maxSize)
         return .reply
+    }
+
+    static func longestAncestor(of name: DNSName, in set: Set<DNSName>) -> DNSName? {
+        var n: DNSName? = name
+        while let c = n {
+            if set.contains(c) { return c }
+            n = c.parent
+        }
+        return nil
     }
 
     /// True when the header's first question (if any) can be read.

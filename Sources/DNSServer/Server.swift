@@ -18,6 +18,8 @@ public final class Server {
     let keys: KeyBox
     public let metrics = ServerMetrics()
     let policies: PolicyBox
+    /// The secondary zones' refresher; nil when no zone has primaries.
+    let secondaries: Secondaries
     let stopFlag = StopFlag()
     let reloadRequested = ReloadFlag()
     let logger: Logger
@@ -69,7 +71,13 @@ public final class Server {
         let resolver = config.resolver.enabled ? try Resolver(config: config.resolver, ednsPayload: config.ednsUDPPayload) : nil
         if let r = resolver { Self.logResolver(r, logger) }
         let queryLog = Self.makeQueryLog(config)
-        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger))
+        // A zone copied from a primary that the config no longer makes a secondary becomes ours to edit.
+        for (zone, role) in try store.zoneRoles() where role == .secondary && config.zones[zone]?.isSecondary != true {
+            try store.setRole(zone, .primary)
+            logger.warning("zone \(zone) was a secondary copy; its [zone] table has no 'primaries' now, so it is a primary zone here from now on (dnsctl may edit it)")
+        }
+        secondaries = Secondaries(zones: Self.secondaryZones(config), path: config.dbPath, keys: keys, logger: logger, served: catalog)
+        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries))
         workerCount = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
         let bound = try Self.bindAll(config.listen, workers: workerCount, config: config, logger: logger)
@@ -80,6 +88,7 @@ public final class Server {
         for (addr, (tcpFD, udp)) in bound { groups[addr] = startGroup(tcpFD: tcpFD, udp: udp) }
         let tcpBox = UncheckedBox(tcp)
         threads.append(spawnThread { tcpBox.value.run() })
+        threads.append(spawnThread { [stopFlag, secondaries] in secondaries.run(stop: stopFlag) })
         threads.append(spawnThread { [stopFlag] in journal.run(stop: stopFlag) })
         if let path = config.controlSocketPath {
             // DNS matters more than dnsctl's cache commands: a control socket that cannot be made is logged,
@@ -105,6 +114,11 @@ public final class Server {
         probe.replace(with: boundAddresses.first)
         if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
+    }
+
+    static func secondaryZones(_ c: ServerConfig) -> [Secondaries.Zone] {
+        c.zones.values.filter(\.isSecondary).map { Secondaries.Zone(name: $0.name, primaries: $0.primaries, key: $0.transferKey) }
+            .sorted { $0.name < $1.name }
     }
 
     static func logResolver(_ r: Resolver, _ logger: Logger) {
@@ -259,7 +273,8 @@ public final class Server {
             queryLog = Self.makeQueryLog(next)
         }
         policyGeneration += 1
-        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog, logger: logger))
+        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries))
+        if Self.secondaryZones(next) != Self.secondaryZones(config) { secondaries.replace(Self.secondaryZones(next)) }
         metricsEndpoint = endpoint
         retiredEndpoint?.stop()
         // 5. Listeners: start the new, hand TCP its set, stop the removed.

@@ -103,8 +103,9 @@ func setNonBlocking(_ fd: Int32) {
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
 }
 
-/// SOCK_DGRAM as socket(2) takes it.
+/// SOCK_DGRAM and SOCK_STREAM as socket(2) takes them.
 let datagramSocketType = Int32(SOCK_DGRAM.rawValue)
+let streamSocketType = Int32(SOCK_STREAM.rawValue)
 
 /// SO_RCVTIMEO through the C shim (the timeval layout is the shim's business).
 func jamSetRecvTimeout(_ fd: Int32, ms: Int32) -> Int32 { jam_set_recv_timeout_ms(fd, ms) }

@@ -39,12 +39,17 @@ public struct ZoneConfig: Sendable, Equatable {
     public var notify: [UpstreamServer] = []
     /// notify_key: the TSIG key (from `dnsctl tsig add`) NOTIFY messages are signed with.
     public var notifyKey: DNSName?
+    /// primaries: makes the zone a secondary here, copied from these servers ("IP", "IP:PORT") in order.
+    public var primaries: [UpstreamServer] = []
+    /// tsig: the key transfers from the primaries (and their NOTIFYs) are signed with.
+    public var transferKey: DNSName?
+    public var isSecondary: Bool { !primaries.isEmpty }
 
     public init(name: DNSName) { self.name = name }
 }
 
 extension ServerConfig {
-    static let zoneFields = ["allow_transfer", "notify", "notify_key"]
+    static let zoneFields = ["allow_transfer", "notify", "notify_key", "primaries", "tsig"]
 
     /// Every `[zone."NAME."]` table; errors name the line, the table and the form expected.
     static func parseZones(_ doc: TOMLDocument, file: String) throws(ConfigError) -> [DNSName: ZoneConfig] {
@@ -85,13 +90,28 @@ extension ServerConfig {
                 }
                 c.notify.append(u)
             }
-            let keyField: String?
-            do { keyField = try doc.string(prefix + "notify_key") } catch { throw ConfigError(file: file, error) }
-            if let k = keyField {
+            func keyName(_ field: String) throws(ConfigError) -> DNSName? {
+                let text: String?
+                do { text = try doc.string(prefix + field) } catch { throw ConfigError(file: file, error) }
+                guard let k = text else { return nil }
                 guard let n = try? DNSName(k.hasSuffix(".") ? k : k + ".") else {
-                    throw ConfigError("\(file):\(line(prefix + "notify_key")): bad key name '\(k)' in \(table)")
+                    throw ConfigError("\(file):\(line(prefix + field)): bad key name '\(k)' in \(table)")
                 }
-                c.notifyKey = n
+                return n
+            }
+            c.notifyKey = try keyName("notify_key")
+            c.transferKey = try keyName("tsig")
+            for s in try strings(prefix + "primaries", "\"IP\" or \"IP:PORT\"") ?? [] {
+                guard let u = UpstreamServer(s), !Secondaries.addressBytes(u).isEmpty else {
+                    throw ConfigError("\(file):\(line(prefix + "primaries")): bad primary address \"\(s)\" in \(table); use \"192.168.10.53\", \"192.168.10.53:53\" or \"[fd00::53]:53\"")
+                }
+                c.primaries.append(u)
+            }
+            if doc.values[prefix + "primaries"] != nil && c.primaries.isEmpty {
+                throw ConfigError("\(file):\(line(prefix + "primaries")): 'primaries' in \(table) is empty; list at least one primary, or remove it to serve the zone as a primary")
+            }
+            if c.transferKey != nil && c.primaries.isEmpty {
+                throw ConfigError("\(file):\(line(prefix + "tsig")): 'tsig' in \(table) is the key for transfers from primaries, but the table has no 'primaries'")
             }
             guard out[name.lowercased] == nil else { throw ConfigError("\(file):\(at): zone \(name) has two [zone] tables") }
             out[name.lowercased] = c

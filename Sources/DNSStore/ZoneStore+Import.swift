@@ -85,7 +85,8 @@ extension ZoneStore {
     }
 
     func syncImportLocked(source: String, zone origin: DNSName, records wanted: [ResourceRecord], dryRun: Bool) throws(StoreError) -> ZoneDiff {
-        guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (create it with 'dnsctl zone add \(origin)')") }
+        guard try zoneID(origin) != nil else { throw StoreError(.notFound, "zone \(origin) does not exist (create it with 'dnsctl zone add \(origin)')") }
+        let id = try editableZoneID(origin)
         let ownedQuery = try db.prepare("SELECT owner_key, type, rdata_key FROM import_owned WHERE source = ? AND zone_id = ?")
         try ownedQuery.bind([.text(source), .int(id)])
         var owned = Set<[UInt8]>()

@@ -9,7 +9,8 @@ import Glibc
 /// sorted the same way, so the old side is read row by row and never held. A re-import of a million records
 /// costs the new zone and its sorted keys, not a copy of the old zone and a set of its keys (680 MB before).
 extension ZoneStore {
-    func replace(zoneID id: Int64, origin: DNSName, new proposed: [ResourceRecord], dryRun: Bool) throws(StoreError) -> ZoneDiff {
+    /// `exactSerial`: a secondary's AXFR, whose SOA is stored as the primary sent it.
+    func replace(zoneID id: Int64, origin: DNSName, new proposed: [ResourceRecord], dryRun: Bool, exactSerial: Bool = false) throws(StoreError) -> ZoneDiff {
         let new: [ResourceRecord], warnings: [String]
         do {
             // The built zone serves the checks only, and goes before the stored rows are walked: the peak is
@@ -21,12 +22,12 @@ extension ZoneStore {
         let apex = new.firstIndex { $0.type == .soa && $0.name == origin }
         var (added, removed, oldSOA) = try merge(zoneID: id, origin: origin, new: new, skipping: apex)
         var diff = ZoneDiff(zone: origin)
-        guard !added.isEmpty || !removed.isEmpty || Self.differ(oldSOA, apex.map { new[$0] }, ignoringSerial: true) else {
+        guard !added.isEmpty || !removed.isEmpty || Self.differ(oldSOA, apex.map { new[$0] }, ignoringSerial: !exactSerial) else {
             diff.serial = oldSOA?.rdata.soa?.serial
             return diff
         }
         // The new SOA on its own: setting its serial inside `new` would copy the caller's million records.
-        let newSOA = apex.map { bumped(new[$0], after: oldSOA?.rdata.soa?.serial ?? 0, keepNewer: true) }
+        let newSOA = apex.map { exactSerial ? new[$0] : bumped(new[$0], after: oldSOA?.rdata.soa?.serial ?? 0, keepNewer: true) }
         if Self.differ(oldSOA, newSOA, ignoringSerial: false) {
             if let oldSOA { removed.insert(oldSOA, at: 0) }
             if let newSOA { added.insert(newSOA, at: 0) }

@@ -120,6 +120,21 @@ extension ZoneStore {
                 created_at INTEGER NOT NULL
             );
             """,
+            // Secondary zones (RFC 1996, 5936): which zones are copies of another server's, and their refresh
+            // state, so the expire timer runs across restarts. dnsctl refuses to edit a zone of role 1.
+            9: """
+            ALTER TABLE zones ADD COLUMN role INTEGER NOT NULL DEFAULT 0 CHECK (role BETWEEN 0 AND 1);
+            CREATE TABLE secondary_state (
+                zone_key BLOB PRIMARY KEY,      -- wire form, lowercased
+                name TEXT NOT NULL,
+                primaries TEXT NOT NULL,        -- as configured, for 'dnsctl zone list'
+                last_success INTEGER,           -- unix seconds of the last SOA check or transfer that worked
+                last_attempt INTEGER,
+                failures INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NOT NULL DEFAULT '',
+                next_refresh INTEGER
+            );
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {

@@ -26,7 +26,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 8
+    public static let schemaVersion: Int64 = 9
     let db: Database
     let now: @Sendable () -> Int64
     /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.
@@ -123,6 +123,18 @@ public final class ZoneStore {
         }
     }
 
+    /// The zone's id for an edit by dnsctl: not found, or a secondary's copy (which only its transfers
+    /// change), is an error that says what to do instead.
+    func editableZoneID(_ origin: DNSName) throws(StoreError) -> Int64 {
+        let s = try db.prepare("SELECT id, role FROM zones WHERE name_key = ?")
+        try s.bind([.blob(origin.lowercased.wire)])
+        guard try s.step() else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+        guard s.int(1) == ZoneRole.primary.rawValue else {
+            throw StoreError(.rejected, "zone \(origin) is a secondary: its data comes from its primaries by zone transfer; edit it there (or take 'primaries' out of its [zone] table in jamdns.toml to make it a primary here)")
+        }
+        return s.int(0)
+    }
+
     func zoneID(_ origin: DNSName) throws(StoreError) -> Int64? {
         let s = try db.prepare("SELECT id FROM zones WHERE name_key = ?")
         try s.bind([.blob(origin.lowercased.wire)])
@@ -187,7 +199,7 @@ public final class ZoneStore {
     }
 
     func setFallthroughLocked(_ origin: DNSName, _ mode: Fallthrough) throws(StoreError) -> Fallthrough {
-        guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+        let id = try editableZoneID(origin)
         let q = try db.prepare("SELECT fallthrough FROM zones WHERE id = ?")
         try q.bind([.int(id)])
         let old = try q.step() ? Fallthrough(rawValue: Int(q.int(0))) ?? .off : .off
@@ -200,7 +212,7 @@ public final class ZoneStore {
 
     public func removeZone(_ origin: DNSName) throws(StoreError) {
         try db.transaction { () throws(StoreError) in
-            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            let id = try editableZoneID(origin)
             try db.prepare("DELETE FROM zones WHERE id = ?").run([.int(id)])
             // The zone's history goes (a zone made again under this name must not inherit it); its entries stay
             // as "replaced", so the ids a reader counts on have no gap and a reader behind loads nothing for it.
@@ -325,7 +337,7 @@ public final class ZoneStore {
     public func edit(zone origin: DNSName, dryRun: Bool = false,
                      _ change: (inout [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> ZoneDiff {
         try db.transaction { () throws(StoreError) -> ZoneDiff in
-            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            let id = try editableZoneID(origin)
             let old = try records(zoneID: id)
             var new = old
             try change(&new)
@@ -340,7 +352,7 @@ public final class ZoneStore {
     public func edit(zone origin: DNSName, names: [DNSName], dryRun: Bool = false,
                      _ change: (inout [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> ZoneDiff {
         try db.transaction { () throws(StoreError) -> ZoneDiff in
-            guard let id = try zoneID(origin) else { throw StoreError(.notFound, "zone \(origin) does not exist (see 'dnsctl zone list')") }
+            let id = try editableZoneID(origin)
             var owners = [origin]
             for n in names where !owners.contains(n) { owners.append(n) }
             let old = try records(zoneID: id, owners: owners)
@@ -389,7 +401,7 @@ public final class ZoneStore {
     @discardableResult
     public func importZone(_ origin: DNSName, records new: [ResourceRecord], dryRun: Bool = false) throws(StoreError) -> ZoneDiff {
         try db.transaction { () throws(StoreError) -> ZoneDiff in
-            if let id = try zoneID(origin) { return try replace(zoneID: id, origin: origin, new: new, dryRun: dryRun) }
+            if try zoneID(origin) != nil { return try replace(zoneID: try editableZoneID(origin), origin: origin, new: new, dryRun: dryRun) }
             var b = ZoneBuilder(origin: origin, expectedRecords: new.count)
             let dedup = Self.settle(new, in: &b)
             let problems = b.checkPart { _ in false }
@@ -421,21 +433,24 @@ public final class ZoneStore {
 
     /// Writes the difference between `old` and `proposed` after the zone checks, with the serial bumped.
     /// `partial`: the records are those of these names only (apex included), and only those names are checked.
+    /// `exactSerial`: a secondary's write, whose SOA serial is the primary's and is kept as it is (a change of
+    /// serial alone is a change).
     func commit(zoneID id: Int64, origin: DNSName, old: [ResourceRecord], new proposed: [ResourceRecord], dryRun: Bool,
-                keepNewerSerial: Bool, partial: Set<DNSName>? = nil) throws(StoreError) -> ZoneDiff {
+                keepNewerSerial: Bool, partial: Set<DNSName>? = nil, exactSerial: Bool = false) throws(StoreError) -> ZoneDiff {
         // Duplicates dropped and TTLs settled by the builder, which then checks the result.
         var b = ZoneBuilder(origin: origin, expectedRecords: partial == nil ? proposed.count : 0)
         var new = Self.settle(proposed, in: &b)
-        let changed = Self.diff(old: old, new: new, ignoringSerial: true)
+        let changed = Self.diff(old: old, new: new, ignoringSerial: !exactSerial)
         var diff = ZoneDiff(zone: origin)
         guard !changed.added.isEmpty || !changed.removed.isEmpty else {
             diff.serial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial
             return diff
         }
         let oldSerial = old.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial ?? 0
-        diff.serial = bumpSerial(&new, origin: origin, after: oldSerial, keepNewer: keepNewerSerial)
+        diff.serial = exactSerial ? new.first { $0.type == .soa && $0.name == origin }?.rdata.soa?.serial
+            : bumpSerial(&new, origin: origin, after: oldSerial, keepNewer: keepNewerSerial)
         diff.warnings = try checked(&b, zoneID: id, partial: partial, new: new)
-        let final = Self.withSerial(changed, old: old, new: new)
+        let final = exactSerial ? changed : Self.withSerial(changed, old: old, new: new)
         diff.added = final.added
         diff.removed = final.removed
         if !dryRun { try apply(zoneID: id, added: final.added, removed: final.removed) }

@@ -260,8 +260,10 @@ public enum TSIG {
 
     /// Checks a signed message (§5.2 for a request, §5.3 with `requestMAC` for an answer): the key known, the
     /// MAC long enough and right, then the time within the fudge. Returns the split message and its key.
+    /// `preceding`: in a multi-message answer, the unsigned messages since the last signed one, as they came
+    /// (§5.3.1: the MAC covers them too).
     public static func verify(_ s: Split, keys: (DNSName) -> TSIGKey?, now: UInt64, requestMAC: [UInt8]? = nil,
-                              timersOnly: Bool = false) -> Result<TSIGKey, Failure> {
+                              timersOnly: Bool = false, preceding: [UInt8] = []) -> Result<TSIGKey, Failure> {
         guard let key = keys(s.tsig.keyName), key.algorithm.name == s.tsig.algorithm else { return .failure(.badKey) }
         let full = key.algorithm.macLength, got = s.tsig.mac.count
         // §5.2.2.1: longer than the algorithm gives, or shorter than 10 bytes or half of it: FORMERR.
@@ -271,7 +273,7 @@ public enum TSIG {
         var unsigned = s.unsigned
         unsigned[0] = UInt8(s.tsig.originalID >> 8)
         unsigned[1] = UInt8(s.tsig.originalID & 0xFF)
-        guard let mac = key.algorithm.mac(key: key.secret, digestInput(unsigned, s.tsig, requestMAC: requestMAC, timersOnly: timersOnly)) else {
+        guard let mac = key.algorithm.mac(key: key.secret, digestInput(preceding + unsigned, s.tsig, requestMAC: requestMAC, timersOnly: timersOnly)) else {
             return .failure(.badKey)
         }
         let same = mac.withUnsafeBytes { a in s.tsig.mac.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, got) } }

@@ -85,7 +85,7 @@ public struct ExtendedErrorCode: RawRepresentable, Hashable, Sendable {
     public static let blocked = Self(rawValue: 15), censored = Self(rawValue: 16), prohibited = Self(rawValue: 18)
     public static let notAuthoritative = Self(rawValue: 20), notSupported = Self(rawValue: 21)
     public static let noReachableAuthority = Self(rawValue: 22), networkError = Self(rawValue: 23)
-    public static let invalidData = Self(rawValue: 24)
+    public static let invalidData = Self(rawValue: 24), notReady = Self(rawValue: 14)
 }
 
 /// The OPT pseudo-record (RFC 6891 §6.1).

@@ -117,4 +117,40 @@ import Glibc
         #expect(later.contains("BADSIG"), "the wrong key's query is logged")
         #expect(!later.contains(Self.secret), "the secret never reaches the log")
     }
+
+    @Test("a 60,000-record AXFR streams over a real connection: pipelined queries after it are answered after its last SOA, and other clients meanwhile")
+    func bigTransferPipelined() throws {
+        let zones = Env.tempDir("big-zone")
+        var text = "$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n"
+        for i in 0..<60_000 { text += "h\(i) A 10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255)\n" }
+        Env.write(zones + "/big.test.zone", text)
+        let cfgDir = Env.tempDir("big-config")
+        Env.write(cfgDir + "/jamdns.toml", "[zone.\"big.test.\"]\nallow_transfer = [\"127.0.0.0/8\"]\n")
+        let s = try JamdnsServer(zones: zones, extraArgs: ["--config", cfgDir + "/jamdns.toml"])
+        defer { s.child.stop() }
+        let fd = try #require(DNSClient.connectTCP(port: s.port, timeoutMs: 10_000))
+        defer { close(fd) }
+        let axfr = Message.query(try DNSName("big.test."), .axfr, id: 100, recursionDesired: false, edns: nil).wireBytes()
+        let soa = Message.query(try DNSName("big.test."), .soa, id: 101, recursionDesired: false, edns: nil).wireBytes()
+        DNSClient.sendFrame(fd, axfr)
+        DNSClient.sendFrame(fd, soa)
+        var records = 0, messages = 0, soas = 0
+        var names = Set<String>()
+        while soas < 2 {
+            let frame = try #require(DNSClient.readFrame(fd), "the stream ended after \(messages) messages")
+            let m = try Message.parse(frame)
+            #expect(m.header.id == 100, "an answer inside the transfer")
+            messages += 1
+            for r in m.answers {
+                records += 1
+                if r.type == .soa { soas += 1 } else { names.insert("\(r.name) \(r.type)") }
+            }
+            // Another client meanwhile (after the first message: the transfer is under way).
+            if messages == 1 { #expect(DNSClient.ask("h5.big.test.", .a, port: s.port, tcp: true)?.answers.count == 1) }
+        }
+        #expect(records == 60_004 && names.count == 60_002, "\(records) records, \(names.count) distinct")
+        #expect(messages > 10)
+        let after = try Message.parse(try #require(DNSClient.readFrame(fd)))
+        #expect(after.header.id == 101 && after.answers.first?.type == .soa)
+    }
 }

@@ -1,0 +1,292 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DNSForward
+import DNSStore
+import DNSTSIG
+import DNSWire
+import DNSZone
+import Logging
+import Synchronization
+import SystemIO
+
+/// The zones this server is a secondary for, kept current from their primaries (RFC 1034 §4.3.5, RFC 1996):
+/// an SOA check at start, on every NOTIFY and at the SOA's refresh interval (retry after a failure), then IXFR
+/// (AXFR when there is no copy, the primary asks for it, or the IXFR does not apply). A transfer is checked
+/// whole and committed to the store in one transaction; the store watcher then serves it like any edit. After
+/// `expire` without a successful check the zone answers SERVFAIL until a primary is reached again, with a log
+/// line at half of it. One thread; the refresh state is kept in the store, so the expire clock survives a
+/// restart.
+package final class Secondaries: Sendable {
+    struct Zone: Sendable, Equatable {
+        var name: DNSName
+        var primaries: [UpstreamServer]
+        var key: DNSName?
+    }
+
+    enum NotifyVerdict: Equatable { case accepted, notSecondary, notPrimary, wrongKey }
+
+    /// What the zone metrics show, per zone.
+    struct Status: Sendable {
+        var serial: UInt32?
+        var lastSuccess: Int64?
+        var failures = 0
+        var refreshes = 0
+        var transfers = 0
+        var lastTransferMs: Int64 = 0
+        var lastTransferBytes = 0
+        var expired = false
+        var nextRefresh: Int64 = 0
+    }
+
+    private let zones: Mutex<[DNSName: Zone]>
+    /// Zones that answer SERVFAIL: configured but without a copy yet, or expired. Read by every query batch.
+    let down: Current<Set<DNSName>>
+    private let events = Mutex<[(DNSName, Bool)]>([])  // (zone, from NOTIFY)
+    private let status = Mutex<[DNSName: Status]>([:])
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    let path: String
+    let keys: KeyBox
+    let logger: Logger
+
+    init(zones list: [Zone], path: String, keys: KeyBox, logger: Logger, served: Catalog) {
+        var d: [DNSName: Zone] = [:]
+        for z in list { d[z.name] = z }
+        zones = Mutex(d)
+        down = Current(Set(list.map(\.name).filter { served.zones[$0] == nil }))
+        self.path = path
+        self.keys = keys
+        self.logger = logger
+        var fds: [Int32] = [0, 0]
+        _ = pipe(&fds)
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    var configured: [Zone] { zones.withLock { Array($0.values) } }
+    func statuses() -> [DNSName: Status] { status.withLock { $0 } }
+
+    /// A config reload's zone list: new zones are checked at once; dropped ones stop being refreshed (their
+    /// copy stays in the store until removed, and is served as a primary would not be: see Server.reload).
+    func replace(_ list: [Zone]) {
+        zones.withLock { z in
+            z = [:]
+            for e in list { z[e.name] = e }
+        }
+        for e in list { refreshNow(e.name) }
+    }
+
+    /// A NOTIFY for `zone` (RFC 1996 §3.10): accepted only from a primary of the zone, signed with its key
+    /// when it has one. Accepted means an SOA check soon.
+    func notify(zone: DNSName, from client: IPBits, key: DNSName?) -> NotifyVerdict {
+        guard let z = zones.withLock({ $0[zone] }) else { return .notSecondary }
+        guard z.primaries.contains(where: { IPBits(bytes: Self.addressBytes($0)) == client }) else { return .notPrimary }
+        if let want = z.key, want != key { return .wrongKey }
+        queue(zone, notify: true)
+        return .accepted
+    }
+
+    /// `dnsctl zone refresh`: an SOA check now. False when the zone is not a secondary here.
+    @discardableResult
+    func refreshNow(_ zone: DNSName) -> Bool {
+        guard zones.withLock({ $0[zone] }) != nil else { return false }
+        queue(zone, notify: false)
+        return true
+    }
+
+    private func queue(_ zone: DNSName, notify: Bool) {
+        events.withLock { $0.append((zone, notify)) }
+        var b: UInt8 = 1
+        _ = write(wakeWrite, &b, 1)
+    }
+
+    static func addressBytes(_ u: UpstreamServer) -> [UInt8] {
+        if let v4 = IPv4Address(u.host) { return v4.bytes }
+        if let v6 = IPv6Address(u.host) { return v6.bytes }
+        return []
+    }
+
+    func run(stop: StopFlag) {
+        var store: ZoneStore?
+        var next: [DNSName: Int64] = [:]
+        var warned: Set<DNSName> = []
+        var drain = [UInt8](repeating: 0, count: 64)
+        // The persisted state: the expire clock runs from the last success, across restarts.
+        if let s = try? ZoneStore(path: path), let saved = try? s.secondaryStates() {
+            status.withLock { st in
+                for e in saved {
+                    st[e.zone, default: Status()].lastSuccess = e.lastSuccess
+                    st[e.zone, default: Status()].failures = e.failures
+                }
+            }
+            store = s
+        }
+        while !stop.isSet {
+            var p = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 250)
+            while read(wakeRead, &drain, drain.count) > 0 {}
+            let now = Int64(time(nil))
+            let asked = events.withLock { q -> [(DNSName, Bool)] in defer { q.removeAll() }; return q }
+            for (z, _) in asked { next[z] = now }
+            for z in configured where next[z.name] == nil { next[z.name] = now }  // new (or at start): check now
+            for z in configured where next[z.name]! <= now {
+                do {
+                    if store == nil { store = try ZoneStore(path: path) }
+                    next[z.name] = refresh(z, store: store!, now: now)
+                } catch {
+                    logger.error("secondary zone \(z.name): the store cannot be read: \(error)")
+                    store = nil
+                    next[z.name] = now + 10
+                }
+            }
+            // Expiry, and the warning well before it.
+            var downNow = down.snapshot()
+            let before = downNow
+            for z in configured {
+                let st = status.withLock { $0[z.name] } ?? Status()
+                let soa = (try? store?.records(zone: z.name, at: z.name))?.first { $0.type == .soa }?.rdata.soa
+                guard let soa, let last = st.lastSuccess else {
+                    if soa == nil { downNow.insert(z.name) }
+                    continue
+                }
+                let age = now - last
+                if age > Int64(soa.expire) {
+                    if !downNow.contains(z.name) {
+                        logger.error("secondary zone \(z.name) expired: no primary reached for \(age) s (SOA expire \(soa.expire) s); answering SERVFAIL for it until one is",
+                                     metadata: ["primaries": "\(z.primaries.map(\.description).joined(separator: " "))"])
+                    }
+                    downNow.insert(z.name)
+                } else {
+                    downNow.remove(z.name)
+                    if age > Int64(soa.expire) / 2 {
+                        if warned.insert(z.name).inserted {
+                            logger.warning("secondary zone \(z.name) has not reached a primary for \(age) s; it expires in \(Int64(soa.expire) - age) s")
+                        }
+                    } else {
+                        warned.remove(z.name)
+                    }
+                }
+                status.withLock { $0[z.name, default: Status()].expired = age > Int64(soa.expire) }
+            }
+            for z in downNow where !configured.contains(where: { $0.name == z }) { downNow.remove(z) }
+            if downNow != before { down.replace(with: downNow) }
+        }
+    }
+
+    /// One refresh of one zone; returns when the next is due (unix seconds).
+    private func refresh(_ z: Zone, store: ZoneStore, now: Int64) -> Int64 {
+        let ours: ResourceRecord?
+        do { ours = try store.records(zone: z.name, at: z.name).first { $0.type == .soa } } catch { ours = nil }
+        let soa = ours?.rdata.soa
+        var key: TSIGKey?
+        if let k = z.key {
+            key = keys.snapshot().key(k)
+            if key == nil {
+                return failed(z, store: store, now: now, soa: soa, error: "TSIG key \(k) is not in the store (add it with 'dnsctl tsig add \(k) --secret-file FILE')")
+            }
+        }
+        var errors: [String] = []
+        for p in z.primaries {
+            let client = PrimaryClient(server: p, key: key)
+            do {
+                let theirs = try client.soaSerial(z.name)
+                if let soa, !serialNewer(theirs, than: soa.serial) {
+                    if serialNewer(soa.serial, than: theirs) {
+                        logger.warning("primary \(p) has serial \(theirs) for \(z.name), older than our \(soa.serial); keeping ours", metadata: [:])
+                    }
+                    return succeeded(z, store: store, now: now, soa: soa, primaries: z.primaries)
+                }
+                let started = monotonicMs()
+                var (got, bytes, messages) = try client.transfer(z.name, ixfrFrom: ours)
+                if case .askWhole = got { (got, bytes, messages) = try client.transfer(z.name, ixfrFrom: nil) }
+                var kind = ours == nil ? "AXFR" : "IXFR"
+                switch got {
+                case .upToDate, .askWhole:
+                    return succeeded(z, store: store, now: now, soa: soa, primaries: z.primaries)
+                case .incremental(let diffs, _):
+                    do {
+                        try store.applyTransfer(zone: z.name, diffs: diffs)
+                    } catch {
+                        logger.warning("IXFR of \(z.name) from \(p) does not apply (\(error)); transferring it whole")
+                        (got, bytes, messages) = try client.transfer(z.name, ixfrFrom: nil)
+                        kind = "AXFR"
+                        try commitWhole(got, z, store: store, ours: nil)
+                    }
+                case .whole:
+                    if ours != nil { kind = "IXFR (whole zone)" }
+                    try commitWhole(got, z, store: store, ours: soa?.serial)
+                }
+                let ms = monotonicMs() - started
+                let newSOA = (try? store.records(zone: z.name, at: z.name))?.first { $0.type == .soa }?.rdata.soa
+                status.withLock { st in
+                    st[z.name, default: Status()].transfers += 1
+                    st[z.name, default: Status()].lastTransferMs = ms
+                    st[z.name, default: Status()].lastTransferBytes = bytes
+                }
+                logger.info("zone transferred from primary", metadata: [
+                    "zone": "\(z.name)", "type": "\(kind)", "primary": "\(p)", "serial": "\(newSOA?.serial ?? 0)",
+                    "messages": "\(messages)", "bytes": "\(bytes)", "ms": "\(ms)",
+                ])
+                return succeeded(z, store: store, now: now, soa: newSOA, primaries: z.primaries)
+            } catch let e as TransferError {
+                errors.append("\(p): \(e)")
+            } catch {
+                errors.append("\(p): \(error)")
+            }
+        }
+        return failed(z, store: store, now: now, soa: soa, error: errors.joined(separator: "; "))
+    }
+
+    /// An AXFR (or AXFR-style IXFR) answer committed, if its serial moves forward from ours.
+    private func commitWhole(_ got: Received, _ z: Zone, store: ZoneStore, ours: UInt32?) throws {
+        guard case .whole(let records, let serial) = got else { throw TransferError("the primary did not send the zone whole") }
+        if let ours, !serialNewer(serial, than: ours) {
+            throw TransferError("the transfer has serial \(serial), not newer than our \(ours) (RFC 1982); keeping our copy")
+        }
+        try store.storeTransfer(zone: z.name, records: records)
+    }
+
+    private func succeeded(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?, primaries: [UpstreamServer]) -> Int64 {
+        let next = now + Int64(max(5, soa?.refresh ?? 60))
+        status.withLock { st in
+            st[z.name, default: Status()].lastSuccess = now
+            st[z.name, default: Status()].failures = 0
+            st[z.name, default: Status()].refreshes += 1
+            st[z.name, default: Status()].serial = soa?.serial
+            st[z.name, default: Status()].nextRefresh = next
+        }
+        persist(z, store: store, now: now, next: next, error: "")
+        if down.snapshot().contains(z.name), soa != nil {
+            var d = down.snapshot()
+            d.remove(z.name)
+            down.replace(with: d)
+        }
+        return next
+    }
+
+    private func failed(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?, error: String) -> Int64 {
+        let failures = status.withLock { st -> Int in
+            st[z.name, default: Status()].failures += 1
+            return st[z.name]!.failures
+        }
+        // No copy yet: back off from 5 s to 5 minutes; with a copy, the SOA's retry interval.
+        let wait = soa.map { Int64(max(5, $0.retry)) } ?? min(300, 5 << Int64(min(6, failures - 1)))
+        status.withLock { $0[z.name, default: Status()].nextRefresh = now + wait }
+        logger.warning("secondary zone \(z.name): no primary could be used; next try in \(wait) s: \(error)")
+        persist(z, store: store, now: now, next: now + wait, error: error)
+        return now + wait
+    }
+
+    private func persist(_ z: Zone, store: ZoneStore, now: Int64, next: Int64, error: String) {
+        let st = status.withLock { $0[z.name] } ?? Status()
+        try? store.recordRefresh(SecondaryState(zone: z.name, primaries: z.primaries.map(\.description).joined(separator: " "),
+                                                lastSuccess: st.lastSuccess, lastAttempt: now, failures: st.failures, lastError: error, nextRefresh: next))
+    }
+}

@@ -132,7 +132,7 @@ package struct Pipeline {
                 return .reply(size: size, source: .refused)
             }
         }
-        let memoKey = policy.memoGeneration(routes.catalog.generation)
+        let memoKey = policy.memoGeneration(routes.catalog.generation) &+ (policy.secondaries?.downGeneration.load(ordering: .acquiring) ?? 0) << 56
         var size: Int
         var source: AnswerSource
         if signer == nil, allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {

@@ -42,6 +42,9 @@ package final class Secondaries: Sendable {
     private let zones: Mutex<[DNSName: Zone]>
     /// Zones that answer SERVFAIL: configured but without a copy yet, or expired. Read by every query batch.
     let down: Current<Set<DNSName>>
+    /// Counts changes of `down`: part of the answer memo's key, so a memoised answer of a zone that has
+    /// since expired (or come back) is not served.
+    let downGeneration = Atomic<UInt64>(0)
     private let events = Mutex<[(DNSName, Bool)]>([])  // (zone, from NOTIFY)
     private let status = Mutex<[DNSName: Status]>([:])
     private let wakeRead: Int32
@@ -176,8 +179,13 @@ package final class Secondaries: Sendable {
                 status.withLock { $0[z.name, default: Status()].expired = age > Int64(soa.expire) }
             }
             for z in downNow where !configured.contains(where: { $0.name == z }) { downNow.remove(z) }
-            if downNow != before { down.replace(with: downNow) }
+            if downNow != before { setDown(downNow) }
         }
+    }
+
+    private func setDown(_ d: Set<DNSName>) {
+        down.replace(with: d)
+        downGeneration.add(1, ordering: .releasing)
     }
 
     /// One refresh of one zone; returns when the next is due (unix seconds).
@@ -254,7 +262,7 @@ package final class Secondaries: Sendable {
     }
 
     private func succeeded(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?, primaries: [UpstreamServer]) -> Int64 {
-        let next = now + Int64(max(5, soa?.refresh ?? 60))
+        let next = now + Int64(max(1, soa?.refresh ?? 60))  // the SOA's own timer; 1 s at least
         status.withLock { st in
             st[z.name, default: Status()].lastSuccess = now
             st[z.name, default: Status()].failures = 0
@@ -266,7 +274,7 @@ package final class Secondaries: Sendable {
         if down.snapshot().contains(z.name), soa != nil {
             var d = down.snapshot()
             d.remove(z.name)
-            down.replace(with: d)
+            setDown(d)
         }
         return next
     }
@@ -277,7 +285,7 @@ package final class Secondaries: Sendable {
             return st[z.name]!.failures
         }
         // No copy yet: back off from 5 s to 5 minutes; with a copy, the SOA's retry interval.
-        let wait = soa.map { Int64(max(5, $0.retry)) } ?? min(300, 5 << Int64(min(6, failures - 1)))
+        let wait = soa.map { Int64(max(1, $0.retry)) } ?? min(300, 5 << Int64(min(6, failures - 1)))
         status.withLock { $0[z.name, default: Status()].nextRefresh = now + wait }
         logger.warning("secondary zone \(z.name): no primary could be used; next try in \(wait) s: \(error)")
         persist(z, store: store, now: now, next: now + wait, error: error)

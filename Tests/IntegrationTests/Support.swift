@@ -301,9 +301,11 @@ final class JamdnsServer {
     let child: Child
     var db: String { dir + "/store.sqlite" }
 
-    init(zones: String, extraArgs: [String] = []) throws {
+    /// `prepare`: runs on the store's path before the server starts (keys added with dnsctl, for instance).
+    init(zones: String, extraArgs: [String] = [], prepare: ((_ db: String) throws -> Void)? = nil) throws {
         let dir = Env.tempDir("srv")
         self.dir = dir
+        try prepare?(dir + "/store.sqlite")
         (port, child) = try startOnFreePort("jamdns", { port in
             let c = try Child(
                 [Env.bin + "/jamdns", "--listen", "127.0.0.1:\(port)", "--db", dir + "/store.sqlite", "--zones", zones] + extraArgs,

@@ -16,7 +16,7 @@ import Glibc
 
     /// The zone's records as `kdig axfr` prints them, normalised (one space, lower case, sorted), TSIG and
     /// comments left out; nil when the transfer failed.
-    static func axfr(port: UInt16, key: String? = nil, dir: String) throws -> [String]? {
+    static func axfr(port: UInt16, zone: String = zone, key: String? = nil, dir: String) throws -> [String]? {
         let kdig = try #require(Env.which("kdig"))
         var args = ["@127.0.0.1", "-p", "\(port)", zone, "AXFR", "+tcp"]
         if let key { args += ["-y", "hmac-sha256:xfr:\(key)"] }

@@ -127,6 +127,13 @@ final class ControlServer {
             guard let t else { return "error: unknown type '\(words[2])'\n" }
             return explainText(n, t, catalog: authority.snapshot(), policy: policies.snapshot())
         }
+        if verb == "refresh" {
+            guard words.count >= 2, let n = try? DNSName(words[1].hasSuffix(".") ? words[1] : words[1] + ".") else { return "error: refresh needs a zone name\n" }
+            guard policies.snapshot().secondaries?.refreshNow(n) == true else {
+                return "error: \(n) is not a secondary zone of this server (no [zone.\"\(n)\"] primaries in its config)\n"
+            }
+            return "ok: \(n): checking its primaries now; 'dnsctl zone list' shows the result\n"
+        }
         guard let resolver = policies.snapshot().resolver else { return "error: no resolver is configured, so there is no cache\n" }
         func name(_ i: Int) -> DNSName? {
             guard words.count > i else { return nil }
@@ -151,7 +158,7 @@ final class ControlServer {
                 + "forwarder received=\(f.received) coalesced=\(f.coalesced) upstream=\(f.sentUpstream) answered=\(f.answered) failed=\(f.failed) overloaded=\(f.overloaded)\n"
                 + resolver.upstreamReport()
         default:
-            return "error: unknown request '\(verb)' (flush [NAME], show NAME, stats, explain NAME [TYPE])\n"
+            return "error: unknown request '\(verb)' (flush [NAME], show NAME, stats, explain NAME [TYPE], refresh ZONE)\n"
         }
     }
 }

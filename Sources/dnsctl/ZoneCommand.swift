@@ -6,23 +6,58 @@ import DNSZone
 struct ZoneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zone", abstract: "List, create, remove, import and export zones.",
-        subcommands: [List.self, Add.self, Set_.self, Remove.self, Import.self, Export.self])
+        subcommands: [List.self, Add.self, Set_.self, Remove.self, Import.self, Export.self, Refresh.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the zones with their record counts, serials and fallthrough modes.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the zones: record count, serial, fallthrough mode, role, and for a secondary its primaries and refresh times.")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let zones = try options.open(readOnly: true).zones()
+            let store = try options.open(readOnly: true)
+            let zones = try store.zones()
+            let roles = try store.zoneRoles()
+            var states: [DNSName: SecondaryState] = [:]
+            for s in try store.secondaryStates() { states[s.zone] = s }
+            // A secondary configured but not transferred yet has state and no zone row: listed too.
+            let pending = states.keys.filter { z in !zones.contains { $0.name == z } }.sorted()
+            struct Row { var name: DNSName, records: Int?, serial: UInt32?, mode: String, role: ZoneRole, state: SecondaryState? }
+            var rows = zones.map { Row(name: $0.name, records: $0.records, serial: $0.serial, mode: $0.fallthroughMode.description,
+                                       role: roles[$0.name] ?? .primary, state: states[$0.name]) }
+            rows += pending.map { Row(name: $0, records: nil, serial: nil, mode: "off", role: .secondary, state: states[$0]) }
+            func role(_ r: Row) -> String { r.role == .secondary ? "secondary" : "primary" }
             if options.json {
-                say(JSON.array(zones.map {
-                    .object([("name", .string($0.name.description)), ("records", .number(Int64($0.records))), ("serial", .number(Int64($0.serial))),
-                             ("fallthrough", .string($0.fallthroughMode.description))])
+                say(JSON.array(rows.map { r in
+                    var fields: [(String, JSON)] = [("name", .string(r.name.description)), ("records", r.records.map { .number(Int64($0)) } ?? .null),
+                                                    ("serial", r.serial.map { .number(Int64($0)) } ?? .null), ("fallthrough", .string(r.mode)),
+                                                    ("role", .string(role(r)))]
+                    if let st = r.state {
+                        fields += [("primaries", .string(st.primaries)), ("last_refresh", st.lastSuccess.map { .number($0) } ?? .null),
+                                   ("next_refresh", st.nextRefresh.map { .number($0) } ?? .null), ("failures", .number(Int64(st.failures))),
+                                   ("last_error", .string(st.lastError))]
+                    }
+                    return .object(fields)
                 }).text)
             } else {
-                table(["ZONE", "RECORDS", "SERIAL", "FALLTHROUGH"], zones.map { [$0.name.description, String($0.records), String($0.serial), $0.fallthroughMode.description] })
+                // The refresh columns only when some zone is a secondary: a primary-only store keeps a narrow table.
+                let secondary = rows.contains { $0.role == .secondary }
+                table(["ZONE", "RECORDS", "SERIAL", "FALLTHROUGH", "ROLE"] + (secondary ? ["PRIMARIES", "LAST REFRESH", "NEXT REFRESH"] : []), rows.map { r in
+                    [r.name.description, r.records.map(String.init) ?? "-", r.serial.map(String.init) ?? "-", r.mode, role(r)]
+                        + (secondary ? [r.state?.primaries ?? "-", r.state?.lastSuccess.map(utcTime) ?? "-", r.state?.nextRefresh.map(utcTime) ?? "-"] : [])
+                })
+                for r in rows where (r.state?.failures ?? 0) > 0 {
+                    note("\(r.name): \(r.state!.failures) refresh failures in a row; last: \(r.state!.lastError)")
+                }
             }
         }
+    }
+
+    struct Refresh: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the running server to check a secondary zone's primaries now (as a NOTIFY would).")
+        @OptionGroup var socket: CacheCommand.SocketOption
+        @Argument(help: "A secondary zone, e.g. jamfox.dev.") var name: String
+        func run() throws { try ask(socket.path, "refresh " + name, json: socket.store.json) }
     }
 
     struct Add: ParsableCommand {
@@ -131,4 +166,13 @@ enum FallthroughArgument: String, ExpressibleByArgument, CaseIterable {
 
 func absolute(_ text: String) throws -> DNSName {
     do { return try DNSName(text.hasSuffix(".") ? text : text + ".") } catch { throw ValidationError("bad zone name '\(text)': \(error.context)") }
+}
+
+/// Unix seconds as UTC, "2026-12-03 12:45:24Z".
+func utcTime(_ t: Int64) -> String {
+    var tt = time_t(t)
+    var tmv = tm()
+    gmtime_r(&tt, &tmv)
+    func p(_ v: Int32, _ w: Int) -> String { String(repeating: "0", count: max(0, w - String(v).count)) + String(v) }
+    return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2)) \(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))Z"
 }

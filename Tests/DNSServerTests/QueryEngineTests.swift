@@ -80,7 +80,10 @@ import TestSupport
     }
 
     @Test func headerGate() throws {
-        #expect(respond(query("rpi0.jamfox.dev.", .a, flags: 4 << 11))?.rcode == .notImp)
+        #expect(respond(query("rpi0.jamfox.dev.", .a, flags: 2 << 11))?.rcode == .notImp)
+        // NOTIFY asks about an SOA (RFC 1996 §3.7); this engine alone is no secondary of anything.
+        #expect(respond(query("rpi0.jamfox.dev.", .a, flags: 4 << 11))?.rcode == .formErr)
+        #expect(respond(query("jamfox.dev.", .soa, flags: 4 << 11))?.rcode == .notAuth)
         #expect(respond(query("rpi0.jamfox.dev.", .a) + [0])?.rcode == .formErr)
         // A header-only FORMERR keeps the query's opcode, RD and CD, and sets nothing else but QR.
         let malformed = try #require(respond(query("rpi0.jamfox.dev.", .a, flags: 0x0110) + [0]))

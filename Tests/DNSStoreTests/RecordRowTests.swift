@@ -75,6 +75,8 @@ import Testing
                 DROP TABLE records;
                 ALTER TABLE records_v5 RENAME TO records;
                 ALTER TABLE changes DROP COLUMN bytes;
+                ALTER TABLE zones DROP COLUMN role;
+                DROP TABLE secondary_state;
                 PRAGMA user_version = 5;
                 """)
             #expect(try s.db.scalarInt("SELECT count(*) FROM records WHERE length(owner) = 0") == 0)

@@ -23,9 +23,9 @@ import Glibc
         let s = try Store()
         let (rc, out) = try s.run(["zone", "list"])
         #expect(rc == 0)
-        #expect(out.hasPrefix("ZONE         RECORDS  SERIAL      FALLTHROUGH\njamfox.dev.  15       2026112100  off\n"), "\(out)")
+        #expect(out.hasPrefix("ZONE         RECORDS  SERIAL      FALLTHROUGH  ROLE\njamfox.dev.  15       2026112100  off          primary\n"), "\(out)")
         let (rc2, json) = try s.run(["zone", "list", "--json"])
-        #expect(rc2 == 0 && json.trimmingWhitespace == #"[{"name":"jamfox.dev.","records":15,"serial":2026112100,"fallthrough":"off"}]"#)
+        #expect(rc2 == 0 && json.trimmingWhitespace == #"[{"name":"jamfox.dev.","records":15,"serial":2026112100,"fallthrough":"off","role":"primary"}]"#)
     }
 
     @Test("--db before the subcommand and $JAMDNS_DB work too")

@@ -119,7 +119,13 @@ import Glibc
         let theirs = try #require(try TransferInteropTests.axfr(port: knotPort, zone: "knot.test.", key: Self.secret, dir: cfgDir))
         #expect(try TransferInteropTests.axfr(port: s.port, zone: "knot.test.", dir: cfgDir) == theirs)
 
-        // dnsctl does not edit the copy.
+        // dnsctl lists it as a secondary with its primary and refresh times, asks for a refresh, and does not edit it.
+        let (_, list) = try s.dnsctl(["zone", "list"])
+        #expect(list.contains("secondary") && list.contains("127.0.0.1:\(knotPort)") && list.contains("NEXT REFRESH"), "\(list)")
+        let (rs, refreshed) = try s.dnsctl(["zone", "refresh", "knot.test."])
+        #expect(rs == 0 && refreshed.contains("checking its primaries now"), "\(refreshed)")
+        let (ns, notOurs) = try s.dnsctl(["zone", "refresh", "other.test."])
+        #expect(ns != 0 && notOurs.contains("not a secondary zone"), "\(notOurs)")
         let (status, out) = try s.dnsctl(["record", "add", "x.knot.test.", "A", "192.0.2.1"])
         #expect(status != 0 && out.contains("is a secondary"), "\(out)")
 

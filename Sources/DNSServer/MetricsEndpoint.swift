@@ -29,6 +29,32 @@ extension Server {
         }
     }
 
+    /// Per zone: the serial served and the role; per secondary zone: its refresh and transfer figures.
+    static func zoneMetrics(_ p: inout PrometheusText, catalog: Catalog, policy: Policy) {
+        let secondaries = policy.secondaries?.configured.map(\.name) ?? []
+        p.family("jamdns_zone_serial", .gauge, "SOA serial of each zone served, by role.")
+        for (name, zone) in catalog.zones.sorted(by: { $0.key < $1.key }) {
+            p.sample("jamdns_zone_serial", [("zone", name.description), ("role", secondaries.contains(name) ? "secondary" : "primary")], Double(zone.soa.serial))
+        }
+        guard let sec = policy.secondaries, !secondaries.isEmpty else { return }
+        let st = sec.statuses(), down = sec.down.snapshot()
+        let rows: [(String, PrometheusText.Kind, String, (Secondaries.Status) -> Double)] = [
+            ("jamdns_secondary_last_success_seconds", .gauge, "Unix time of the last SOA check or transfer that reached a primary (0: never).", { Double($0.lastSuccess ?? 0) }),
+            ("jamdns_secondary_next_refresh_seconds", .gauge, "Unix time of the next SOA check.", { Double($0.nextRefresh) }),
+            ("jamdns_secondary_failures", .gauge, "Refresh attempts in a row that reached no usable primary.", { Double($0.failures) }),
+            ("jamdns_secondary_refreshes_total", .counter, "SOA checks that reached a primary.", { Double($0.refreshes) }),
+            ("jamdns_secondary_transfers_total", .counter, "Transfers (AXFR or IXFR) committed.", { Double($0.transfers) }),
+            ("jamdns_secondary_transfer_duration_seconds", .gauge, "Duration of the last transfer committed.", { Double($0.lastTransferMs) / 1000 }),
+            ("jamdns_secondary_transfer_bytes", .gauge, "Bytes of the last transfer committed.", { Double($0.lastTransferBytes) }),
+        ]
+        for (name, kind, help, value) in rows {
+            p.family(name, kind, help)
+            for z in secondaries.sorted() { p.sample(name, [("zone", z.description)], value(st[z] ?? .init())) }
+        }
+        p.family("jamdns_secondary_available", .gauge, "1 when the secondary zone has a current copy; 0 before its first transfer or after expire (SERVFAIL).")
+        for z in secondaries.sorted() { p.sample("jamdns_secondary_available", [("zone", z.description)], down.contains(z) ? 0.0 : 1.0) }
+    }
+
     static func exposition(metrics: ServerMetrics, authority: Authority, policy: Policy) -> String {
         var p = PrometheusText()
         metrics.write(into: &p)
@@ -39,6 +65,7 @@ extension Server {
         p.sample("jamdns_zone_generation", [], catalog.generation)
         p.family("jamdns_rate_limit_enabled", .gauge, "1 when response-rate limiting is on for clients outside the exempt ranges.")
         p.sample("jamdns_rate_limit_enabled", [], policy.limiter == nil ? 0.0 : 1.0)
+        zoneMetrics(&p, catalog: catalog, policy: policy)
         guard let r = policy.resolver else { return p.text }
         let c = r.cacheStats
         p.family("jamdns_cache_entries", .gauge, "Answers held in the resolver cache.")

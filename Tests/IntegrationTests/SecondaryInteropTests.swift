@@ -185,11 +185,17 @@ import Glibc
         let primary = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", primaryCfg + "/jamdns.toml"]) { db in try Self.addKey(db, dir: primaryCfg) }
         defer { primary.child.stop() }
         let cfgDir = Env.tempDir("pair-secondary")
-        Env.write(cfgDir + "/jamdns.toml", Self.secondaryConfig("jamfox.dev.", primary: primary.port))
+        let mport = Env.freePort()
+        Env.write(cfgDir + "/jamdns.toml", Self.secondaryConfig("jamfox.dev.", primary: primary.port) + "\n[metrics]\nlisten = \"127.0.0.1:\(mport)\"\n")
         let s = try JamdnsServer(zones: Env.tempDir("no-zones"), extraArgs: ["--config", cfgDir + "/jamdns.toml"]) { db in try Self.addKey(db, dir: cfgDir) }
         defer { s.child.stop() }
         let serial = try #require(Self.soaSerial("jamfox.dev.", port: primary.port))
         #expect(TransferInteropTests.waitFor(15) { Self.soaSerial("jamfox.dev.", port: s.port) == serial } != nil, "\(Env.read(s.dir + "/jamdns.log"))")
+        let (_, text) = httpGet(port: mport, "/metrics")
+        #expect(metric(text, "jamdns_zone_serial{zone=\"jamfox.dev.\",role=\"secondary\"}") == Double(serial), "\(text)")
+        #expect(metric(text, "jamdns_secondary_available{zone=\"jamfox.dev.\"}") == 1)
+        #expect(metric(text, "jamdns_secondary_transfers_total{zone=\"jamfox.dev.\"}") == 1)
+        #expect(metric(text, "jamdns_secondary_transfer_bytes{zone=\"jamfox.dev.\"}").map { $0 > 100 } == true)
         let names = DnsmasqDifferentialTests.questions
         #expect(names.count > 10)
         var differ: [String] = []

@@ -88,6 +88,9 @@ public struct ServerConfig: Sendable {
     public var rateLimit = RateLimitConfig()
     /// [zone."NAME."]: transfers and NOTIFY per served zone, by lowercased name.
     public var zones: [DNSName: ZoneConfig] = [:]
+    /// [catalog] publish: the name of a catalog zone (RFC 9432) listing this server's primary zones, served
+    /// and transferred like any zone (give it a [zone] table with allow_transfer and notify).
+    public var publishCatalog: DNSName?
 
     public init() {}
 
@@ -96,7 +99,7 @@ public struct ServerConfig: Sendable {
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
         "log.query_log", "log.query_log_max_bytes", "metrics.listen",
         "rate_limit.enabled", "rate_limit.responses_per_second", "rate_limit.slip", "rate_limit.ipv4_prefix",
-        "rate_limit.ipv6_prefix", "rate_limit.exempt",
+        "rate_limit.ipv6_prefix", "rate_limit.exempt", "catalog.publish",
     ]
 
     /// Parses a TOML config; every error names the line and the key.
@@ -165,6 +168,15 @@ public struct ServerConfig: Sendable {
         c.rateLimit.exempt = try prefixes(doc, "rate_limit.exempt", file: file)
         c.resolver = try parseResolver(doc, file: file)
         c.zones = try parseZones(doc, file: file)
+        if let v = try string("catalog.publish") {
+            guard let n = try? DNSName(v.hasSuffix(".") ? v : v + ".") else {
+                throw ConfigError("\(file):\(doc.values["catalog.publish"]?.1 ?? 0): bad catalog name '\(v)'; use a name such as \"catalog.jamfox.dev.\"")
+            }
+            guard c.zones[n]?.isSecondary != true else {
+                throw ConfigError("\(file):\(doc.values["catalog.publish"]?.1 ?? 0): \(n) is published here and also has primaries; it can be one or the other")
+            }
+            c.publishCatalog = n
+        }
         // Loop detection: forwarding to our own listen address would send queries around in circles.
         for u in c.resolver.upstreams + c.resolver.zones.flatMap(\.servers) {
             if c.listen.contains(where: { $0.host == u.host && $0.port == u.port }) {

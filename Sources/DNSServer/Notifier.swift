@@ -85,7 +85,7 @@ final class Notifier: Sendable {
         while !stop.isSet {
             let now = monotonicMs()
             for d in due.withLock({ q -> [Due] in defer { q.removeAll() }; return q }) {
-                guard let cfg = policies.snapshot().zoneConfigs[d.zone], !cfg.notify.isEmpty else { continue }
+                guard let cfg = policies.snapshot().zoneConfig(d.zone), !cfg.notify.isEmpty else { continue }
                 let key = cfg.notifyKey.flatMap { keys.snapshot().key($0) }
                 if let k = cfg.notifyKey, key == nil {
                     logger.error("notify_key \(k) of zone \(d.zone) is not a TSIG key in the store; sending NOTIFY unsigned (add it with 'dnsctl tsig add \(k)')")

@@ -24,6 +24,8 @@ package final class Policy: Sendable {
     let transfers: TransferACL
     /// [zone."NAME."] tables by zone name: NOTIFY targets and keys.
     let zoneConfigs: [DNSName: ZoneConfig]
+    /// [catalog] publish: the catalog zone made from the primary zones.
+    let publishCatalog: DNSName?
     /// The secondary zones' refresher (NOTIFY in goes to it), shared across config reloads.
     let secondaries: Secondaries?
     /// Where refused transfers and TSIG failures are logged (nil in tests that build a pipeline alone).
@@ -45,10 +47,20 @@ package final class Policy: Sendable {
         tcpIdleTimeoutMs = Int64(config.tcpIdleTimeoutMs)
         tcpFrameTimeoutMs = Int64(config.tcpFrameTimeoutMs)
         tcpPrefixShare = config.tcpPrefixShare
-        transfers = TransferACL(config.zones)
+        transfers = TransferACL(config.zones, catalog: config.publishCatalog)
         zoneConfigs = config.zones
+        publishCatalog = config.publishCatalog
         self.secondaries = secondaries
         self.logger = logger
+    }
+
+    /// A zone's [zone] table; with a catalog published, a zone without one takes the catalog's (its allow_transfer,
+    /// notify and notify_key), so a zone added here reaches the secondaries with no configuration on either side.
+    func zoneConfig(_ zone: DNSName) -> ZoneConfig? {
+        if let own = zoneConfigs[zone] { return own }
+        guard let cat = publishCatalog, var c = zoneConfigs[cat] else { return nil }
+        c.name = zone
+        return c
     }
 
     /// A transfer refused by `allow_transfer`, logged with the client and the key (RFC 5936 §6 asks servers

@@ -22,6 +22,10 @@ package final class Secondaries: Sendable {
         var name: DNSName
         var primaries: [UpstreamServer]
         var key: DNSName?
+        /// A catalog (RFC 9432): its members are secondary zones too, from the same primaries.
+        var isCatalog = false
+        /// Set for a zone that is here because a catalog lists it.
+        var catalog: DNSName?
     }
 
     enum NotifyVerdict: Equatable { case accepted, notSecondary, notPrimary, wrongKey }
@@ -40,6 +44,8 @@ package final class Secondaries: Sendable {
     }
 
     private let zones: Mutex<[DNSName: Zone]>
+    /// Members of consumed catalogs, by catalog: secondary zones no configuration names.
+    private let members = Mutex<[DNSName: [Zone]]>([:])
     /// Zones that answer SERVFAIL: configured but without a copy yet, or expired. Read by every query batch.
     let down: Current<Set<DNSName>>
     /// Counts changes of `down`: part of the answer memo's key, so a memoised answer of a zone that has
@@ -73,7 +79,13 @@ package final class Secondaries: Sendable {
         close(wakeWrite)
     }
 
-    var configured: [Zone] { zones.withLock { Array($0.values) } }
+    /// Every secondary zone: the configured ones, then catalog members (a configured zone wins over a member).
+    var configured: [Zone] {
+        let fixed = zones.withLock { $0 }
+        var all = fixed
+        for list in members.withLock({ Array($0.values) }) { for m in list where all[m.name] == nil { all[m.name] = m } }
+        return all.values.sorted { $0.name < $1.name }
+    }
     func statuses() -> [DNSName: Status] { status.withLock { $0 } }
 
     /// A config reload's zone list: new zones are checked at once; dropped ones stop being refreshed (their
@@ -89,7 +101,7 @@ package final class Secondaries: Sendable {
     /// A NOTIFY for `zone` (RFC 1996 §3.10): accepted only from a primary of the zone, signed with its key
     /// when it has one. Accepted means an SOA check soon.
     func notify(zone: DNSName, from client: IPBits, key: DNSName?) -> NotifyVerdict {
-        guard let z = zones.withLock({ $0[zone] }) else { return .notSecondary }
+        guard let z = configured.first(where: { $0.name == zone }) else { return .notSecondary }
         guard z.primaries.contains(where: { IPBits(bytes: Self.addressBytes($0)) == client }) else { return .notPrimary }
         if let want = z.key, want != key { return .wrongKey }
         queue(zone, notify: true)
@@ -99,7 +111,7 @@ package final class Secondaries: Sendable {
     /// `dnsctl zone refresh`: an SOA check now. False when the zone is not a secondary here.
     @discardableResult
     func refreshNow(_ zone: DNSName) -> Bool {
-        guard zones.withLock({ $0[zone] }) != nil else { return false }
+        guard configured.contains(where: { $0.name == zone }) else { return false }
         queue(zone, notify: false)
         return true
     }
@@ -130,6 +142,7 @@ package final class Secondaries: Sendable {
                 }
             }
             store = s
+            for z in configured where z.isCatalog { syncMembers(of: z, store: s) }
         }
         while !stop.isSet {
             var p = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
@@ -261,6 +274,47 @@ package final class Secondaries: Sendable {
         try store.storeTransfer(zone: z.name, records: records)
     }
 
+    /// A consumed catalog's copy read again: members it lists now become secondary zones (checked at once),
+    /// members it no longer lists are removed from the store, so their names stop being served (RFC 9432 §5).
+    func syncMembers(of z: Zone, store: ZoneStore) {
+        guard z.isCatalog else { return }
+        guard let records = try? store.records(zone: z.name) else { return }
+        var b = ZoneBuilder(origin: z.name)
+        for r in records { b.add(r) }
+        guard let zone = try? b.build() else { return }
+        let (listed, problems) = CatalogZone.members(of: zone)
+        for p in problems { logger.warning("\(p)") }
+        let fixed = zones.withLock { $0 }
+        let now = listed.filter { fixed[$0.zone] == nil }.map { Zone(name: $0.zone, primaries: z.primaries, key: z.key, catalog: z.name) }
+        let before = members.withLock { m -> [Zone] in
+            defer { m[z.name] = now }
+            return m[z.name] ?? []
+        }
+        removeOrphans(store: store)
+        for new in now where !before.contains(where: { $0.name == new.name }) {
+            logger.info("catalog \(z.name) lists \(new.name): now a secondary zone here", metadata: ["primaries": "\(z.primaries.map(\.description).joined(separator: " "))"])
+            queue(new.name, notify: false)
+        }
+    }
+
+    /// Copies of catalog members that no catalog lists any more (dropped from it, also while this server was
+    /// down, or the catalog left the config) are removed. Not before every consumed catalog has a copy: until
+    /// then its members are unknown.
+    func removeOrphans(store: ZoneStore) {
+        let catalogs = configured.filter(\.isCatalog)
+        guard let roles = try? store.zoneRoles(), catalogs.allSatisfy({ roles[$0.name] != nil }), let states = try? store.secondaryStates() else { return }
+        let wanted = Set(configured.map(\.name))
+        // Only zones a catalog brought: a secondary the configuration named is never removed here.
+        for st in states where st.catalog != nil && roles[st.zone] == .secondary && !wanted.contains(st.zone) {
+            do {
+                try store.removeSecondaryZone(st.zone)
+                logger.info("catalog \(st.catalog!) no longer lists \(st.zone): its copy is removed", metadata: [:])
+            } catch {
+                logger.error("catalog \(st.catalog!) no longer lists \(st.zone), but its copy cannot be removed: \(error)")
+            }
+        }
+    }
+
     private func succeeded(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?, primaries: [UpstreamServer]) -> Int64 {
         let next = now + Int64(max(1, soa?.refresh ?? 60))  // the SOA's own timer; 1 s at least
         status.withLock { st in
@@ -271,6 +325,7 @@ package final class Secondaries: Sendable {
             st[z.name, default: Status()].nextRefresh = next
         }
         persist(z, store: store, now: now, next: next, error: "")
+        syncMembers(of: z, store: store)
         if down.snapshot().contains(z.name), soa != nil {
             var d = down.snapshot()
             d.remove(z.name)
@@ -295,6 +350,7 @@ package final class Secondaries: Sendable {
     private func persist(_ z: Zone, store: ZoneStore, now: Int64, next: Int64, error: String) {
         let st = status.withLock { $0[z.name] } ?? Status()
         try? store.recordRefresh(SecondaryState(zone: z.name, primaries: z.primaries.map(\.description).joined(separator: " "),
-                                                lastSuccess: st.lastSuccess, lastAttempt: now, failures: st.failures, lastError: error, nextRefresh: next))
+                                                lastSuccess: st.lastSuccess, lastAttempt: now, failures: st.failures, lastError: error, nextRefresh: next,
+                                                catalog: z.catalog))
     }
 }

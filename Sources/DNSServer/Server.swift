@@ -72,12 +72,17 @@ public final class Server {
         if let r = resolver { Self.logResolver(r, logger) }
         let queryLog = Self.makeQueryLog(config)
         // A zone copied from a primary that the config no longer makes a secondary becomes ours to edit.
-        for (zone, role) in try store.zoneRoles() where role == .secondary && config.zones[zone]?.isSecondary != true {
+        // A catalog's member is not in the config: the secondaries keep or remove those.
+        let members = Set(try store.secondaryStates().filter { $0.catalog != nil }.map(\.zone))
+        for (zone, role) in try store.zoneRoles() where role == .secondary && config.zones[zone]?.isSecondary != true && !members.contains(zone) {
             try store.setRole(zone, .primary)
             logger.warning("zone \(zone) was a secondary copy; its [zone] table has no 'primaries' now, so it is a primary zone here from now on (dnsctl may edit it)")
         }
         secondaries = Secondaries(zones: Self.secondaryZones(config), path: config.dbPath, keys: keys, logger: logger, served: catalog)
         policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries))
+        var publisher = CatalogPublisher()
+        publisher.storeUpstream = Array(catalog.upstreamNames)
+        authority.replace(with: publisher.decorate(catalog, position: loaded.changeID, policy: policies.snapshot()) { logger.warning("\($0)") })
         workerCount = config.udpWorkers > 0 ? config.udpWorkers : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
         let bound = try Self.bindAll(config.listen, workers: workerCount, config: config, logger: logger)
@@ -105,19 +110,19 @@ public final class Server {
         let notifier = Notifier(policies: policies, keys: keys, metrics: metrics.block(), logger: logger)
         threads.append(spawnThread { [stopFlag] in notifier.run(stop: stopFlag) })
         // Secondaries learn of the serials in force at start (they may have missed a change while we were down).
-        for (origin, zone) in catalog.zones where config.zones[origin] != nil { notifier.zoneChanged(origin, serial: zone.soa.serial) }
+        for (origin, zone) in authority.snapshot().zones where policies.snapshot().zoneConfig(origin) != nil { notifier.zoneChanged(origin, serial: zone.soa.serial) }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies, keys: keys,
                                    notifier: notifier,
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
-        let handoff = UncheckedBox((store, version, loaded.changeID))
-        threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1, changeID: handoff.value.2) })
+        let handoff = UncheckedBox((store, version, loaded.changeID, publisher))
+        threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1, changeID: handoff.value.2, publisher: handoff.value.3) })
         probe.replace(with: boundAddresses.first)
         if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
     }
 
     static func secondaryZones(_ c: ServerConfig) -> [Secondaries.Zone] {
-        c.zones.values.filter(\.isSecondary).map { Secondaries.Zone(name: $0.name, primaries: $0.primaries, key: $0.transferKey) }
+        c.zones.values.filter(\.isSecondary).map { Secondaries.Zone(name: $0.name, primaries: $0.primaries, key: $0.transferKey, isCatalog: $0.isCatalog) }
             .sorted { $0.name < $1.name }
     }
 

@@ -30,7 +30,8 @@ struct StoreWatcher: Sendable {
     /// - Parameters: `store`, `version`, `changeID`: the connection that loaded the first catalog, its
     ///   data_version before that load and the journal position of the load. The connection belongs to this
     ///   thread from here on.
-    func run(store first: ZoneStore, version: Int64, changeID: Int64) {
+    func run(store first: ZoneStore, version: Int64, changeID: Int64, publisher start: CatalogPublisher) {
+        var publisher = start
         var store: ZoneStore? = first
         var lastVersion = version
         var applied: Int64? = changeID
@@ -58,13 +59,15 @@ struct StoreWatcher: Sendable {
                 applied = step.position
                 if step.fullLoad || step.settingsChanged { keys.replace(with: KeyRing(try s.tsigKeys())) }
                 for p in step.problems { logger.error("\(p)") }
-                authority.replace(with: step.catalog)
+                if step.fullLoad || step.settingsChanged { publisher.storeUpstream = Array(step.catalog.upstreamNames) }
+                let served = publisher.decorate(step.catalog, position: step.position, policy: policies.snapshot()) { logger.warning("\($0)") }
+                authority.replace(with: served)
                 if let notifier {
-                    for (origin, zone) in step.catalog.zones where current.zones[origin]?.soa.serial != zone.soa.serial {
+                    for (origin, zone) in served.zones where current.zones[origin]?.soa.serial != zone.soa.serial {
                         notifier.zoneChanged(origin, serial: zone.soa.serial)
                     }
                 }
-                _ = policies.snapshot().routes(for: step.catalog)
+                _ = policies.snapshot().routes(for: served)
                 retired.append(current)
                 metrics.zoneReloads.add(1, ordering: .relaxed)
                 failing = false

@@ -44,12 +44,15 @@ public struct ZoneConfig: Sendable, Equatable {
     /// tsig: the key transfers from the primaries (and their NOTIFYs) are signed with.
     public var transferKey: DNSName?
     public var isSecondary: Bool { !primaries.isEmpty }
+    /// catalog: the zone is a catalog (RFC 9432) whose members become secondary zones here, copied from the
+    /// same primaries with the same key.
+    public var isCatalog = false
 
     public init(name: DNSName) { self.name = name }
 }
 
 extension ServerConfig {
-    static let zoneFields = ["allow_transfer", "notify", "notify_key", "primaries", "tsig"]
+    static let zoneFields = ["allow_transfer", "notify", "notify_key", "primaries", "tsig", "catalog"]
 
     /// Every `[zone."NAME."]` table; errors name the line, the table and the form expected.
     static func parseZones(_ doc: TOMLDocument, file: String) throws(ConfigError) -> [DNSName: ZoneConfig] {
@@ -110,6 +113,10 @@ extension ServerConfig {
             if doc.values[prefix + "primaries"] != nil && c.primaries.isEmpty {
                 throw ConfigError("\(file):\(line(prefix + "primaries")): 'primaries' in \(table) is empty; list at least one primary, or remove it to serve the zone as a primary")
             }
+            do { c.isCatalog = try doc.boolean(prefix + "catalog") ?? false } catch { throw ConfigError(file: file, error) }
+            if c.isCatalog && c.primaries.isEmpty {
+                throw ConfigError("\(file):\(line(prefix + "catalog")): \(table) is a catalog to consume, so it needs 'primaries' to copy it from (to publish this server's zones as a catalog, use [catalog] publish)")
+            }
             if c.transferKey != nil && c.primaries.isEmpty {
                 throw ConfigError("\(file):\(line(prefix + "tsig")): 'tsig' in \(table) is the key for transfers from primaries, but the table has no 'primaries'")
             }
@@ -127,16 +134,20 @@ struct TransferACL: Sendable {
         var key: DNSName?
     }
     let zones: [DNSName: [Compiled]]
+    /// The published catalog's rules: a zone without a [zone] table of its own is one of its members.
+    let members: [Compiled]?
 
-    init(_ zones: [DNSName: ZoneConfig]) {
-        self.zones = zones.mapValues { c in
+    init(_ zones: [DNSName: ZoneConfig], catalog: DNSName? = nil) {
+        func compile(_ c: ZoneConfig) -> [Compiled] {
             c.allowTransfer.map { Compiled(matcher: $0.prefix.map { PrefixMatcher([$0]) }, key: $0.key?.lowercased) }
         }
+        self.zones = zones.mapValues(compile)
+        members = catalog.flatMap { zones[$0] }.map(compile)
     }
 
     /// True when some rule of the zone matches both the client and the key the request was signed with.
     func allows(_ zone: DNSName, client: IPBits, key: DNSName?) -> Bool {
-        guard let rules = zones[zone.lowercased] else { return false }
+        guard let rules = zones[zone.lowercased] ?? members else { return false }
         let k = key?.lowercased
         return rules.contains { r in
             (r.matcher?.contains(client) ?? true) && (r.key == nil || r.key == k)

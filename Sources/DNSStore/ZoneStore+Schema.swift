@@ -132,7 +132,8 @@ extension ZoneStore {
                 last_attempt INTEGER,
                 failures INTEGER NOT NULL DEFAULT 0,
                 last_error TEXT NOT NULL DEFAULT '',
-                next_refresh INTEGER
+                next_refresh INTEGER,
+                catalog TEXT NOT NULL DEFAULT ''  -- the catalog zone that lists it; '' when configured
             );
             """,
         ]

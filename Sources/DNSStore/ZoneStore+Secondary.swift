@@ -17,8 +17,12 @@ public struct SecondaryState: Sendable, Equatable {
     public var failures: Int
     public var lastError: String
     public var nextRefresh: Int64?
+    /// The catalog zone (RFC 9432) that made it a secondary here; nil when the configuration did.
+    public var catalog: DNSName?
 
-    public init(zone: DNSName, primaries: String, lastSuccess: Int64?, lastAttempt: Int64?, failures: Int, lastError: String, nextRefresh: Int64?) {
+    public init(zone: DNSName, primaries: String, lastSuccess: Int64?, lastAttempt: Int64?, failures: Int, lastError: String, nextRefresh: Int64?,
+                catalog: DNSName? = nil) {
+        self.catalog = catalog
         self.zone = zone
         self.primaries = primaries
         self.lastSuccess = lastSuccess
@@ -120,12 +124,13 @@ extension ZoneStore {
     // MARK: refresh state
 
     public func secondaryStates() throws(StoreError) -> [SecondaryState] {
-        let s = try db.prepare("SELECT name, primaries, last_success, last_attempt, failures, last_error, next_refresh FROM secondary_state ORDER BY name")
+        let s = try db.prepare("SELECT name, primaries, last_success, last_attempt, failures, last_error, next_refresh, catalog FROM secondary_state ORDER BY name")
         var out: [SecondaryState] = []
         while try s.step() {
             guard let n = try? DNSName(s.text(0)) else { continue }
             out.append(SecondaryState(zone: n, primaries: s.text(1), lastSuccess: s.isNull(2) ? nil : s.int(2), lastAttempt: s.isNull(3) ? nil : s.int(3),
-                                      failures: Int(s.int(4)), lastError: s.text(5), nextRefresh: s.isNull(6) ? nil : s.int(6)))
+                                      failures: Int(s.int(4)), lastError: s.text(5), nextRefresh: s.isNull(6) ? nil : s.int(6),
+                                      catalog: s.text(7).isEmpty ? nil : try? DNSName(s.text(7))))
         }
         return out
     }
@@ -134,14 +139,15 @@ extension ZoneStore {
     public func recordRefresh(_ st: SecondaryState) throws(StoreError) {
         try db.transaction { () throws(StoreError) in
             try db.prepare("""
-                INSERT INTO secondary_state(zone_key, name, primaries, last_success, last_attempt, failures, last_error, next_refresh)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO secondary_state(zone_key, name, primaries, last_success, last_attempt, failures, last_error, next_refresh, catalog)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(zone_key) DO UPDATE SET name = excluded.name, primaries = excluded.primaries, last_success = excluded.last_success,
-                    last_attempt = excluded.last_attempt, failures = excluded.failures, last_error = excluded.last_error, next_refresh = excluded.next_refresh
+                    last_attempt = excluded.last_attempt, failures = excluded.failures, last_error = excluded.last_error, next_refresh = excluded.next_refresh,
+                    catalog = excluded.catalog
                 """).run([
                 .blob(st.zone.lowercased.wire), .text(st.zone.description), .text(st.primaries),
                 st.lastSuccess.map { .int($0) } ?? .null, st.lastAttempt.map { .int($0) } ?? .null, .int(Int64(st.failures)),
-                .text(st.lastError), st.nextRefresh.map { .int($0) } ?? .null,
+                .text(st.lastError), st.nextRefresh.map { .int($0) } ?? .null, .text(st.catalog?.description ?? ""),
             ])
         }
     }

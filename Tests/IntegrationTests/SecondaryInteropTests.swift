@@ -207,4 +207,70 @@ import Glibc
         }
         #expect(differ.isEmpty, "\(differ.joined(separator: "\n"))")
     }
+
+    @Test("catalog zones between two jamdns: members follow the primary's zones with no configuration on either side, and names it resolves upstream are resolved upstream by the secondary too")
+    func catalogPair() throws {
+        let internet = try KnotServer(zones: [("jamfox.dev.", Env.root + "/Tests/Fixtures/public-jamfox.dev.zone")])
+        defer { internet.child.stop() }
+        let catalog = "catalog.lab.internal."
+        func primaryConfig(notify: UInt16?) -> String {
+            """
+            [store]
+            poll_interval_ms = 100
+            [resolver]
+            upstreams = ["127.0.0.1#\(internet.port)"]
+            [catalog]
+            publish = "\(catalog)"
+            [zone."\(catalog)"]
+            allow_transfer = ["key xfr"]
+            notify_key = "xfr"
+            \(notify.map { "notify = [\"127.0.0.1:\($0)\"]" } ?? "")
+            """
+        }
+        let pDir = Env.tempDir("catalog-primary")
+        Env.write(pDir + "/jamdns.toml", primaryConfig(notify: nil))
+        // (The key only: a store with a zone in it would not be seeded from zones/.)
+        let primary = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", pDir + "/jamdns.toml"]) { db in try Self.addKey(db, dir: pDir) }
+        defer { primary.child.stop() }
+        let (zs, zoneOut) = try primary.dnsctl(["zone", "add", "extra.test."])
+        #expect(zs == 0, "\(zoneOut)")
+        let (us, upOut) = try primary.dnsctl(["upstream", "add", "docs.jamfox.dev."])
+        #expect(us == 0, "\(upOut)")
+
+        let sDir = Env.tempDir("catalog-secondary")
+        Env.write(sDir + "/jamdns.toml", """
+            [store]
+            poll_interval_ms = 100
+            [resolver]
+            upstreams = ["127.0.0.1#\(internet.port)"]
+            [zone."\(catalog)"]
+            primaries = ["127.0.0.1:\(primary.port)"]
+            tsig = "xfr"
+            catalog = true
+            """)
+        let s = try JamdnsServer(zones: Env.tempDir("no-zones"), extraArgs: ["--config", sDir + "/jamdns.toml"]) { db in try Self.addKey(db, dir: sDir) }
+        defer { s.child.stop() }
+        // Both members arrive: the seeded zone and the one added with dnsctl, neither named in any config.
+        for zone in ["jamfox.dev.", "extra.test."] {
+            let want = try #require(Self.soaSerial(zone, port: primary.port))
+            #expect(TransferInteropTests.waitFor(15) { Self.soaSerial(zone, port: s.port) == want } != nil, "\(zone): \(Env.read(s.dir + "/jamdns.log"))")
+        }
+        // The name the primary resolves upstream: the catalog's ext. property makes the secondary do the same.
+        let upstreamAnswer = ResourceRecord(name: try DNSName("docs.jamfox.dev."), type: .a, ttl: 300, rdata: .a(IPv4Address(203, 0, 113, 10)))
+        #expect(TransferInteropTests.waitFor(10) { DNSClient.ask("docs.jamfox.dev.", .a, port: s.port, rd: true)?.answers.first?.rdata == upstreamAnswer.rdata } != nil)
+        #expect(DNSClient.ask("docs.jamfox.dev.", .a, port: primary.port, rd: true)?.answers.first?.rdata == upstreamAnswer.rdata)
+
+        // The primary now NOTIFYs the secondary of catalog changes: a zone added there appears here, one removed goes.
+        Env.write(pDir + "/jamdns.toml", primaryConfig(notify: s.port))
+        primary.child.signal(SIGHUP)
+        #expect(TransferInteropTests.waitFor(10) { Env.read(primary.dir + "/jamdns.log").contains("config reloaded") } != nil)
+        let (ar, addOut) = try primary.dnsctl(["zone", "add", "later.test."])
+        #expect(ar == 0, "\(addOut)")
+        #expect(TransferInteropTests.waitFor(10) { Self.soaSerial("later.test.", port: s.port) != nil } != nil, "\(Env.read(s.dir + "/jamdns.log"))")
+        let (rr, rmOut) = try primary.dnsctl(["zone", "rm", "extra.test."])
+        #expect(rr == 0, "\(rmOut)")
+        #expect(TransferInteropTests.waitFor(10) { DNSClient.ask("extra.test.", .soa, port: s.port)?.rcode == .refused } != nil, "\(Env.read(s.dir + "/jamdns.log"))")
+        let (_, list) = try s.dnsctl(["zone", "list"])
+        #expect(!list.contains("extra.test.") && list.contains("later.test."), "\(list)")
+    }
 }

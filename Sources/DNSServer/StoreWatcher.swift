@@ -38,8 +38,10 @@ struct StoreWatcher: Sendable {
         var generation: UInt64 = authority.snapshot().generation
         var failing = false
         var retired: [Catalog] = []
+        let wake = StoreWake(path: path)
+        var eager = 0  // fast re-checks left after a write to the store's files
         while !stop.isSet {
-            usleep(UInt32(intervalMs) * 1000)
+            if wake.wait(ms: eager > 0 ? 5 : intervalMs) { eager = 40 } else if eager > 0 { eager -= 1 }
             release(&retired)
             do {
                 if store == nil {
@@ -53,6 +55,7 @@ struct StoreWatcher: Sendable {
                 let forced = reload.take()
                 guard v != lastVersion || forced else { continue }
                 lastVersion = v
+                eager = 0
                 let current = authority.snapshot()
                 guard let step = try next(store: s, current: current, after: forced ? nil : applied, generation: generation + 1) else { continue }
                 generation += 1
@@ -129,6 +132,55 @@ struct StoreWatcher: Sendable {
             return Step(catalog: Catalog(zones: Array(update.zones.values), generation: generation, upstreamNames: update.upstreamNames),
                         position: last.id, problems: problems, fullLoad: false, settingsChanged: update.settingsChanged)
         }
+    }
+}
+
+/// Wakes the store watcher when a file beside the store is written: a commit writes the -wal file, so an edit
+/// is seen in milliseconds instead of at the next poll. The commit becomes visible only once SQLite has
+/// synced the log and updated its shared index (no file event for that), so the watcher then checks every
+/// 5 ms for a while. The poll interval stays the fallback (no inotify, a store on a network filesystem).
+final class StoreWake {
+    let fd: Int32
+    /// The store file's name: events for other files in the directory (a query log) are passed over.
+    let base: [UInt8]
+
+    init(path: String) {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        base = Array((slash.map { String(path[path.index(after: $0)...]) } ?? path).utf8)
+        var f = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        if f >= 0 && inotify_add_watch(f, dir.isEmpty ? "/" : dir, UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO)) < 0 {
+            close(f)
+            f = -1
+        }
+        fd = f
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Waits up to `ms`; true when one of the store's files (the database, its -wal or -journal) was written.
+    func wait(ms: Int) -> Bool {
+        guard fd >= 0 else {
+            usleep(UInt32(ms) * 1000)
+            return false
+        }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(ms)) > 0 else { return false }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        var ours = false
+        while true {
+            let n = read(fd, &buf, buf.count)
+            guard n > 0 else { break }
+            // struct inotify_event: wd, mask, cookie, len (4 bytes each), then len bytes of NUL-padded name.
+            var i = 0
+            while i + 16 <= n {
+                let len = Int(buf[i + 12]) | Int(buf[i + 13]) << 8 | Int(buf[i + 14]) << 16 | Int(buf[i + 15]) << 24
+                let name = buf[(i + 16)..<min(n, i + 16 + len)].prefix { $0 != 0 }
+                if name.starts(with: base) { ours = true }
+                i += 16 + len
+            }
+        }
+        return ours
     }
 }
 

@@ -158,7 +158,13 @@ public struct WireWriter {
     private mutating func nameWithFixedSuffix(_ w: [UInt8], _ suffix: [UInt8], at offset: UInt16, compress: Bool) {
         var pos = 0
         while compress && w.count - pos > suffix.count && w[pos] != 0 { pos += 1 + Int(w[pos]) }
-        if compress && w.count - pos == suffix.count && suffix.count > 1 && zip(w[pos...], suffix).allSatisfy({ DNSName.lower($0) == DNSName.lower($1) }) {
+        var same = compress && w.count - pos == suffix.count && suffix.count > 1
+        var i = 0
+        while same && i < suffix.count {
+            same = DNSName.lower(w[pos + i]) == DNSName.lower(suffix[i])
+            i += 1
+        }
+        if same {
             bytes.append(contentsOf: w[..<pos])
             u16(0xC000 | offset)
         } else {

@@ -119,6 +119,14 @@ public struct RRSets: Sendable, Equatable {
     public var types: [RRType] { values.map(\.type) }
     /// The RRsets, lowest type first.
     public var values: [RRSet] { isEmpty ? [] : [head] + tail }
+
+    /// Each RRset, lowest type first, without building the array `values` makes (a zone transfer visits every
+    /// node).
+    func forEach(_ body: (RRSet) -> Void) {
+        guard !isEmpty else { return }
+        body(head)
+        for s in tail { body(s) }
+    }
 }
 
 /// One owner name in a zone, with its flags kept right at every change (NSD's `struct domain`, Knot's node flags).

@@ -15,20 +15,23 @@ public struct ZoneWalk: Sendable {
     /// Appends the records of up to `nodes` more nodes to `out`. False once nothing is left.
     public mutating func next(nodes limit: Int, into out: inout [ResourceRecord]) -> Bool {
         let shards = zone.contents.nodes.shards
+        let origin = zone.origin
         var taken = 0
         while shard < shards.count, taken < limit {
-            let entries = shards[shard].entries
-            if entry >= entries.count {
+            shards[shard].entries.withUnsafeBufferPointer { entries in
+                while entry < entries.count, taken < limit {
+                    let isApex = entries[entry].key.name == origin
+                    entries[entry].node.rrsets.forEach { set in
+                        guard !(isApex && set.type == .soa) else { return }
+                        for rd in set.rdatas { out.append(ResourceRecord(name: set.name, type: set.type, ttl: set.ttl, rdata: rd)) }
+                    }
+                    entry += 1
+                    taken += 1
+                }
+            }
+            if entry >= shards[shard].entries.count {
                 shard += 1
                 entry = 0
-                continue
-            }
-            let e = entries[entry]
-            entry += 1
-            taken += 1
-            let apex = e.key.name == zone.origin
-            for set in e.node.rrsets.values where !(apex && set.type == .soa) {
-                for rd in set.rdatas { out.append(ResourceRecord(name: set.name, type: set.type, ttl: set.ttl, rdata: rd)) }
             }
         }
         return !isDone || taken > 0

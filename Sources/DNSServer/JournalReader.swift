@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DNSStore
 import DNSWire
+import DNSZone
 import Logging
 import Synchronization
 import SystemIO

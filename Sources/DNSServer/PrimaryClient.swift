@@ -5,6 +5,7 @@ import DNSForward
 import DNSStore
 import DNSTSIG
 import DNSWire
+import DNSZone
 import SystemIO
 
 /// A secondary's side of the wire, toward one primary: the SOA query (UDP, then TCP if truncated) and the

@@ -134,8 +134,3 @@ final class TransferStream {
         return false
     }
 }
-
-/// RFC 1982 serial arithmetic: `a` is newer than `b`.
-func serialNewer(_ a: UInt32, than b: UInt32) -> Bool {
-    a != b && (a &- b) < 0x8000_0000
-}

@@ -1,19 +1,5 @@
 import DNSWire
-
-/// One serial's difference as IXFR sends it (RFC 1995 §4): the old SOA, what went, the new SOA, what came.
-public struct SerialDiff: Sendable, Equatable {
-    public var oldSOA: ResourceRecord
-    public var removed: [ResourceRecord]
-    public var newSOA: ResourceRecord
-    public var added: [ResourceRecord]
-
-    public init(oldSOA: ResourceRecord, removed: [ResourceRecord], newSOA: ResourceRecord, added: [ResourceRecord]) {
-        self.oldSOA = oldSOA
-        self.removed = removed
-        self.newSOA = newSOA
-        self.added = added
-    }
-}
+import DNSZone
 
 extension ZoneStore {
     /// The journal's differences of `zone` from serial `from` up to serial `to`, oldest first, or nil when the

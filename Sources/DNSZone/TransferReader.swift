@@ -1,14 +1,28 @@
-import DNSStore
 import DNSWire
 
+/// One serial's difference as IXFR sends it (RFC 1995 §4): the old SOA, what went, the new SOA, what came.
+public struct SerialDiff: Sendable, Equatable {
+    public var oldSOA: ResourceRecord
+    public var removed: [ResourceRecord]
+    public var newSOA: ResourceRecord
+    public var added: [ResourceRecord]
+
+    public init(oldSOA: ResourceRecord, removed: [ResourceRecord], newSOA: ResourceRecord, added: [ResourceRecord]) {
+        self.oldSOA = oldSOA
+        self.removed = removed
+        self.newSOA = newSOA
+        self.added = added
+    }
+}
+
 /// Why a transfer from a primary was not taken. Every case leaves the secondary's copy as it was.
-struct TransferError: Error, CustomStringConvertible, Equatable {
-    var description: String
-    init(_ d: String) { description = d }
+public struct TransferError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ d: String) { description = d }
 }
 
 /// What a transfer came back as.
-enum Received: Equatable {
+public enum Received: Equatable, Sendable {
     /// IXFR answered with the single SOA: the copy is current.
     case upToDate(serial: UInt32)
     /// AXFR, or IXFR sent AXFR-style: the whole zone (SOA first, once).
@@ -23,13 +37,13 @@ enum Received: Equatable {
 /// record IN and inside the zone, an SOA of the zone first and the same SOA to end, nothing after it, an
 /// IXFR chain that starts at our serial and links serial to serial, and bounds on records and bytes (a hostile
 /// or broken primary cannot make the secondary hold an unbounded zone). Pure: bytes in, a verdict out.
-struct TransferReader {
-    let zone: DNSName
-    let asked: RRType
+public struct TransferReader {
+    public let zone: DNSName
+    public let asked: RRType
     /// Our copy's serial (IXFR asks from it); nil when there is no copy.
-    let ours: UInt32?
-    let maxRecords: Int
-    let maxBytes: Int
+    public let ours: UInt32?
+    public let maxRecords: Int
+    public let maxBytes: Int
 
     private enum Mode { case start, decide, whole, needOld, deleting, adding, done }
     private var mode = Mode.start
@@ -40,9 +54,9 @@ struct TransferReader {
     private var current: SerialDiff?
     private var count = 0
     private var bytes = 0
-    private(set) var messages = 0
+    public private(set) var messages = 0
 
-    init(zone: DNSName, asked: RRType, ours: UInt32?, maxRecords: Int = 5_000_000, maxBytes: Int = 512 << 20) {
+    public init(zone: DNSName, asked: RRType, ours: UInt32?, maxRecords: Int = 5_000_000, maxBytes: Int = 512 << 20) {
         self.zone = zone
         self.asked = asked
         self.ours = ours
@@ -50,10 +64,10 @@ struct TransferReader {
         self.maxBytes = maxBytes
     }
 
-    var isDone: Bool { mode == .done }
+    public var isDone: Bool { mode == .done }
 
     /// Takes one message; true once the transfer is complete (a message after that is an error).
-    mutating func add(_ bytes: [UInt8]) throws(TransferError) -> Bool {
+    public mutating func add(_ bytes: [UInt8]) throws(TransferError) -> Bool {
         guard mode != .done else { throw TransferError("a message after the transfer's closing SOA") }
         self.bytes += bytes.count
         messages += 1
@@ -152,7 +166,7 @@ struct TransferReader {
     }
 
     /// The verdict, once `add` said the transfer is complete.
-    func result() throws(TransferError) -> Received {
+    public func result() throws(TransferError) -> Received {
         guard mode == .done, let soa else { throw TransferError("the transfer ended before its closing SOA") }
         if asked == .ixfr && count == 1 {
             if let ours, !serialNewer(serial, than: ours) { return .upToDate(serial: serial) }
@@ -161,4 +175,9 @@ struct TransferReader {
         if !diffs.isEmpty { return .incremental(diffs: diffs, serial: serial) }
         return .whole(records: [soa] + records, serial: serial)
     }
+}
+
+/// RFC 1982 serial arithmetic: `a` is newer than `b`.
+public func serialNewer(_ a: UInt32, than b: UInt32) -> Bool {
+    a != b && (a &- b) < 0x8000_0000
 }

@@ -34,7 +34,8 @@ public final class PipelineHarness {
     /// - Parameters:
     ///   - config: jamdns.toml text; `[resolver]` settings apply when `upstream` is given.
     ///   - memoSlots: the UDP answer memo (0 = off, as for TCP).
-    public init(catalog: Catalog, config: String = "", memoSlots: Int = 64, upstream: FakeUpstream.Answer? = nil, keys: [TSIGKey] = []) throws {
+    public init(catalog: Catalog, config: String = "", memoSlots: Int = 64, upstream: FakeUpstream.Answer? = nil, keys: [TSIGKey] = [],
+                secondaries: Secondaries? = nil) throws {
         var cfg = try ServerConfig.parse(config)
         self.catalog = catalog
         self.keys = KeyRing(keys)
@@ -48,7 +49,7 @@ public final class PipelineHarness {
         } else {
             self.upstream = nil
         }
-        policy = Policy(generation: 1, config: cfg, resolver: resolver, queryLog: nil)
+        policy = Policy(generation: 1, config: cfg, resolver: resolver, queryLog: nil, secondaries: secondaries)
         scratch = PipelineScratch(memoSlots: memoSlots)
     }
 

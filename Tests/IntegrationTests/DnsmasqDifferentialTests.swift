@@ -23,8 +23,12 @@ import Glibc
         let jamdns: Child
         let jamdnsPort: UInt16
         let importOutput: String
+        /// With `secondary`: a second jamdns that takes every zone from the first through a catalog zone
+        /// (with the same resolver and forward config), and its port.
+        var secondary: Child?
+        var secondaryPort: UInt16?
 
-        init(config: String) throws {
+        init(config: String, secondary withSecondary: Bool = false) throws {
             guard let dnsmasqBin = Env.which("dnsmasq") else { throw TestFailure("dnsmasq is not installed: run scripts/test, which installs it") }
             let dir = Env.tempDir("dmdiff")
             self.dir = dir
@@ -53,11 +57,47 @@ import Glibc
             let (rc, out) = try runTool(Env.bin + "/dnsctl", ["import", "dnsmasq", dir + "/dnsmasq.conf", "--db", dir + "/s.sqlite", "--config-out", dir + "/jamdns.toml"], dir: dir)
             guard rc == 0 else { throw TestFailure("import failed: \(out)") }
             importOutput = out
+            let catalog = "catalog.lab.internal."
+            let imported = Env.read(dir + "/jamdns.toml")
+            if withSecondary {
+                Env.write(dir + "/jamdns.toml", imported + "\n[catalog]\npublish = \"\(catalog)\"\n[zone.\"\(catalog)\"]\nallow_transfer = [\"127.0.0.0/8\"]\n")
+            }
             (jamdnsPort, jamdns) = try startOnFreePort("jamdns", { port in
                 let c = try Child([Env.bin + "/jamdns", "--config", dir + "/jamdns.toml", "--listen", "127.0.0.1:\(port)", "--db", dir + "/s.sqlite"], log: dir + "/jamdns.log")
                 do { try waitUntilServing(port: port, zone: "jamfox.dev.") } catch { c.stop(); throw error }
                 return (port, c)
             }, log: { _ in Env.read(dir + "/jamdns.log") })
+            guard withSecondary else { return }
+            // The second server: the imported config (its resolver and forward zones are its own way out) plus
+            // the catalog to consume; no zone is named.
+            let primaryPort = jamdnsPort
+            Env.write(dir + "/secondary.toml", imported + "\n[store]\npoll_interval_ms = 100\n[zone.\"\(catalog)\"]\nprimaries = [\"127.0.0.1:\(primaryPort)\"]\ncatalog = true\n")
+            let empty = Env.tempDir("no-zones")
+            let (p2, c2) = try startOnFreePort("jamdns secondary", { port in
+                let c = try Child([Env.bin + "/jamdns", "--config", dir + "/secondary.toml", "--listen", "127.0.0.1:\(port)", "--db", dir + "/s2.sqlite", "--zones", empty],
+                                  log: dir + "/secondary.log")
+                do { try waitUntilAnswering(port: port, zone: "jamfox.dev.") } catch { c.stop(); throw error }
+                return (port, c)
+            }, log: { _ in Env.read(dir + "/secondary.log") })
+            secondary = c2
+            secondaryPort = p2
+            // Every zone of the first at its serial on the second.
+            let (_, list) = try runTool(Env.bin + "/dnsctl", ["zone", "list", "--json", "--db", dir + "/s.sqlite"], dir: dir)
+            let names = list.components(separatedBy: "\"name\":\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+            guard !names.isEmpty else { throw TestFailure("no zones listed: \(list)") }
+            for z in names {
+                let want = DNSClient.ask(z, .soa, port: primaryPort)?.answers.first?.rdata
+                var ok = false
+                for _ in 0..<300 where !ok {
+                    ok = DNSClient.ask(z, .soa, port: p2, timeoutMs: 300)?.answers.first?.rdata == want
+                    if !ok { usleep(50_000) }
+                }
+                guard ok else { throw TestFailure("the secondary never had \(z): \(Env.read(dir + "/secondary.log"))") }
+            }
+        }
+
+        func stop() {
+            secondary?.stop()
         }
     }
 
@@ -133,14 +173,15 @@ import Glibc
         "nas. MX": "domain_needed keeps every type of a single-label name off the upstreams (NXDOMAIN, EDE 15); dnsmasq holds back only A and AAAA and forwards the rest",
     ]
 
-    func compare(_ lab: Lab, variant: String) -> [String] {
+    func compare(_ lab: Lab, variant: String, port: UInt16? = nil) -> [String] {
+        let jamdnsPort = port ?? lab.jamdnsPort
         var unexpected: [String] = []
         var stillDifferent = Set<String>()
         var table: [String] = []
         for (name, type) in Self.questions {
             let key = "\(name) \(type)"
             let d = DNSClient.ask(name, type, port: lab.dnsmasqPort, rd: true, timeoutMs: 3000)
-            let j = DNSClient.ask(name, type, port: lab.jamdnsPort, rd: true, timeoutMs: 3000)
+            let j = DNSClient.ask(name, type, port: jamdnsPort, rd: true, timeoutMs: 3000)
             guard let d, let j else {
                 unexpected.append("\(variant) \(key): no answer from \(d == nil ? "dnsmasq" : "jamdns")")
                 continue
@@ -163,6 +204,14 @@ import Glibc
         let lab = try Lab(config: "consul-era.conf.in")
         #expect(lab.importOutput.contains("fallthrough types") && lab.importOutput.contains("overlap: vpn.jamfox.dev."), "\(lab.importOutput)")
         let diffs = compare(lab, variant: "consul-era")
+        #expect(diffs.isEmpty, "\(diffs.joined(separator: "\n"))\n(table in \(lab.dir)/table.txt)")
+    }
+
+    @Test("a second jamdns fed by the first through a catalog zone gives dnsmasq's answers too (the Consul era)")
+    func throughSecondary() throws {
+        let lab = try Lab(config: "consul-era.conf.in", secondary: true)
+        defer { lab.stop() }
+        let diffs = compare(lab, variant: "consul-era secondary", port: lab.secondaryPort)
         #expect(diffs.isEmpty, "\(diffs.joined(separator: "\n"))\n(table in \(lab.dir)/table.txt)")
     }
 

@@ -239,8 +239,13 @@ public enum TSIG {
     /// `message` answered with a TSIG error that carries no MAC (BADKEY, BADSIG: §5.3.2), naming the request's
     /// key and algorithm as they came, which may be ones this server does not know.
     public static func unsignedError(_ message: [UInt8], answering t: TSIGRecord, error: TSIGError, time: UInt64) -> [UInt8] {
-        let record = TSIGRecord(keyName: t.keyName, algorithm: t.algorithm, timeSigned: time, fudge: t.fudge, mac: [],
-                                originalID: UInt16(message[0]) << 8 | UInt16(message[1]), error: error.rawValue, otherData: [])
+        append(TSIGRecord(keyName: t.keyName, algorithm: t.algorithm, timeSigned: time, fudge: t.fudge, mac: [],
+                          originalID: UInt16(message[0]) << 8 | UInt16(message[1]), error: error.rawValue, otherData: []), to: message)
+    }
+
+    /// `message` with `record` appended as it is and ARCOUNT raised (for error answers, and for tests that
+    /// send a TSIG no signer would make).
+    public static func append(_ record: TSIGRecord, to message: [UInt8]) -> [UInt8] {
         var w = WireWriter(capacity: message.count + 128)
         w.compressionEnabled = false
         w.append(message)

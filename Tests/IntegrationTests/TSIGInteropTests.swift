@@ -107,4 +107,43 @@ import Glibc
         let (_, listed) = try runTool(Env.bin + "/dnsctl", ["tsig", "list", "--db", dir + "/s.sqlite"], dir: dir)
         #expect(listed.contains("xfr.jamfox.dev.") && !listed.contains(String(quoted)), "\(listed)")
     }
+
+    @Test("against the running server, one case per TSIG error class: kdig with the key gets a signed answer, an unknown key BADKEY, a wrong secret BADSIG; a query signed an hour ago BADTIME with the server's time; a MAC cut below half FORMERR")
+    func serverErrorClasses() throws {
+        let dir = Env.tempDir("tsig-server")
+        let secret = Array(repeating: UInt8(0x5A), count: 32)
+        let s = try JamdnsServer(zones: Env.root + "/zones") { db in
+            Env.write(dir + "/k.secret", Base64.encode(secret) + "\n")
+            let (st, out) = try runTool(Env.bin + "/dnsctl", ["--db", db, "tsig", "add", "ops", "--secret-file", dir + "/k.secret"], dir: dir)
+            guard st == 0 else { throw TestFailure(out) }
+        }
+        defer { s.child.stop() }
+        let kdig = try #require(Env.which("kdig"))
+        func ask(_ key: String) throws -> String {
+            try runTool(kdig, ["@127.0.0.1", "-p", "\(s.port)", "-y", key, "vs0.jamfox.dev", "A", "+retry=0", "+time=3"], dir: dir).1
+        }
+        let good = try ask("hmac-sha256:ops:\(Base64.encode(secret))")
+        #expect(good.contains("NOERROR") && good.contains("TSIG") && !good.contains("failed"), "\(good)")
+        let badKey = try ask("hmac-sha256:nobody:\(Base64.encode(secret))")
+        #expect(badKey.contains("BADKEY"), "\(badKey)")
+        let badSig = try ask("hmac-sha256:ops:\(Base64.encode(Array(repeating: 1, count: 32)))")
+        #expect(badSig.contains("BADSIG"), "\(badSig)")
+        // kdig signs with the clock: an hour-old signature is made here.
+        let key = TSIGKey(name: try DNSName("ops."), algorithm: .hmacSHA256, secret: secret)
+        let q = Message.query(try DNSName("vs0.jamfox.dev."), .a, id: 77, recursionDesired: false, edns: nil).wireBytes()
+        let now = UInt64(time(nil))
+        let (old, mac) = TSIG.sign(q, key: key, time: now - 3600)!
+        let r = try #require(DNSClient.udp(old, port: s.port))
+        #expect(r[3] & 0x0F == 9)  // NOTAUTH
+        let split = try #require(try TSIG.split(r))
+        #expect(split.tsig.error == TSIGError.badTime.rawValue && split.tsig.otherData.count == 6)
+        #expect((try? TSIG.verify(split, keys: { _ in key }, now: now - 3600, requestMAC: mac).get()) == key)
+        // A MAC cut to 8 bytes (below both 10 and half of 32): FORMERR (RFC 8945 §5.2.2.1).
+        let cut = try #require(try TSIG.split(TSIG.sign(q, key: key, time: now)!.message))
+        var t = cut.tsig
+        t.mac = Array(t.mac.prefix(8))
+        let short = TSIG.append(t, to: cut.unsigned)
+        let f = try #require(DNSClient.udp(short, port: s.port))
+        #expect(f[3] & 0x0F == 1, "FORMERR, got rcode \(f[3] & 0x0F)")
+    }
 }

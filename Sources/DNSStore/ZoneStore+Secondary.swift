@@ -78,7 +78,7 @@ extension ZoneStore {
                 }
                 new.append(d.newSOA)
                 new += d.added
-                try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: false, keepNewerSerial: true, partial: Set(owners), exactSerial: true)
+                _ = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: false, keepNewerSerial: true, partial: Set(owners), exactSerial: true)
             }
         }
     }

@@ -22,39 +22,24 @@ final class JournalReader: Sendable {
     let path: String
     let logger: Logger
     private let jobs = Mutex<[Job]>([])
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let wakeup = WakePipe()
 
     init(path: String, logger: Logger) {
         self.path = path
         self.logger = logger
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
-    }
-
-    deinit {
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     /// Queues a read; `done` runs on the reader's thread with the differences, or nil when the journal does
     /// not reach (or cannot be read): the transfer is then sent whole.
     func enqueue(_ job: Job) {
         jobs.withLock { $0.append(job) }
-        var b: UInt8 = 1
-        _ = write(wakeWrite, &b, 1)
+        wakeup.wake()
     }
 
     func run(stop: StopFlag) {
         var store: ZoneStore?
-        var drain = [UInt8](repeating: 0, count: 64)
         while !stop.isSet {
-            var p = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
-            _ = poll(&p, 1, 200)
-            while read(wakeRead, &drain, drain.count) > 0 {}
+            wakeup.wait(ms: 200)
             let batch = jobs.withLock { q -> [Job] in defer { q.removeAll() }; return q }
             for job in batch {
                 var diffs: [SerialDiff]?

@@ -23,8 +23,7 @@ final class Notifier: Sendable {
 
     private let due = Mutex<[Due]>([])
     /// Wakes the loop when a zone changes, so a NOTIFY leaves at once rather than at the next poll tick.
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let wakeup = WakePipe()
     let policies: PolicyBox
     let keys: KeyBox
     let metrics: MetricBlock
@@ -35,23 +34,12 @@ final class Notifier: Sendable {
         self.keys = keys
         self.metrics = metrics
         self.logger = logger
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
-    }
-
-    deinit {
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     /// A zone has a new serial (or the server started): its secondaries are to be told.
     func zoneChanged(_ zone: DNSName, serial: UInt32) {
         due.withLock { $0.append(Due(zone: zone, serial: serial)) }
-        var b: UInt8 = 1
-        _ = write(wakeWrite, &b, 1)
+        wakeup.wake()
     }
 
     /// One NOTIFY waiting for its acknowledgement.
@@ -120,11 +108,10 @@ final class Notifier: Sendable {
             }
             pending.removeAll { $0.tries >= Self.backoffMs.count && $0.nextMs <= now }
 
-            var fds = [wakeRead, v4, v6].filter { $0 >= 0 }.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            var fds = [wakeup.fd, v4, v6].filter { $0 >= 0 }.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             _ = poll(&fds, nfds_t(fds.count), 100)
-            var drain = [UInt8](repeating: 0, count: 64)
-            while read(wakeRead, &drain, drain.count) > 0 {}
-            for f in fds where f.revents & Int16(POLLIN) != 0 && f.fd != wakeRead {
+            wakeup.drain()
+            for f in fds where f.revents & Int16(POLLIN) != 0 && f.fd != wakeup.fd {
                 while true {
                     var from = sockaddr_storage()
                     var flen = socklen_t(MemoryLayout<sockaddr_storage>.size)

@@ -118,6 +118,8 @@ package struct Pipeline {
         let allowed = policy.allowQuery?.contains(r.client) ?? true
         var signer: Signer?
         var signedQuery: [UInt8]?
+        /// A TSIG that failed: its answer, which still goes through the rate limiter and observation.
+        var tsigAnswer: [UInt8]?
         if Signing.mayBeSigned(r.bytes, r.question) {
             switch Signing.verify(r.bytes, keys: keys, now: Signing.now()) {
             case .unsigned: break
@@ -127,15 +129,16 @@ package struct Pipeline {
             case .failed(let answer, let why):
                 metrics.count(why.counter)
                 policy.noteTSIGFailure(why, client: r.client)
-                let size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
-                Self.observe(policy, metrics, r, answerRCode: answer[3] & 0x0F, source: .refused)
-                return .reply(size: size, source: .refused)
+                tsigAnswer = answer
             }
         }
         let memoKey = policy.memoGeneration(routes.catalog.generation) &+ (policy.secondaries?.downGeneration.load(ordering: .acquiring) ?? 0) << 56
         var size: Int
         var source: AnswerSource
-        if signer == nil, allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {
+        if let answer = tsigAnswer {
+            size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
+            source = .refused
+        } else if signer == nil, allowed, scratch.memo != nil, let hit = scratch.memo!.lookup(r.bytes, generation: memoKey, into: out) {
             size = hit
             // The memo holds the engine's answers of every kind: REFUSED and NOTIMP are counted as what they are.
             source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)

@@ -53,8 +53,7 @@ package final class Secondaries: Sendable {
     let downGeneration = Atomic<UInt64>(0)
     private let events = Mutex<[(DNSName, Bool)]>([])  // (zone, from NOTIFY)
     private let status = Mutex<[DNSName: Status]>([:])
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let wakeup = WakePipe()
     let path: String
     let keys: KeyBox
     let logger: Logger
@@ -67,16 +66,6 @@ package final class Secondaries: Sendable {
         self.path = path
         self.keys = keys
         self.logger = logger
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
-    }
-
-    deinit {
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     /// Every secondary zone: the configured ones, then catalog members (a configured zone wins over a member).
@@ -118,8 +107,7 @@ package final class Secondaries: Sendable {
 
     private func queue(_ zone: DNSName, notify: Bool) {
         events.withLock { $0.append((zone, notify)) }
-        var b: UInt8 = 1
-        _ = write(wakeWrite, &b, 1)
+        wakeup.wake()
     }
 
     static func addressBytes(_ u: UpstreamServer) -> [UInt8] {
@@ -132,7 +120,6 @@ package final class Secondaries: Sendable {
         var store: ZoneStore?
         var next: [DNSName: Int64] = [:]
         var warned: Set<DNSName> = []
-        var drain = [UInt8](repeating: 0, count: 64)
         // The persisted state: the expire clock runs from the last success, across restarts.
         if let s = try? ZoneStore(path: path), let saved = try? s.secondaryStates() {
             status.withLock { st in
@@ -145,9 +132,7 @@ package final class Secondaries: Sendable {
             for z in configured where z.isCatalog { syncMembers(of: z, store: s) }
         }
         while !stop.isSet {
-            var p = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
-            _ = poll(&p, 1, 250)
-            while read(wakeRead, &drain, drain.count) > 0 {}
+            wakeup.wait(ms: 250)
             let now = Int64(time(nil))
             let asked = events.withLock { q -> [(DNSName, Bool)] in defer { q.removeAll() }; return q }
             for (z, _) in asked { next[z] = now }

@@ -26,32 +26,19 @@ final class TCPCompletions: Sendable {
         var transfer: (plan: TransferPlan, diffs: [SerialDiff]?)? = nil
     }
     let items = Mutex<[Item]>([])
-    let wakeRead: Int32
-    let wakeWrite: Int32
-
-    init() {
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
-    }
+    let wakeup = WakePipe()
+    var wakeRead: Int32 { wakeup.fd }
 
     func post(_ item: Item) {
         items.withLock { $0.append(item) }
-        var b: UInt8 = 1
-        _ = write(wakeWrite, &b, 1)
+        wakeup.wake()
     }
 
     /// Wakes the loop without an item (a new listener set is waiting).
-    func wake() {
-        var b: UInt8 = 1
-        _ = write(wakeWrite, &b, 1)
-    }
+    func wake() { wakeup.wake() }
 
     func take() -> [Item] {
-        var drain = [UInt8](repeating: 0, count: 64)
-        while read(wakeRead, &drain, drain.count) > 0 {}
+        wakeup.drain()
         return items.withLock { q in
             let all = q
             q.removeAll(keepingCapacity: true)

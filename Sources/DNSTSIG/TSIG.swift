@@ -225,15 +225,7 @@ public enum TSIG {
             guard let mac = key.algorithm.mac(key: key.secret, digestInput(message, tsig, requestMAC: requestMAC, timersOnly: timersOnly)) else { return nil }
             tsig.mac = mac
         }
-        var w = WireWriter(capacity: message.count + 128)
-        w.compressionEnabled = false
-        w.append(message)
-        tsig.write(to: &w)
-        var out = w.bytes
-        let ar = (Int(out[10]) << 8 | Int(out[11])) + 1
-        out[10] = UInt8(ar >> 8 & 0xFF)
-        out[11] = UInt8(ar & 0xFF)
-        return (out, tsig.mac)
+        return (append(tsig, to: message), tsig.mac)
     }
 
     /// `message` answered with a TSIG error that carries no MAC (BADKEY, BADSIG: §5.3.2), naming the request's

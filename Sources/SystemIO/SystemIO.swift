@@ -71,3 +71,44 @@ public enum ControlClient {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// A pipe that wakes a thread sleeping in poll(2): another thread calls `wake()`, the sleeper polls `fd` and
+/// calls `drain()`. Both ends non-blocking, so neither side ever waits on it.
+public final class WakePipe: Sendable {
+    public let fd: Int32
+    private let writeEnd: Int32
+
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        _ = pipe(&fds)
+        fd = fds[0]
+        writeEnd = fds[1]
+        for f in fds where f >= 0 {
+            _ = fcntl(f, F_SETFL, fcntl(f, F_GETFL, 0) | O_NONBLOCK)
+            _ = fcntl(f, F_SETFD, FD_CLOEXEC)
+        }
+    }
+
+    deinit {
+        close(fd)
+        close(writeEnd)
+    }
+
+    public func wake() {
+        var b: UInt8 = 1
+        _ = write(writeEnd, &b, 1)
+    }
+
+    /// Empties the pipe (any number of wakes count as one).
+    public func drain() {
+        var buf = [UInt8](repeating: 0, count: 64)
+        while read(fd, &buf, buf.count) > 0 {}
+    }
+
+    /// Sleeps until woken or `ms` pass, then drains.
+    public func wait(ms: Int32) {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&p, 1, ms)
+        drain()
+    }
+}

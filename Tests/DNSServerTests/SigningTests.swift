@@ -109,4 +109,17 @@ import TestSupport
         let split = try #require(try TSIG.split(bytes))
         #expect((try? TSIG.verify(split, keys: { _ in Self.key }, now: now, requestMAC: mac).get()) == Self.key)
     }
+
+    @Test("answers to bad TSIGs pass the rate limiter like every other answer (no unlimited reflection with a forged key)")
+    func failuresAreRateLimited() throws {
+        let h = try PipelineHarness(catalog: Self.catalog, config: "[rate_limit]\nresponses_per_second = 5\nslip = 0\nipv4_prefix = 32\n", keys: [Self.key])
+        h.freezeClock()
+        let stranger = TSIGKey(name: try DNSName("stranger."), algorithm: .hmacSHA256, secret: Array(repeating: 1, count: 32))
+        var answered = 0
+        for i in 0..<40 {
+            if h.ask(TSIG.sign(Self.query(id: UInt16(i)), key: stranger, time: UInt64(time(nil)))!.message, from: "198.51.100.9").answer != nil { answered += 1 }
+        }
+        #expect(answered == 5, "\(answered) of 40 answered")
+        #expect(h.metrics.extra(.tsigBadKey) == 40)
+    }
 }

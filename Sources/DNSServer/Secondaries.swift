@@ -120,8 +120,9 @@ package final class Secondaries: Sendable {
         var store: ZoneStore?
         var next: [DNSName: Int64] = [:]
         var warned: Set<DNSName> = []
-        // The persisted state: the expire clock runs from the last success, across restarts.
-        if let s = try? ZoneStore(path: path), let saved = try? s.secondaryStates() {
+        // The persisted state: the expire clock runs from the last success, across restarts. No secondary
+        // zone, no connection: two connections closing at once at exit both leave the WAL file behind.
+        if !configured.isEmpty, let s = try? ZoneStore(path: path), let saved = try? s.secondaryStates() {
             status.withLock { st in
                 for e in saved {
                     st[e.zone, default: Status()].lastSuccess = e.lastSuccess

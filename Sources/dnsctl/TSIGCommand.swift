@@ -68,7 +68,8 @@ struct TSIGCommand: ParsableCommand {
             return TSIGKey.secret(base64: text)
         }
 
-        /// The key in the forms its peers read: a BIND/nsupdate/knsupdate key clause, Knot's `key:` entry.
+        /// The key in the forms its peers read: a BIND/nsupdate/knsupdate key clause, Knot's `key:` entry, Kea's
+        /// D2 `tsig-keys` entry (algorithm names in capitals, as Kea spells them).
         static func clauses(_ k: TSIGKey) -> String {
             let name = k.name.description.hasSuffix(".") ? String(k.name.description.dropLast()) : k.name.description
             return """
@@ -83,6 +84,8 @@ struct TSIGCommand: ParsableCommand {
                 #   - id: \(name)
                 #     algorithm: \(k.algorithm.mnemonic)
                 #     secret: \(k.base64Secret)
+                # kea-dhcp-ddns.conf, in "DhcpDdns": "tsig-keys": [
+                #   { "name": "\(name)", "algorithm": "\(k.algorithm.mnemonic.uppercased())", "secret": "\(k.base64Secret)" } ]
                 """
         }
     }

@@ -38,6 +38,8 @@ final class Notifier: Sendable {
 
     /// A zone has a new serial (or the server started): its secondaries are to be told.
     func zoneChanged(_ zone: DNSName, serial: UInt32) {
+        // Only zones with secondaries to tell: the queue never fills while the thread is not running.
+        guard policies.snapshot().zoneConfig(zone)?.notify.isEmpty == false else { return }
         due.withLock { $0.append(Due(zone: zone, serial: serial)) }
         wakeup.wake()
     }

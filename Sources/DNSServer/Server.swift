@@ -18,8 +18,12 @@ public final class Server {
     let keys: KeyBox
     public let metrics = ServerMetrics()
     let policies: PolicyBox
-    /// The secondary zones' refresher; nil when no zone has primaries.
+    /// The secondary zones' refresher, the IXFR journal reader and the NOTIFY sender: each gets its thread
+    /// only once the config asks for what it does (a server with no [zone] tables runs none of them).
     let secondaries: Secondaries
+    let journal: JournalReader
+    let notifier: Notifier
+    var started: Set<String> = []
     let stopFlag = StopFlag()
     let reloadRequested = ReloadFlag()
     let logger: Logger
@@ -87,14 +91,13 @@ public final class Server {
 
         let bound = try Self.bindAll(config.listen, workers: workerCount, config: config, logger: logger)
         guard !bound.isEmpty else { throw ConfigError("no listen address could be bound") }
-        let journal = JournalReader(path: config.dbPath, logger: logger)
+        journal = JournalReader(path: config.dbPath, logger: logger)
+        notifier = Notifier(policies: policies, keys: keys, metrics: metrics.block(), logger: logger)
         tcp = TCPServer(listeners: config.listen.compactMap { bound[$0]?.0 }, authority: authority, policies: policies, keys: keys,
                         journal: journal, metrics: metrics.block(), stop: stopFlag)
         for (addr, (tcpFD, udp)) in bound { groups[addr] = startGroup(tcpFD: tcpFD, udp: udp) }
         let tcpBox = UncheckedBox(tcp)
         threads.append(spawnThread { tcpBox.value.run() })
-        threads.append(spawnThread { [stopFlag, secondaries] in secondaries.run(stop: stopFlag) })
-        threads.append(spawnThread { [stopFlag] in journal.run(stop: stopFlag) })
         if let path = config.controlSocketPath {
             // DNS matters more than dnsctl's cache commands: a control socket that cannot be made is logged,
             // and the server runs without it.
@@ -107,8 +110,7 @@ public final class Server {
                 logger.error("no control socket, so 'dnsctl cache' and 'dnsctl explain' cannot reach this server: \(error)")
             }
         }
-        let notifier = Notifier(policies: policies, keys: keys, metrics: metrics.block(), logger: logger)
-        threads.append(spawnThread { [stopFlag] in notifier.run(stop: stopFlag) })
+        startOnDemand(config)
         // Secondaries learn of the serials in force at start (they may have missed a change while we were down).
         for (origin, zone) in authority.snapshot().zones where policies.snapshot().zoneConfig(origin) != nil { notifier.zoneChanged(origin, serial: zone.soa.serial) }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies, keys: keys,
@@ -119,6 +121,24 @@ public final class Server {
         probe.replace(with: boundAddresses.first)
         if let m = config.metricsListen { metricsEndpoint = try startMetrics(m) }
         logger.info("listening", metadata: ["addresses": "\(boundAddresses.map(\.description).joined(separator: " "))", "udp_workers": "\(workerCount)"])
+    }
+
+    /// Starts the transfer-side threads the config needs and that are not running yet (at start and on every
+    /// reload; they stop with the server).
+    func startOnDemand(_ c: ServerConfig) {
+        let zones = Array(c.zones.values)
+        if !started.contains("secondaries"), zones.contains(where: \.isSecondary) {
+            started.insert("secondaries")
+            threads.append(spawnThread { [stopFlag, secondaries] in secondaries.run(stop: stopFlag) })
+        }
+        if !started.contains("journal"), zones.contains(where: { !$0.allowTransfer.isEmpty }) {
+            started.insert("journal")
+            threads.append(spawnThread { [stopFlag, journal] in journal.run(stop: stopFlag) })
+        }
+        if !started.contains("notifier"), zones.contains(where: { !$0.notify.isEmpty }) {
+            started.insert("notifier")
+            threads.append(spawnThread { [stopFlag, notifier] in notifier.run(stop: stopFlag) })
+        }
     }
 
     static func secondaryZones(_ c: ServerConfig) -> [Secondaries.Zone] {
@@ -280,6 +300,7 @@ public final class Server {
         policyGeneration += 1
         policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries))
         if Self.secondaryZones(next) != Self.secondaryZones(config) { secondaries.replace(Self.secondaryZones(next)) }
+        startOnDemand(next)
         metricsEndpoint = endpoint
         retiredEndpoint?.stop()
         // 5. Listeners: start the new, hand TCP its set, stop the removed.

@@ -141,19 +141,11 @@ final class Notifier: Sendable {
     /// NOTIFY for `zone` (RFC 1996 §3.7): opcode 4, AA, the zone's SOA as the question. No SOA in the answer
     /// section: §3.7 makes it optional, and a secondary asks for the SOA itself either way.
     static func message(zone: DNSName, serial: UInt32, id: UInt16) -> [UInt8] {
-        var h = Header(id: id)
-        h.opcode = .notify
-        h.aa = true
-        var w = WireWriter(capacity: 128)
-        w.u16(h.id)
-        w.u16(h.flags)
-        w.u16(1)
-        w.u16(0)
-        w.u16(0)
-        w.u16(0)
-        w.append(zone.wire)
-        w.u16(RRType.soa.rawValue)
-        w.u16(RRClass.in.rawValue)
-        return w.bytes
+        var m = Message()
+        m.header = Header(id: id)
+        m.header.opcode = .notify
+        m.header.aa = true
+        m.questions = [Question(name: zone, type: .soa)]
+        return m.wireBytes()
     }
 }

@@ -122,31 +122,17 @@ enum Signing {
 
     /// A header and the query's question (when it can be read) with `rcode`: the body of a TSIG error answer.
     static func errorAnswer(_ query: [UInt8], rcode: RCode) -> [UInt8] {
-        var h = Header(id: UInt16(query[0]) << 8 | UInt16(query[1]))
-        let qh = Header(id: h.id, flags: UInt16(query[2]) << 8 | UInt16(query[3]))
-        h.qr = true
-        h.opcode = qh.opcode
-        h.rd = qh.rd
-        h.rcodeLow = UInt8(rcode.rawValue & 0xF)
-        var w = WireWriter(capacity: 512)
-        w.u16(h.id)
-        w.u16(h.flags)
+        let qh = Header(id: UInt16(query[0]) << 8 | UInt16(query[1]), flags: UInt16(query[2]) << 8 | UInt16(query[3]))
+        var m = Message()
+        m.header = Header(id: qh.id)
+        m.header.qr = true
+        m.header.opcode = qh.opcode
+        m.header.rd = qh.rd
+        m.rcode = rcode
         var r = WireReader(query, at: 12)
-        var question: DNSName?
-        var tail: (UInt16, UInt16)?
         if query[4] == 0 && query[5] == 1, let n = try? r.readName(), let t = try? r.readU16(), let c = try? r.readU16() {
-            question = n
-            tail = (t, c)
+            m.questions = [Question(name: n, type: RRType(t), qclass: RRClass(c))]
         }
-        w.u16(question == nil ? 0 : 1)
-        w.u16(0)
-        w.u16(0)
-        w.u16(0)
-        if let question, let (t, c) = tail {
-            w.append(question.wire)
-            w.u16(t)
-            w.u16(c)
-        }
-        return w.bytes
+        return m.wireBytes()
     }
 }

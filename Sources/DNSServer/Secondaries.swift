@@ -208,7 +208,7 @@ package final class Secondaries: Sendable {
                     if serialNewer(soa.serial, than: theirs) {
                         logger.warning("primary \(p) has serial \(theirs) for \(z.name), older than our \(soa.serial); keeping ours", metadata: [:])
                     }
-                    return succeeded(z, store: store, now: now, soa: soa, primaries: z.primaries)
+                    return succeeded(z, store: store, now: now, soa: soa)
                 }
                 let started = monotonicMs()
                 var (got, bytes, messages) = try client.transfer(z.name, ixfrFrom: ours)
@@ -216,7 +216,7 @@ package final class Secondaries: Sendable {
                 var kind = ours == nil ? "AXFR" : "IXFR"
                 switch got {
                 case .upToDate, .askWhole:
-                    return succeeded(z, store: store, now: now, soa: soa, primaries: z.primaries)
+                    return succeeded(z, store: store, now: now, soa: soa)
                 case .incremental(let diffs, _):
                     do {
                         try store.applyTransfer(zone: z.name, diffs: diffs)
@@ -241,7 +241,7 @@ package final class Secondaries: Sendable {
                     "zone": "\(z.name)", "type": "\(kind)", "primary": "\(p)", "serial": "\(newSOA?.serial ?? 0)",
                     "messages": "\(messages)", "bytes": "\(bytes)", "ms": "\(ms)",
                 ])
-                return succeeded(z, store: store, now: now, soa: newSOA, primaries: z.primaries)
+                return succeeded(z, store: store, now: now, soa: newSOA)
             } catch let e as TransferError {
                 errors.append("\(p): \(e)")
             } catch {
@@ -301,7 +301,7 @@ package final class Secondaries: Sendable {
         }
     }
 
-    private func succeeded(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?, primaries: [UpstreamServer]) -> Int64 {
+    private func succeeded(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?) -> Int64 {
         let next = now + Int64(max(1, soa?.refresh ?? 60))  // the SOA's own timer; 1 s at least
         status.withLock { st in
             st[z.name, default: Status()].lastSuccess = now

@@ -1,4 +1,3 @@
-import DNSStore
 import DNSWire
 import DNSZone
 import SystemIO

@@ -137,6 +137,8 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let noError = RCode(rawValue: 0), formErr = RCode(rawValue: 1), servFail = RCode(rawValue: 2)
     public static let nxDomain = RCode(rawValue: 3), notImp = RCode(rawValue: 4), refused = RCode(rawValue: 5)
     public static let notAuth = RCode(rawValue: 9), badVers = RCode(rawValue: 16)
+    /// RFC 2136 §2.2: the UPDATE answers.
+    public static let yxDomain = RCode(rawValue: 6), yxRRSet = RCode(rawValue: 7), nxRRSet = RCode(rawValue: 8), notZone = RCode(rawValue: 10)
     public var description: String {
         switch rawValue {
         case 0: "NOERROR"
@@ -145,7 +147,11 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         case 3: "NXDOMAIN"
         case 4: "NOTIMP"
         case 5: "REFUSED"
+        case 6: "YXDOMAIN"
+        case 7: "YXRRSET"
+        case 8: "NXRRSET"
         case 9: "NOTAUTH"
+        case 10: "NOTZONE"
         case 16: "BADVERS"
         default: "RCODE\(rawValue)"
         }

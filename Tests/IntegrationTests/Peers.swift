@@ -170,6 +170,9 @@ final class SecondaryServer: Sendable {
                       zonelistfile: \(dir)/zone.list
                       database: ""
                       verbosity: 2
+                      # NSD waits 1 s after a transfer before its next reload by default; the test times the
+                      # transfer, not that wait.
+                      xfrd-reload-timeout: 0
                     remote-control:
                       control-enable: no
                     key:

@@ -98,6 +98,9 @@ import Glibc
             return seen.count == secondaries.count
         }
         for s in secondaries { #expect(seen[s.kind] != nil, "\(s.kind) never served the edit: \(s.log)") }
+        // Within a second of the commit (the issue's bound; measured: Knot and NSD 3-20 ms). BIND gets twice
+        // that: it waits about 300 ms of its own after a NOTIFY before it asks.
+        for s in secondaries { #expect((seen[s.kind] ?? 99) < (s.kind == .bind ? 2 : 1), "\(s.kind) took \(seen[s.kind] ?? -1) s") }
         let latencies = secondaries.map { "\($0.kind) \(seen[$0.kind].map { "\(Int(($0 * 1000).rounded())) ms" } ?? "never")" }
         print("edit to secondaries serving it: \(latencies.joined(separator: ", "))")
         let log = Env.read(primary.dir + "/jamdns.log")

@@ -41,6 +41,9 @@ package final class Secondaries: Sendable {
         var lastTransferBytes = 0
         var expired = false
         var nextRefresh: Int64 = 0
+        /// The copy's SOA expire, as the last refresh attempt read it; nil while there is no copy. Kept here so
+        /// the expiry check each tick reads no SQLite.
+        var expire: UInt32?
     }
 
     private let zones: Mutex<[DNSName: Zone]>
@@ -131,6 +134,10 @@ package final class Secondaries: Sendable {
             }
             store = s
             for z in configured where z.isCatalog { syncMembers(of: z, store: s) }
+            for z in configured {
+                let expire = (try? s.records(zone: z.name, at: z.name))?.first { $0.type == .soa }?.rdata.soa?.expire
+                status.withLock { $0[z.name, default: Status()].expire = expire }
+            }
         }
         while !stop.isSet {
             wakeup.wait(ms: 250)
@@ -153,29 +160,28 @@ package final class Secondaries: Sendable {
             let before = downNow
             for z in configured {
                 let st = status.withLock { $0[z.name] } ?? Status()
-                let soa = (try? store?.records(zone: z.name, at: z.name))?.first { $0.type == .soa }?.rdata.soa
-                guard let soa, let last = st.lastSuccess else {
-                    if soa == nil { downNow.insert(z.name) }
+                guard let expire = st.expire, let last = st.lastSuccess else {
+                    if st.expire == nil { downNow.insert(z.name) }
                     continue
                 }
                 let age = now - last
-                if age > Int64(soa.expire) {
+                if age > Int64(expire) {
                     if !downNow.contains(z.name) {
-                        logger.error("secondary zone \(z.name) expired: no primary reached for \(age) s (SOA expire \(soa.expire) s); answering SERVFAIL for it until one is",
+                        logger.error("secondary zone \(z.name) expired: no primary reached for \(age) s (SOA expire \(expire) s); answering SERVFAIL for it until one is",
                                      metadata: ["primaries": "\(z.primaries.map(\.description).joined(separator: " "))"])
                     }
                     downNow.insert(z.name)
                 } else {
                     downNow.remove(z.name)
-                    if age > Int64(soa.expire) / 2 {
+                    if age > Int64(expire) / 2 {
                         if warned.insert(z.name).inserted {
-                            logger.warning("secondary zone \(z.name) has not reached a primary for \(age) s; it expires in \(Int64(soa.expire) - age) s")
+                            logger.warning("secondary zone \(z.name) has not reached a primary for \(age) s; it expires in \(Int64(expire) - age) s")
                         }
                     } else {
                         warned.remove(z.name)
                     }
                 }
-                status.withLock { $0[z.name, default: Status()].expired = age > Int64(soa.expire) }
+                status.withLock { $0[z.name, default: Status()].expired = age > Int64(expire) }
             }
             for z in downNow where !configured.contains(where: { $0.name == z }) { downNow.remove(z) }
             if downNow != before { setDown(downNow) }
@@ -308,6 +314,7 @@ package final class Secondaries: Sendable {
             st[z.name, default: Status()].failures = 0
             st[z.name, default: Status()].refreshes += 1
             st[z.name, default: Status()].serial = soa?.serial
+            st[z.name, default: Status()].expire = soa?.expire
             st[z.name, default: Status()].nextRefresh = next
         }
         persist(z, store: store, now: now, next: next, error: "")
@@ -323,6 +330,7 @@ package final class Secondaries: Sendable {
     private func failed(_ z: Zone, store: ZoneStore, now: Int64, soa: SOA?, error: String) -> Int64 {
         let failures = status.withLock { st -> Int in
             st[z.name, default: Status()].failures += 1
+            st[z.name, default: Status()].expire = soa?.expire
             return st[z.name]!.failures
         }
         // No copy yet: back off from 5 s to 5 minutes; with a copy, the SOA's retry interval.

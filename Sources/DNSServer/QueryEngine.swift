@@ -223,11 +223,6 @@ public struct QueryEngine: Sendable {
         h.qr = true
         h.rcodeLow = UInt8(rcode.rawValue & 0xF)
         out.reset()
-        out.u16(h.id)
-        out.u16(h.flags)
-        out.u16(0)
-        out.u16(0)
-        out.u16(0)
-        out.u16(0)
+        out.header(h)
     }
 }

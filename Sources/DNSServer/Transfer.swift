@@ -70,12 +70,7 @@ final class TransferStream {
         h.qr = true
         h.aa = true
         h.rd = Header(id: q.id, flags: q.flags).rd
-        w.u16(h.id)
-        w.u16(h.flags)
-        w.u16(1)
-        w.u16(0)
-        w.u16(0)
-        w.u16(0)
+        w.header(h, questions: 1)
         // The question in every message: allowed (RFC 5936 §2.2.1), and every name is compressed against it.
         w.append(q.question.name.wire)
         w.u16(q.question.type.rawValue)

@@ -1,3 +1,16 @@
+extension WireWriter {
+    /// A message header: ID, flags, `questions` in QDCOUNT and the other counts 0 (patched once the sections
+    /// are written).
+    public mutating func header(_ h: Header, questions: Int = 0) {
+        u16(h.id)
+        u16(h.flags)
+        u16(UInt16(questions))
+        u16(0)
+        u16(0)
+        u16(0)
+    }
+}
+
 extension Message {
     /// Encodes the message with name compression. If the answer or authority section does not fit in `maxSize`,
     /// whole RRsets are dropped from the point of overflow and TC is set (RFC 2181 §9); additional RRsets that do
@@ -7,12 +20,7 @@ extension Message {
     public func write(into w: inout WireWriter, maxSize: Int = 65535) -> Bool {
         w.reset()
         var h = header
-        w.u16(h.id)
-        w.u16(h.flags)
-        w.u16(UInt16(questions.count))
-        w.u16(0)
-        w.u16(0)
-        w.u16(0)
+        w.header(h, questions: questions.count)
         for q in questions {
             w.name(q.name)
             w.u16(q.type.rawValue)

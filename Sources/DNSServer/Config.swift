@@ -91,6 +91,8 @@ public struct ServerConfig: Sendable {
     /// [catalog] publish: the name of a catalog zone (RFC 9432) listing this server's primary zones, served
     /// and transferred like any zone (give it a [zone] table with allow_transfer and notify).
     public var publishCatalog: DNSName?
+    /// [update]: the bounds on RFC 2136 UPDATEs (who may change what is each [zone] table's `update`).
+    public var updateLimits = UpdateLimits()
 
     public init() {}
 
@@ -99,7 +101,7 @@ public struct ServerConfig: Sendable {
         "server.edns_udp_payload", "store.path", "store.seed_zones", "store.poll_interval_ms", "log.level",
         "log.query_log", "log.query_log_max_bytes", "metrics.listen",
         "rate_limit.enabled", "rate_limit.responses_per_second", "rate_limit.slip", "rate_limit.ipv4_prefix",
-        "rate_limit.ipv6_prefix", "rate_limit.exempt", "catalog.publish",
+        "rate_limit.ipv6_prefix", "rate_limit.exempt", "catalog.publish", "update.rate", "update.max_records", "update.max_zone_records",
     ]
 
     /// Parses a TOML config; every error names the line and the key.
@@ -167,7 +169,10 @@ public struct ServerConfig: Sendable {
         if let v = try int("rate_limit.ipv6_prefix", 16...128) { c.rateLimit.ipv6Prefix = v }
         c.rateLimit.exempt = try prefixes(doc, "rate_limit.exempt", file: file)
         c.resolver = try parseResolver(doc, file: file)
-        c.zones = try parseZones(doc, file: file)
+        c.zones = try parseZones(doc, file: file, lan: c.resolver.allowRecursion)
+        if let v = try int("update.rate", 1...100_000) { c.updateLimits.ratePerSecond = v }
+        if let v = try int("update.max_records", 1...65535) { c.updateLimits.maxRecords = v }
+        if let v = try int("update.max_zone_records", 1...100_000_000) { c.updateLimits.maxZoneRecords = v }
         if let v = try string("catalog.publish") {
             guard let n = try? DNSName(v.hasSuffix(".") ? v : v + ".") else {
                 throw ConfigError("\(file):\(doc.values["catalog.publish"]?.1 ?? 0): bad catalog name '\(v)'; use a name such as \"catalog.jamfox.dev.\"")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DNSStore
 import DNSTSIG
 import DNSWire
 import DNSZone
@@ -158,6 +159,10 @@ package struct Pipeline {
                     size = Self.copy(signed, count: signed.count, to: out, capacity: capacity)
                 }
                 source = .ofEngineAnswer(rcode: size > 3 ? out.load(fromByteOffset: 3, as: UInt8.self) & 0x0F : 0)
+            case .update(let u):
+                guard let answer = update(u, request: r, signer: signer, responder: responder) else { return .later }
+                size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
+                source = .refused
             case .notify(let n):
                 let answer = notify(n, request: r, signer: signer, writer: &scratch.writer)
                 size = Self.copy(answer, count: answer.count, to: out, capacity: capacity)
@@ -218,6 +223,47 @@ package struct Pipeline {
         m.write(into: &writer, maxSize: 512 - (signer?.overhead ?? 0))
         guard var s = signer else { return writer.bytes }
         return s.sign(writer.bytes, now: Signing.now()) ?? writer.bytes
+    }
+
+    /// An UPDATE (RFC 2136): a secondary zone's goes to its primaries when `forward_updates` says so and is
+    /// REFUSED otherwise; a primary zone's is checked against the sender's rules and rate (`UpdateACL`) and
+    /// queued for the updater. The answer when it is refused now (signed if the request was); nil when it
+    /// comes later, through the responder.
+    func update(_ u: UpdateQuery, request r: Request, signer: Signer?, responder: () -> Responder) -> [UInt8]? {
+        let zone = u.request.zone
+        let key = signer?.key.name
+        func answer(_ rcode: RCode, _ why: String?, _ counter: MetricBlock.Extra = .updatesRefused) -> [UInt8] {
+            metrics.count(counter)
+            if let why { policy.noteUpdate(zone, client: r.client, key: key, rcode: rcode, why: why) }
+            let bytes = u.answer(rcode)
+            guard var s = signer else { return bytes }
+            return s.sign(bytes, now: Signing.now()) ?? bytes
+        }
+        if let secondary = policy.secondaries?.zone(zone) {
+            let cfg = policy.zoneConfigs[zone.lowercased] ?? secondary.catalog.flatMap { policy.zoneConfigs[$0.lowercased] }
+            guard cfg?.forwardUpdates == true, let updater = policy.updater else {
+                return answer(.refused, "\(zone) is a secondary here; send UPDATEs to its primary (or set forward_updates = true in its [zone] table)")
+            }
+            // The request as it came, TSIG included: the primary checks the client's signature and signs its answer.
+            let late = LateAnswer(policy: policy, metrics: metrics, request: r, signer: nil, responder: responder())
+            updater.forward(Array(r.bytes), zone: zone, primaries: secondary.primaries, reply: late, failure: u.answer(.servFail))
+            return nil
+        }
+        guard let updater = policy.updater else { return answer(.refused, "this server takes no UPDATEs") }
+        switch policy.updates.authorize(u.request, key: key, client: r.client, nowMs: Int64(r.receivedUs / 1000)) {
+        case .refused(let why):
+            return answer(.refused, why)
+        case .limited:
+            return answer(.refused, "over update.rate (\(policy.updates.limits.ratePerSecond) a second)", .updatesRateLimited)
+        case .allowed(let source):
+            let edit = UpdateEdit(request: u.request, source: source, maxZoneRecords: policy.updates.limits.maxZoneRecords,
+                                  permits: policy.updates.permits(zone: zone, key: key, client: r.client))
+            let late = LateAnswer(policy: policy, metrics: metrics, request: r, signer: signer, responder: responder())
+            guard updater.enqueue(Updater.Job(edit: edit, query: u, client: r.client, key: key, reply: late)) else {
+                return answer(.servFail, "the update queue is full (\(Updater.maxQueued) waiting)", .updatesFailed)
+            }
+            return nil
+        }
     }
 
     enum TransferDecision {

@@ -28,6 +28,11 @@ package final class Policy: Sendable {
     let publishCatalog: DNSName?
     /// The secondary zones' refresher (NOTIFY in goes to it), shared across config reloads.
     let secondaries: Secondaries?
+    /// Who may UPDATE what ([zone] update, [update]).
+    let updates: UpdateACL
+    /// The UPDATE writer, shared across config reloads (nil in tests that build a pipeline alone: UPDATEs
+    /// are then answered REFUSED).
+    let updater: Updater?
     /// Where refused transfers and TSIG failures are logged (nil in tests that build a pipeline alone).
     let logger: Logger?
     /// Log lines of those kinds in the current second: a flood of bad TSIGs is counted, not logged whole.
@@ -36,7 +41,8 @@ package final class Policy: Sendable {
     /// The route table of the last catalog asked for: zones, marks and this config's forward zones.
     private let routeCache = Mutex<RouteTable?>(nil)
 
-    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?, logger: Logger? = nil, secondaries: Secondaries? = nil) {
+    package init(generation: UInt64, config: ServerConfig, resolver: Resolver?, queryLog: QueryLog?, logger: Logger? = nil, secondaries: Secondaries? = nil,
+                 updater: Updater? = nil) {
         self.generation = generation
         engine = QueryEngine(ednsUDPPayload: config.ednsUDPPayload, recursion: resolver != nil)
         self.resolver = resolver
@@ -52,6 +58,8 @@ package final class Policy: Sendable {
         publishCatalog = config.publishCatalog
         self.secondaries = secondaries
         self.logger = logger
+        updates = UpdateACL(config.zones, limits: config.updateLimits, lan: config.resolver.allowRecursion)
+        self.updater = updater
     }
 
     /// A zone's [zone] table; with a catalog published, a zone without one takes the catalog's (its allow_transfer,
@@ -87,6 +95,18 @@ package final class Policy: Sendable {
     func noteRefusedNotify(_ zone: DNSName, client: IPBits, key: DNSName?, why: String) {
         guard let logger, mayNote() else { return }
         logger.warning("NOTIFY refused: \(why)", metadata: ["zone": "\(zone)", "client": "\(client.text)", "key": "\(key.map { $0.description } ?? "none")"])
+    }
+
+    /// An UPDATE not applied: refused (who, and why) or a prerequisite that did not hold, at most
+    /// `notesPerSecond` lines a second.
+    func noteUpdate(_ zone: DNSName, client: IPBits, key: DNSName?, rcode: RCode, why: String) {
+        guard let logger, mayNote() else { return }
+        let md: Logger.Metadata = ["zone": "\(zone)", "client": "\(client.text)", "key": "\(key.map { $0.description } ?? "none")", "rcode": "\(rcode)"]
+        if [RCode.yxDomain, .yxRRSet, .nxDomain, .nxRRSet].contains(rcode) {
+            logger.info("UPDATE not applied, a prerequisite does not hold: \(why)", metadata: md)
+        } else {
+            logger.warning("UPDATE refused: \(why)", metadata: md)
+        }
     }
 
     /// A TSIG that did not verify: its kind and key name (never a secret or a MAC), rate-limited as above.

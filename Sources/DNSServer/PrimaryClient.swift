@@ -116,6 +116,19 @@ struct PrimaryClient {
         return fd
     }
 
+    /// One message over TCP and its one answer, as they are: an UPDATE passed on to the primary (RFC 2136 §6),
+    /// whose TSIG, if any, is the client's and is checked by the primary.
+    func exchange(_ message: [UInt8]) throws(TransferError) -> [UInt8] {
+        let fd = try connect()
+        defer { close(fd) }
+        try sendFrame(fd, message)
+        let answer = try readFrame(fd)
+        guard answer.count >= 12, answer[0] == message[0], answer[1] == message[1], answer[2] & 0x80 != 0 else {
+            throw TransferError("\(server) sent something that is not the answer")
+        }
+        return answer
+    }
+
     func sendFrame(_ fd: Int32, _ m: [UInt8]) throws(TransferError) {
         let framed = [UInt8(m.count >> 8), UInt8(m.count & 0xFF)] + m
         guard send(fd, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count else { throw TransferError("cannot send to \(server)") }

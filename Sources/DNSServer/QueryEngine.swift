@@ -13,6 +13,33 @@ public enum Disposition: Sendable {
     case transfer(TransferQuery)
     /// A NOTIFY (RFC 1996): the pipeline asks the secondaries whether it comes from a primary of the zone.
     case notify(NotifyQuery)
+    /// A well-formed UPDATE (RFC 2136) of a served zone: the pipeline decides who may, and the updater applies it.
+    case update(UpdateQuery)
+}
+
+/// An UPDATE as the engine read it: its zone served here, its sections in the forms RFC 2136 §3 allows.
+public struct UpdateQuery: Sendable {
+    public let id: UInt16
+    public let flags: UInt16
+    public let request: Update.Request
+    /// The zone section as it came, echoed in the answer.
+    public let question: Question
+    /// The UPDATE had an OPT record: the answer carries one (RFC 6891 §7).
+    public let ednsPayload: UInt16?
+
+    /// The answer to it: the header and zone section (RFC 2136 §3.8), with `rcode`.
+    public func answer(_ rcode: RCode, maxSize: Int = 512) -> [UInt8] {
+        var m = Message()
+        m.header = Header(id: id)
+        m.header.qr = true
+        m.header.opcode = .update
+        m.questions = [question]
+        m.rcode = rcode
+        if let ednsPayload { m.edns = EDNS(udpPayloadSize: ednsPayload) }
+        var w = WireWriter(capacity: 128)
+        m.write(into: &w, maxSize: maxSize)
+        return w.bytes
+    }
 }
 
 /// A NOTIFY's question and header, as the engine read them.
@@ -68,6 +95,10 @@ public struct QueryEngine: Sendable {
             m.rcode = .notAuth
             out.reset()
             m.write(into: &out)
+            return true
+        case .update(let u):
+            out.reset()
+            out.append(u.answer(.refused))
             return true
         case .transfer(let t):
             var m = Message()
@@ -129,6 +160,17 @@ public struct QueryEngine: Sendable {
         if msg.header.opcode == .notify {
             guard msg.questions.count == 1, msg.questions[0].type == .soa else { return finish(.formErr) }
             return .notify(NotifyQuery(id: id, flags: msg.header.flags, question: msg.questions[0]))
+        }
+        if msg.header.opcode == .update {
+            // RFC 2136 §3.1-3.4.1: the forms are checked here, without data; NOTAUTH for a zone not served.
+            let req: Update.Request
+            do { req = try Update.parse(msg) } catch {
+                if msg.questions.count != 1 { resp.questions = [] }
+                return finish(error.rcode)
+            }
+            guard routes.catalog.zones[req.zone] != nil else { return finish(.notAuth) }
+            return .update(UpdateQuery(id: id, flags: msg.header.flags, request: req, question: msg.questions[0],
+                                       ednsPayload: msg.edns == nil ? nil : UInt16(ednsUDPPayload)))
         }
         guard msg.header.opcode == .query else {
             return finish(.notImp, ede: .notSupported, "opcode \(msg.header.opcode) is not supported")

@@ -32,6 +32,8 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     /// True when `address` (4 or 16 bytes; IPv4-mapped IPv6 is matched as IPv4) lies inside the prefix.
     /// The query path uses `PrefixMatcher`; this is the same test, for one prefix.
     public func contains(_ address: [UInt8]) -> Bool { PrefixMatcher([self]).contains(IPBits(bytes: address)) }
+    /// True when every address of `other` is in this prefix.
+    public func covers(_ other: IPPrefix) -> Bool { bytes.count == other.bytes.count && length <= other.length && contains(other.bytes) }
 
     public var description: String {
         let a = bytes.count == 4 ? IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]).description : IPv6Address(bytes: bytes).description

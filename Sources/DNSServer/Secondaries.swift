@@ -78,6 +78,8 @@ package final class Secondaries: Sendable {
         for list in members.withLock({ Array($0.values) }) { for m in list where all[m.name] == nil { all[m.name] = m } }
         return all.values.sorted { $0.name < $1.name }
     }
+    /// The secondary zone `name`, configured or a catalog's member; nil when we are its primary.
+    func zone(_ name: DNSName) -> Zone? { configured.first { $0.name == name } }
     func statuses() -> [DNSName: Status] { status.withLock { $0 } }
 
     /// A config reload's zone list: new zones are checked at once; dropped ones stop being refreshed (their

@@ -23,6 +23,8 @@ public final class Server {
     let secondaries: Secondaries
     let journal: JournalReader
     let notifier: Notifier
+    /// The UPDATE writer (RFC 2136): its thread starts once some zone has update rules or forward_updates.
+    let updater: Updater
     var started: Set<String> = []
     let stopFlag = StopFlag()
     let reloadRequested = ReloadFlag()
@@ -83,7 +85,9 @@ public final class Server {
             logger.warning("zone \(zone) was a secondary copy; its [zone] table has no 'primaries' now, so it is a primary zone here from now on (dnsctl may edit it)")
         }
         secondaries = Secondaries(zones: Self.secondaryZones(config), path: config.dbPath, keys: keys, logger: logger, served: catalog)
-        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries))
+        updater = Updater(path: config.dbPath, authority: authority, metrics: metrics.block(), logger: logger)
+        policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries,
+                                    updater: updater))
         var publisher = CatalogPublisher()
         publisher.storeUpstream = Array(catalog.upstreamNames)
         authority.replace(with: publisher.decorate(catalog, position: loaded.changeID, policy: policies.snapshot()) { logger.warning("\($0)") })
@@ -134,6 +138,10 @@ public final class Server {
         if !started.contains("journal"), zones.contains(where: { !$0.allowTransfer.isEmpty }) {
             started.insert("journal")
             threads.append(spawnThread { [stopFlag, journal] in journal.run(stop: stopFlag) })
+        }
+        if !started.contains("updater"), zones.contains(where: { !$0.updateRules.isEmpty }) {
+            started.insert("updater")
+            threads.append(spawnThread { [stopFlag, updater] in updater.run(stop: stopFlag) })
         }
         if !started.contains("notifier"), zones.contains(where: { !$0.notify.isEmpty }) {
             started.insert("notifier")
@@ -298,7 +306,8 @@ public final class Server {
             queryLog = Self.makeQueryLog(next)
         }
         policyGeneration += 1
-        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries))
+        policies.replace(with: Policy(generation: policyGeneration, config: next, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries,
+                                     updater: updater))
         if Self.secondaryZones(next) != Self.secondaryZones(config) { secondaries.replace(Self.secondaryZones(next)) }
         startOnDemand(next)
         metricsEndpoint = endpoint

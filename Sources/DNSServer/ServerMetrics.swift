@@ -60,6 +60,7 @@ package final class MetricBlock: @unchecked Sendable {
         case tsigFormErr, tsigBadKey, tsigBadSig, tsigBadTime
         case transfersRefused, axfrServed, ixfrServed, ixfrUpToDate, ixfrWhole, transferFailed
         case notifySent, notifyAnswered, notifyGaveUp
+        case updatesApplied, updatesRefused, updatesFailedPrerequisite, updatesRateLimited, updatesForwarded, updatesFailed
     }
 
     static let queryCells = typeCount * rcodes.count * 2 * sources
@@ -213,6 +214,12 @@ public final class ServerMetrics: Sendable {
             (.notifySent, "jamdns_notify_sent_total", "NOTIFY messages sent to secondaries (retries included)."),
             (.notifyAnswered, "jamdns_notify_answered_total", "NOTIFY messages a secondary acknowledged."),
             (.notifyGaveUp, "jamdns_notify_gave_up_total", "NOTIFYs given up after every retry went unanswered."),
+            (.updatesApplied, "jamdns_updates_applied_total", "RFC 2136 UPDATEs applied (NOERROR), including those that changed nothing."),
+            (.updatesRefused, "jamdns_updates_refused_total", "UPDATEs refused: no rule for the sender, a record beyond its rules, a zone check or a bound."),
+            (.updatesFailedPrerequisite, "jamdns_updates_prerequisite_failed_total", "UPDATEs whose prerequisites did not hold (YXDOMAIN, YXRRSET, NXDOMAIN, NXRRSET)."),
+            (.updatesRateLimited, "jamdns_updates_rate_limited_total", "UPDATEs refused because their key (or address) was over update.rate."),
+            (.updatesForwarded, "jamdns_updates_forwarded_total", "UPDATEs to a secondary zone passed to its primary."),
+            (.updatesFailed, "jamdns_updates_failed_total", "UPDATEs answered SERVFAIL: the store could not be written, or the primary did not answer."),
         ]
         for (e, name, help) in extras {
             p.family(name, .counter, help)

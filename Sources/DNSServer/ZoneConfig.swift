@@ -47,15 +47,19 @@ public struct ZoneConfig: Sendable, Equatable {
     /// catalog: the zone is a catalog (RFC 9432) whose members become secondary zones here, copied from the
     /// same primaries with the same key.
     public var isCatalog = false
+    /// update: who may change what by RFC 2136 UPDATE (`UpdateRule`); empty (the default) = nobody.
+    public var updateRules: [UpdateRule] = []
+    /// forward_updates: a secondary passes UPDATEs to its primaries (RFC 2136 §6) instead of REFUSED.
+    public var forwardUpdates = false
 
     public init(name: DNSName) { self.name = name }
 }
 
 extension ServerConfig {
-    static let zoneFields = ["allow_transfer", "notify", "notify_key", "primaries", "tsig", "catalog"]
+    static let zoneFields = ["allow_transfer", "notify", "notify_key", "primaries", "tsig", "catalog", "update", "forward_updates"]
 
     /// Every `[zone."NAME."]` table; errors name the line, the table and the form expected.
-    static func parseZones(_ doc: TOMLDocument, file: String) throws(ConfigError) -> [DNSName: ZoneConfig] {
+    static func parseZones(_ doc: TOMLDocument, file: String, lan: [IPPrefix] = IPPrefix.localDefaults) throws(ConfigError) -> [DNSName: ZoneConfig] {
         var out: [DNSName: ZoneConfig] = [:]
         func line(_ k: String) -> Int { doc.values[k]?.1 ?? 0 }
         func strings(_ key: String, _ what: String) throws(ConfigError) -> [String]? {
@@ -116,6 +120,25 @@ extension ServerConfig {
             do { c.isCatalog = try doc.boolean(prefix + "catalog") ?? false } catch { throw ConfigError(file: file, error) }
             if c.isCatalog && c.primaries.isEmpty {
                 throw ConfigError("\(file):\(line(prefix + "catalog")): \(table) is a catalog to consume, so it needs 'primaries' to copy it from (to publish this server's zones as a catalog, use [catalog] publish)")
+            }
+            for s in try strings(prefix + "update", "rules such as \"key kea subdomain dhcp.jamfox.dev. A AAAA DHCID\"") ?? [] {
+                let rule: UpdateRule
+                do { rule = try UpdateRule(s, zone: name) } catch {
+                    throw ConfigError("\(file):\(line(prefix + "update")): bad update rule \"\(s)\" in \(table): \(error.message)")
+                }
+                // Address-only rules reach no further than recursion does: an address outside the LAN never
+                // changes a zone without a key.
+                if rule.key == nil, let p = rule.from, !lan.contains(where: { $0.covers(p) }) {
+                    throw ConfigError("\(file):\(line(prefix + "update")): address-only update rule \"\(s)\" in \(table) reaches outside resolver.allow_recursion; sign updates with a key ('key NAME ...') or narrow 'from' to the LAN")
+                }
+                c.updateRules.append(rule)
+            }
+            do { c.forwardUpdates = try doc.boolean(prefix + "forward_updates") ?? false } catch { throw ConfigError(file: file, error) }
+            if c.forwardUpdates && c.primaries.isEmpty {
+                throw ConfigError("\(file):\(line(prefix + "forward_updates")): 'forward_updates' in \(table) passes UPDATEs to the zone's primaries, but the table has no 'primaries'")
+            }
+            if !c.updateRules.isEmpty && !c.primaries.isEmpty {
+                throw ConfigError("\(file):\(line(prefix + "update")): \(table) is a secondary, whose data comes from its primaries: give the 'update' rules to the primary (and set forward_updates = true here to pass UPDATEs on)")
             }
             if c.transferKey != nil && c.primaries.isEmpty {
                 throw ConfigError("\(file):\(line(prefix + "tsig")): 'tsig' in \(table) is the key for transfers from primaries, but the table has no 'primaries'")

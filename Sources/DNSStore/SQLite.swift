@@ -118,6 +118,21 @@ final class Database {
         }
     }
 
+    /// Runs `body` inside the open transaction so that a thrown error undoes its writes alone: several edits
+    /// share one commit (one fsync), each still all or nothing.
+    func savepoint<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try exec("SAVEPOINT edit")
+        do {
+            let v = try body()
+            try exec("RELEASE edit")
+            return v
+        } catch {
+            try? exec("ROLLBACK TO edit")
+            try? exec("RELEASE edit")
+            throw error
+        }
+    }
+
     /// A read transaction: a consistent snapshot across several SELECTs while writers commit.
     func readTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         if depth > 0 { return try body() }

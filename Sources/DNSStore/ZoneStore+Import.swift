@@ -122,6 +122,7 @@ extension ZoneStore {
             for r in claimed {
                 try ins.run([.text(source), .int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(canonical: true))])
             }
+            try noteSource(zoneID: id, diff.added, "import " + source)
         }
         return diff
     }

@@ -136,6 +136,21 @@ extension ZoneStore {
                 catalog TEXT NOT NULL DEFAULT ''  -- the catalog zone that lists it; '' when configured
             );
             """,
+            // Who last changed a record (a TSIG key's UPDATE, dnsctl, an import) and when: 'dnsctl record list
+            // --source' and 'explain' show it. A record removed takes its row with it. Records loaded whole
+            // (zone files, transfers) have none: they are the file's or the primary's.
+            10: """
+            CREATE TABLE record_source (
+                zone_id INTEGER NOT NULL,
+                owner_key BLOB NOT NULL,
+                type INTEGER NOT NULL,
+                rdata_key BLOB NOT NULL,
+                source TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                PRIMARY KEY (zone_id, owner_key, type, rdata_key),
+                FOREIGN KEY (zone_id, owner_key, type, rdata_key) REFERENCES records(zone_id, owner_key, type, rdata_key) ON DELETE CASCADE
+            ) WITHOUT ROWID;
+            """,
         ]
         var v = current
         while v < Self.schemaVersion {

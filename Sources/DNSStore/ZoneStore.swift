@@ -26,7 +26,7 @@ public struct ZoneDiff: Sendable, Equatable {
 /// The zones and records in SQLite. The only type with SQL in it; `dnsctl` and the server both go through it.
 /// Not Sendable: one instance per thread.
 public final class ZoneStore {
-    public static let schemaVersion: Int64 = 9
+    public static let schemaVersion: Int64 = 10
     let db: Database
     let now: @Sendable () -> Int64
     /// The store's files are owner read-write, group read, nobody else: they will hold TSIG secrets.
@@ -334,14 +334,16 @@ public final class ZoneStore {
     /// Applies `change` to a zone's records in one transaction: validate, bump the SOA serial, write the
     /// difference. A thrown error or a failed check leaves the store untouched.
     @discardableResult
-    public func edit(zone origin: DNSName, dryRun: Bool = false,
+    public func edit(zone origin: DNSName, dryRun: Bool = false, by source: String? = nil,
                      _ change: (inout [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> ZoneDiff {
         try db.transaction { () throws(StoreError) -> ZoneDiff in
             let id = try editableZoneID(origin)
             let old = try records(zoneID: id)
             var new = old
             try change(&new)
-            return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
+            let diff = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true)
+            if !dryRun, let source { try noteSource(zoneID: id, diff.added, source) }
+            return diff
         }
     }
 
@@ -349,7 +351,7 @@ public final class ZoneStore {
     /// checks and writes only those names (the apex always among them, for its SOA): an edit of a
     /// million-record zone costs what the names hold. The closure may add records only at those names.
     @discardableResult
-    public func edit(zone origin: DNSName, names: [DNSName], dryRun: Bool = false,
+    public func edit(zone origin: DNSName, names: [DNSName], dryRun: Bool = false, by source: String? = nil,
                      _ change: (inout [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> ZoneDiff {
         try db.transaction { () throws(StoreError) -> ZoneDiff in
             let id = try editableZoneID(origin)
@@ -362,7 +364,9 @@ public final class ZoneStore {
             if let stray = new.first(where: { !allowed.contains($0.name) }) {
                 throw StoreError(.rejected, "\(stray.name) \(stray.type) is outside the names this edit changes (\(owners.map(\.description).joined(separator: ", ")))")
             }
-            return try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true, partial: allowed)
+            let diff = try commit(zoneID: id, origin: origin, old: old, new: new, dryRun: dryRun, keepNewerSerial: true, partial: allowed)
+            if !dryRun, let source { try noteSource(zoneID: id, diff.added, source) }
+            return diff
         }
     }
 

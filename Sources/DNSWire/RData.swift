@@ -27,6 +27,7 @@ public enum RData: Hashable, Sendable {
     case cdnskey(DNSKEY)
     indirect case rrsig(RRSIG)
     case nsec(NSEC)
+    case dhcid(DHCID)
     case unknown(RRType, [UInt8])
 }
 
@@ -51,6 +52,7 @@ extension RData {
         case .dnskey, .cdnskey: DNSKEY.self
         case .rrsig: RRSIG.self
         case .nsec: NSEC.self
+        case .dhcid: DHCID.self
         default: nil
         }
     }
@@ -75,6 +77,7 @@ extension RData {
         case .dnskey(let v), .cdnskey(let v): v
         case .rrsig(let v): v
         case .nsec(let v): v
+        case .dhcid(let v): v
         case .unknown: nil
         }
     }
@@ -104,6 +107,7 @@ extension RData {
         case .cdnskey: .cdnskey
         case .rrsig: .rrsig
         case .nsec: .nsec
+        case .dhcid: .dhcid
         case .unknown(let t, _): t
         }
     }
@@ -145,6 +149,7 @@ extension RData {
         case .dnskey(let v), .cdnskey(let v): v.write(to: &w, compress: false)
         case .rrsig(let v): v.write(to: &w, compress: false)
         case .nsec(let v): v.write(to: &w, compress: false)
+        case .dhcid(let v): v.write(to: &w, compress: false)
         case .unknown(_, let b): w.append(b)
         }
     }

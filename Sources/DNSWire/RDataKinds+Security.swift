@@ -56,6 +56,23 @@ public struct SSHFP: Hashable, Sendable, RDataKind {
     func rdata(_ type: RRType) -> RData { .sshfp(self) }
 }
 
+/// DHCID (RFC 4701): an opaque digest of a DHCP client's identity, base64 in text. Kea's DHCP-DDNS compares
+/// it in its prerequisites (RFC 4703), so it is stored and compared byte for byte, never interpreted.
+public struct DHCID: Hashable, Sendable, RDataKind {
+    public var digest: [UInt8]
+    public init(digest: [UInt8]) { self.digest = digest }
+    init(reading r: inout WireReader, end: Int) throws(WireError) {
+        digest = try r.readBytes(end - r.position)
+    }
+    func write(to w: inout WireWriter, compress: Bool) { w.append(digest) }
+    init(parsing c: inout TokenCursor) throws(PresentationError) {
+        digest = try c.base64Rest("DHCID digest")
+    }
+    var presentation: String { Base64.encode(digest) }
+    var hasTextForm: Bool { !digest.isEmpty }
+    func rdata(_ type: RRType) -> RData { .dhcid(self) }
+}
+
 public struct TLSA: Hashable, Sendable, RDataKind {
     public var usage: UInt8, selector: UInt8, matchingType: UInt8, data: [UInt8]
     init(reading r: inout WireReader, end: Int) throws(WireError) {

@@ -11,14 +11,14 @@ public struct RRType: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
     public static let rrsig = RRType(46), nsec = RRType(47), dnskey = RRType(48), nsec3 = RRType(50)
     public static let nsec3param = RRType(51), tlsa = RRType(52), cds = RRType(59), cdnskey = RRType(60)
     public static let svcb = RRType(64), https = RRType(65), tsig = RRType(250), ixfr = RRType(251)
-    public static let axfr = RRType(252), any = RRType(255), caa = RRType(257)
+    public static let axfr = RRType(252), any = RRType(255), caa = RRType(257), dhcid = RRType(49)
 
     static let names: [(RRType, String)] = [
         (.a, "A"), (.ns, "NS"), (.cname, "CNAME"), (.soa, "SOA"), (.ptr, "PTR"), (.hinfo, "HINFO"), (.mx, "MX"),
         (.txt, "TXT"), (.aaaa, "AAAA"), (.srv, "SRV"), (.naptr, "NAPTR"), (.dname, "DNAME"), (.opt, "OPT"),
         (.ds, "DS"), (.sshfp, "SSHFP"), (.rrsig, "RRSIG"), (.nsec, "NSEC"), (.dnskey, "DNSKEY"), (.nsec3, "NSEC3"),
         (.nsec3param, "NSEC3PARAM"), (.tlsa, "TLSA"), (.cds, "CDS"), (.cdnskey, "CDNSKEY"), (.svcb, "SVCB"),
-        (.https, "HTTPS"), (.tsig, "TSIG"), (.ixfr, "IXFR"), (.axfr, "AXFR"), (.any, "ANY"), (.caa, "CAA"),
+        (.https, "HTTPS"), (.tsig, "TSIG"), (.ixfr, "IXFR"), (.axfr, "AXFR"), (.any, "ANY"), (.caa, "CAA"), (.dhcid, "DHCID"),
     ]
 
     public var mnemonic: String? { Self.names.first { $0.0 == self }?.1 }

@@ -164,11 +164,10 @@ public struct QueryEngine: Sendable {
         if msg.header.opcode == .update {
             // RFC 2136 §3.1-3.4.1: the forms are checked here, without data; NOTAUTH for a zone not served.
             let req: Update.Request
-            do { req = try Update.parse(msg) } catch {
+            do { req = try Update.parse(msg) { routes.catalog.zones[$0] != nil } } catch {
                 if msg.questions.count != 1 { resp.questions = [] }
                 return finish(error.rcode)
             }
-            guard routes.catalog.zones[req.zone] != nil else { return finish(.notAuth) }
             return .update(UpdateQuery(id: id, flags: msg.header.flags, request: req, question: msg.questions[0],
                                        ednsPayload: msg.edns == nil ? nil : UInt16(ednsUDPPayload)))
         }

@@ -36,14 +36,15 @@ public enum Update {
     }
 
     /// Reads an UPDATE (opcode 5): one zone, of class IN and type SOA (§3.1.1); prerequisites and updates in
-    /// the forms §2.4 and §2.5 allow, every name inside the zone (§3.2, §3.4.1.3). The zone's being served
-    /// here (NOTAUTH otherwise) is the caller's to decide.
-    public static func parse(_ m: Message) throws(Refusal) -> Request {
+    /// the forms §2.4 and §2.5 allow, every name inside the zone (§3.2, §3.4.1.3). `served` says whether the
+    /// zone is served here: NOTAUTH otherwise, checked before the records (§3.1.2 comes before §3.2).
+    public static func parse(_ m: Message, served: (DNSName) -> Bool = { _ in true }) throws(Refusal) -> Request {
         guard m.questions.count == 1 else { throw Refusal(.formErr, "an UPDATE names exactly one zone (it names \(m.questions.count))") }
         let z = m.questions[0]
         guard z.type == .soa else { throw Refusal(.formErr, "the zone section's type is \(z.type), not SOA") }
         guard z.qclass == .in else { throw Refusal(.notAuth, "class \(z.qclass) is not served") }
         let zone = z.name
+        guard served(zone) else { throw Refusal(.notAuth, "\(zone) is not a zone served here") }
         for p in m.answers {
             guard p.name.isSubdomain(of: zone) else { throw Refusal(.notZone, "prerequisite \(p.name) is outside the zone \(zone)") }
             guard p.ttl == 0 else { throw Refusal(.formErr, "prerequisite \(p.name) \(p.type) has TTL \(p.ttl), not 0") }

@@ -46,6 +46,14 @@ struct ExplainCommand: ParsableCommand {
                                       : "no served zone contains \(n) and no resolver is configured\(settings.file == nil ? " (no config found: pass --config)" : ""): REFUSED (EDE 20, not authoritative)")
             }
         }
+        // Who changed the records at the name last: the store knows, whether or not the server runs.
+        if let store = try? socket.store.open(readOnly: true), let zone = try? store.zone(containing: n),
+           let rows = try? store.sources(zone: zone, at: n) {
+            for (r, source, at) in rows where r.type == t || t == .any || r.type == .cname {
+                lines.append("record \(r.name) \(r.ttl) \(r.type) \(r.rdata.presentation): "
+                             + (source.map { "last changed by \($0) at \(utcTime(at ?? 0))" } ?? "from the zone's data (a zone file, an import or a transfer)"))
+            }
+        }
         if socket.store.json {
             say(JSON.object([("name", .string(n.description)), ("type", .string(t.description)), ("from", .string(live ? "server" : "store")),
                              ("lines", .array(lines.map { .string($0) }))]).text)

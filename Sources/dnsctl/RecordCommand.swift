@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import DNSStore
 import DNSWire
@@ -14,6 +17,7 @@ struct RecordCommand: ParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: "A zone or a name; nothing: every zone.") var target: String?
         @Option(name: .long, help: "Zone for relative names.") var zone: String?
+        @Flag(name: .long, help: "Also show who changed each record last (an UPDATE's key, dnsctl, an import) and when.") var source = false
 
         func run() throws {
             let store = try options.open(readOnly: true)
@@ -27,8 +31,30 @@ struct RecordCommand: ParsableCommand {
                 for z in try store.zones() { rows += try store.records(zone: z.name) }
             }
             rows.sort { $0.name != $1.name ? $0.name < $1.name : $0.type < $1.type }
+            var sources: [SourceKey: (source: String, at: Int64)] = [:]
+            if source {
+                // Read per zone listed: a name's records all come from its one zone.
+                var zones: [DNSName] = []
+                for r in rows { if let z = try store.zone(containing: r.name), !zones.contains(z) { zones.append(z) } }
+                for z in zones { sources.merge(try store.sources(zone: z)) { a, _ in a } }
+            }
+            func by(_ r: ResourceRecord) -> (String, String) {
+                guard let s = sources[SourceKey(r)] else { return ("zone data", "-") }
+                return (s.source, utcTime(s.at))
+            }
             if options.json {
-                say(JSON.array(rows.map(recordJSON)).text)
+                say(JSON.array(rows.map { r in
+                    guard source, case .object(var fields) = recordJSON(r) else { return recordJSON(r) }
+                    let s = sources[SourceKey(r)]
+                    fields.append(("source", s.map { .string($0.source) } ?? .null))
+                    fields.append(("changed", s.map { .number($0.at) } ?? .null))
+                    return .object(fields)
+                }).text)
+            } else if source {
+                table(["NAME", "TTL", "TYPE", "DATA", "SOURCE", "CHANGED"], rows.map { r in
+                    let (who, when) = by(r)
+                    return [r.name.description, String(r.ttl), r.type.description, r.rdata.presentation, who, when]
+                })
             } else {
                 table(["NAME", "TTL", "TYPE", "DATA"], rows.map { [$0.name.description, String($0.ttl), $0.type.description, $0.rdata.presentation] })
             }
@@ -55,7 +81,7 @@ struct RecordCommand: ParsableCommand {
             let t = try parseType(type)
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
             let rd = try parseRData(rdata.joined(separator: " "), type: t, origin: origin)
-            let diff = try store.edit(zone: origin, names: [owner]) { (records: inout [ResourceRecord]) throws(StoreError) in
+            let diff = try store.edit(zone: origin, names: [owner], by: editSource) { (records: inout [ResourceRecord]) throws(StoreError) in
                 let existing = records.first { $0.name == owner && $0.type == t }
                 if records.contains(where: { $0.name == owner && $0.type == t && $0.rdata == rd }) && ttl == nil {
                     throw StoreError(.exists, "\(owner) \(t) \(rd.presentation) already exists")
@@ -83,7 +109,7 @@ struct RecordCommand: ParsableCommand {
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
             if t == .soa { throw Rejected("the SOA of \(origin) cannot be removed: a zone always has one (remove the zone with 'dnsctl zone rm \(origin)', or change it with 'dnsctl record set @ SOA ...')") }
             let rd = try t.flatMap { ty in rdata.isEmpty ? nil : try parseRData(rdata.joined(separator: " "), type: ty, origin: origin) }
-            let diff = try store.edit(zone: origin, names: [owner]) { (records: inout [ResourceRecord]) throws(StoreError) in
+            let diff = try store.edit(zone: origin, names: [owner], by: editSource) { (records: inout [ResourceRecord]) throws(StoreError) in
                 let before = records.count
                 records.removeAll { r in
                     r.name == owner && (t == nil || r.type == t) && (rd == nil || r.rdata == rd)
@@ -115,7 +141,7 @@ struct RecordCommand: ParsableCommand {
             let t = try parseType(type)
             let (owner, origin) = try resolveName(name, zone: zone, store: store)
             let values = try rdata.map { try parseRData($0, type: t, origin: origin) }
-            let diff = try store.edit(zone: origin, names: [owner]) { (records: inout [ResourceRecord]) in
+            let diff = try store.edit(zone: origin, names: [owner], by: editSource) { (records: inout [ResourceRecord]) in
                 let oldTTL = records.first { $0.name == owner && $0.type == t }?.ttl
                 records.removeAll { $0.name == owner && $0.type == t }
                 for v in values { records.append(ResourceRecord(name: owner, type: t, ttl: ttl ?? oldTTL ?? 3600, rdata: v)) }
@@ -123,4 +149,10 @@ struct RecordCommand: ParsableCommand {
             describe(diff, json: options.json)
         }
     }
+}
+
+/// What a dnsctl edit's records say changed them: dnsctl and the user who ran it.
+var editSource: String {
+    guard let pw = getpwuid(getuid()), let name = pw.pointee.pw_name else { return "dnsctl" }
+    return "dnsctl (\(String(cString: name)))"
 }

@@ -11,6 +11,12 @@ public enum Update {
         public var prerequisites: [ResourceRecord]
         public var updates: [ResourceRecord]
 
+        public init(zone: DNSName, prerequisites: [ResourceRecord], updates: [ResourceRecord]) {
+            self.zone = zone
+            self.prerequisites = prerequisites
+            self.updates = updates
+        }
+
         /// Every owner name the update may change or the prerequisites read, the zone apex first.
         public var names: [DNSName] {
             var out = [zone]

@@ -72,6 +72,7 @@ import Testing
                 INSERT INTO records_v5(zone_id, owner, owner_key, type, ttl, rdata, rdata_key)
                     SELECT zone_id, CASE WHEN length(owner) > 0 THEN owner ELSE owner_key END, owner_key, type, ttl,
                            CASE WHEN length(rdata) > 0 THEN rdata ELSE rdata_key END, rdata_key FROM records;
+                DROP TABLE record_source;
                 DROP TABLE records;
                 ALTER TABLE records_v5 RENAME TO records;
                 ALTER TABLE changes DROP COLUMN bytes;

@@ -59,7 +59,7 @@ final class FakeClock: @unchecked Sendable {
         // Back to the v2 layout: no import ownership (v3), no fallthrough column (v4), no journal (v5).
         try s.db.exec("DROP TABLE change_records; DROP TABLE changes")
         try s.db.exec("DROP TABLE import_owned")
-        try s.db.exec("ALTER TABLE zones DROP COLUMN fallthrough; ALTER TABLE zones DROP COLUMN role; DROP TABLE secondary_state")
+        try s.db.exec("ALTER TABLE zones DROP COLUMN fallthrough; ALTER TABLE zones DROP COLUMN role; DROP TABLE secondary_state; DROP TABLE record_source")
         try s.db.exec("PRAGMA user_version = 2")
         let path = s.db.path
         let reopened = try ZoneStore(path: path)
@@ -232,7 +232,7 @@ final class FakeClock: @unchecked Sendable {
         let path = tempPath("v1")
         do {
             let s = try ZoneStore(path: path)
-            try s.db.exec("DROP TABLE change_records; DROP TABLE changes; DROP TABLE upstream_names; DROP TABLE import_owned; ALTER TABLE zones DROP COLUMN fallthrough; ALTER TABLE zones DROP COLUMN role; DROP TABLE secondary_state; PRAGMA user_version = 1")
+            try s.db.exec("DROP TABLE change_records; DROP TABLE changes; DROP TABLE upstream_names; DROP TABLE import_owned; ALTER TABLE zones DROP COLUMN fallthrough; ALTER TABLE zones DROP COLUMN role; DROP TABLE secondary_state; DROP TABLE record_source; PRAGMA user_version = 1")
         }
         let s = try ZoneStore(path: path)
         #expect(try s.db.scalarInt("PRAGMA user_version") == ZoneStore.schemaVersion)

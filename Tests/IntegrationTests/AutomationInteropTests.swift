@@ -1,0 +1,109 @@
+import DNSWire
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The lab's automation writing to jamdns by UPDATE with TSIG, each with its own key and rule: ISC Kea's
+/// DHCP-DDNS (names for DHCP leases, RFC 4703 conflict resolution), certbot's dns-rfc2136 plugin against a
+/// local ACME server (Debian's pebble), and Ansible's community.general.nsupdate.
+@Suite(.serialized) struct AutomationInteropTests {
+    /// Test keys (not real secrets anywhere).
+    static let keaSecret = "a2VhIHRlc3Qga2V5IG9mIGphbWRucyBpcyAzMiBieXRlcyE="
+    static let certbotSecret = "Y2VydGJvdCB0ZXN0IGtleSBvZiBqYW1kbnMgMzIgYnl0ZQ=="
+    static let ansibleSecret = "YW5zaWJsZSB0ZXN0IGtleSBvZiBqYW1kbnMgMzIgYnl0ZQ=="
+    static let reverse = "10.168.192.in-addr.arpa."
+
+    static let config = """
+        [store]
+        poll_interval_ms = 100
+        [zone."jamfox.dev."]
+        update = ["key kea subdomain dhcp.jamfox.dev. A AAAA DHCID", "key certbot pattern _acme-challenge.*.jamfox.dev. TXT",
+                  "key ansible subdomain vms.jamfox.dev. A AAAA CNAME TXT"]
+        [zone."10.168.192.in-addr.arpa."]
+        update = ["key kea zone PTR DHCID"]
+        """
+
+    /// jamdns with the lab zone, a reverse zone, and the three keys.
+    static func startJamdns() throws -> (JamdnsServer, String) {
+        let dir = Env.tempDir("automation")
+        Env.write(dir + "/jamdns.toml", config)
+        let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"]) { db in
+            for (name, secret) in [("kea", keaSecret), ("certbot", certbotSecret), ("ansible", ansibleSecret)] {
+                Env.write(dir + "/\(name).secret", secret + "\n")
+                let (st, out) = try runTool(Env.bin + "/dnsctl", ["--db", db, "tsig", "add", name, "--secret-file", dir + "/\(name).secret"], dir: dir)
+                guard st == 0 else { throw TestFailure(out) }
+            }
+        }
+        // The reverse zone: made by dnsctl while the server runs, as a user would.
+        let (st, out) = try s.dnsctl(["zone", "add", reverse, "--ns", "rpi0.jamfox.dev."])
+        guard st == 0 else { throw TestFailure(out) }
+        guard TransferInteropTests.waitFor(10, { DNSClient.ask(reverse, .soa, port: s.port)?.rcode == .noError }) != nil else {
+            throw TestFailure("the reverse zone was not served")
+        }
+        return (s, dir)
+    }
+
+    static func answers(_ name: String, _ type: RRType, port: UInt16) -> [RData] {
+        (DNSClient.ask(name, type, port: port)?.answers ?? []).filter { $0.type == type }.map(\.rdata)
+    }
+
+    @Test("Kea DHCP-DDNS: a lease adds A, PTR and DHCID with RFC 4703's prerequisites; a second client claiming the name is refused by the DHCID check; the release removes all three")
+    func kea() throws {
+        let d2 = try #require(Env.which("kea-dhcp-ddns"), "kea-dhcp-ddns is not installed: run scripts/test")
+        let (s, dir) = try Self.startJamdns()
+        defer { s.child.stop() }
+        let (port, child) = try startOnFreePort("kea-dhcp-ddns", { port in
+            Env.write(dir + "/d2.json", """
+                {"DhcpDdns": {
+                  "ip-address": "127.0.0.1", "port": \(port), "dns-server-timeout": 2000, "ncr-protocol": "UDP", "ncr-format": "JSON",
+                  "tsig-keys": [{"name": "kea", "algorithm": "HMAC-SHA256", "secret": "\(Self.keaSecret)"}],
+                  "forward-ddns": {"ddns-domains": [{"name": "jamfox.dev.", "key-name": "kea", "dns-servers": [{"ip-address": "127.0.0.1", "port": \(s.port)}]}]},
+                  "reverse-ddns": {"ddns-domains": [{"name": "\(Self.reverse)", "key-name": "kea", "dns-servers": [{"ip-address": "127.0.0.1", "port": \(s.port)}]}]},
+                  "loggers": [{"name": "kea-dhcp-ddns", "output_options": [{"output": "stdout"}], "severity": "INFO"}]
+                }}
+                """)
+            let c = try Child([d2, "-c", dir + "/d2.json"], log: dir + "/d2.log", env: ["KEA_PIDFILE_DIR": dir, "KEA_LOCKFILE_DIR": "none"])
+            guard TransferInteropTests.waitFor(10, { Env.read(dir + "/d2.log").contains("DHCP_DDNS_STARTED") || c.wait(ms: 10) != nil }) != nil,
+                  Env.read(dir + "/d2.log").contains("DHCP_DDNS_STARTED") else {
+                c.stop()
+                throw TestFailure("kea-dhcp-ddns did not start: \(Env.read(dir + "/d2.log"))")
+            }
+            return (port, c)
+        }, log: { _ in Env.read(dir + "/d2.log") })
+        defer { child.stop() }
+        /// What kea-dhcp4 sends D2 for a lease: a NameChangeRequest, JSON after a two-byte length.
+        func ncr(add: Bool, ip: String, dhcid: String) throws {
+            let json = """
+                {"change-type": \(add ? 0 : 1), "forward-change": true, "reverse-change": true, "fqdn": "laptop.dhcp.jamfox.dev.", \
+                "ip-address": "\(ip)", "dhcid": "\(dhcid)", "lease-expires-on": "20991231120000", "lease-length": 3600, "use-conflict-resolution": true}
+                """
+            let bytes = Array(json.utf8)
+            _ = DNSClient.udp([UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes, port: port, timeoutMs: 10)
+        }
+        let name = "laptop.dhcp.jamfox.dev."
+        try ncr(add: true, ip: "192.168.10.50", dhcid: "000102030405060708090A0B0C0D0E0F")
+        #expect(TransferInteropTests.waitFor(10) {
+            Self.answers(name, .a, port: s.port) == [.a(IPv4Address(192, 168, 10, 50))]
+                && Self.answers("50." + Self.reverse, .ptr, port: s.port) == [.ptr(try! DNSName(name))]
+                && Self.answers(name, .dhcid, port: s.port).count == 1
+        } != nil, "\(Env.read(dir + "/d2.log"))\n\(Env.read(s.dir + "/jamdns.log"))")
+        #expect(Env.read(dir + "/d2.log").contains("DHCP_DDNS_ADD_SUCCEEDED"))
+        // Another client (another DHCID) asks for the same name: D2's prerequisites fail here, so it gives up.
+        try ncr(add: true, ip: "192.168.10.51", dhcid: "FFFF02030405060708090A0B0C0D0E0F")
+        #expect(TransferInteropTests.waitFor(10) { Env.read(dir + "/d2.log").contains("DHCP_DDNS_FORWARD_REPLACE_REJECTED") } != nil,
+                "\(Env.read(dir + "/d2.log"))")
+        #expect(Self.answers(name, .a, port: s.port) == [.a(IPv4Address(192, 168, 10, 50))], "the first client keeps its name")
+        // The release: A, then DHCID, then the PTR go.
+        try ncr(add: false, ip: "192.168.10.50", dhcid: "000102030405060708090A0B0C0D0E0F")
+        #expect(TransferInteropTests.waitFor(10) {
+            Self.answers(name, .dhcid, port: s.port).isEmpty && Self.answers("50." + Self.reverse, .ptr, port: s.port).isEmpty
+                && !Self.answers(name, .a, port: s.port).contains(.a(IPv4Address(192, 168, 10, 50)))
+        } != nil, "\(Env.read(dir + "/d2.log"))")
+        #expect(Env.read(dir + "/d2.log").contains("DHCP_DDNS_REMOVE_SUCCEEDED"))
+        let log = Env.read(s.dir + "/jamdns.log")
+        #expect(log.contains("UPDATE applied") && log.contains("by=key kea.") && log.contains("DHCID is not exactly"), "\(log)")
+        #expect(!log.contains(Self.keaSecret))
+    }
+}

@@ -128,7 +128,9 @@ final class Child: Sendable {
         var environ: [String] = []
         var e = Glibc.environ
         while let p = e.pointee {
-            environ.append(String(cString: p))
+            let entry = String(cString: p)
+            // A variable given here replaces the inherited one (the first of two is the one a program sees).
+            if !env.keys.contains(where: { entry.hasPrefix($0 + "=") }) { environ.append(entry) }
             e += 1
         }
         for (k, v) in env { environ.append("\(k)=\(v)") }

@@ -20,7 +20,7 @@ import Glibc
         poll_interval_ms = 100
         [zone."jamfox.dev."]
         update = ["key kea subdomain dhcp.jamfox.dev. A AAAA DHCID", "key certbot pattern _acme-challenge.*.jamfox.dev. TXT",
-                  "key ansible subdomain vms.jamfox.dev. A AAAA CNAME TXT"]
+                  "key ansible subdomain vms.jamfox.dev. A AAAA CNAME TXT", "key ansible-md5 subdomain vms.jamfox.dev. A"]
         [zone."10.168.192.in-addr.arpa."]
         update = ["key kea zone PTR DHCID"]
         """
@@ -30,9 +30,11 @@ import Glibc
         let dir = Env.tempDir("automation")
         Env.write(dir + "/jamdns.toml", config)
         let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"]) { db in
-            for (name, secret) in [("kea", keaSecret), ("certbot", certbotSecret), ("ansible", ansibleSecret)] {
+            for (name, secret, algorithm) in [("kea", keaSecret, "hmac-sha256"), ("certbot", certbotSecret, "hmac-sha256"),
+                                              ("ansible", ansibleSecret, "hmac-sha256"), ("ansible-md5", ansibleSecret, "hmac-md5")] {
                 Env.write(dir + "/\(name).secret", secret + "\n")
-                let (st, out) = try runTool(Env.bin + "/dnsctl", ["--db", db, "tsig", "add", name, "--secret-file", dir + "/\(name).secret"], dir: dir)
+                let (st, out) = try runTool(Env.bin + "/dnsctl", ["--db", db, "tsig", "add", name, "--algorithm", algorithm,
+                                                                  "--secret-file", dir + "/\(name).secret"], dir: dir)
                 guard st == 0 else { throw TestFailure(out) }
             }
         }
@@ -170,5 +172,47 @@ import Glibc
         #expect(jam.count >= 2 && jam.contains { $0.contains("added=1") } && jam.contains { $0.contains("removed=1") }, "\(jam)")
         #expect(Self.answers("_acme-challenge.grafana.jamfox.dev.", .txt, port: s.port).isEmpty, "the challenge is removed")
         #expect(!Env.read(s.dir + "/jamdns.log").contains(Self.certbotSecret))
+    }
+
+    @Test("Ansible community.general.nsupdate: present then absent, with the module's default algorithm (hmac-md5) and with hmac-sha256; a second run changes nothing")
+    func ansible() throws {
+        let playbook = try Self.pythonTool("ansible-playbook")
+        let python = try Self.pythonTool("python")
+        let (s, dir) = try Self.startJamdns()
+        defer { s.child.stop() }
+        func play(_ state: String, key: String, algorithm: String?) throws -> String {
+            Env.write(dir + "/play.yml", """
+                - hosts: localhost
+                  gather_facts: false
+                  tasks:
+                    - community.general.nsupdate:
+                        key_name: \(key)
+                        key_secret: "\(Self.ansibleSecret)"
+                \(algorithm.map { "        key_algorithm: \($0)\n" } ?? "")        server: 127.0.0.1
+                        port: \(s.port)
+                        zone: jamfox.dev.
+                        record: web-\(key).vms
+                        type: A
+                        value: 10.3.0.1
+                        ttl: 300
+                        state: \(state)
+
+                """)
+            let (rc, out) = try runTool(playbook, ["-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=\(python)", dir + "/play.yml"], dir: dir,
+                                        env: ["ANSIBLE_HOME": dir + "/ansible", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": dir + "/ansible-tmp"])
+            #expect(rc == 0, "\(out)\n\(Env.read(s.dir + "/jamdns.log"))")
+            return out
+        }
+        for (key, algorithm) in [("ansible-md5", nil as String?), ("ansible", "hmac-sha256")] {
+            let name = "web-\(key).vms.jamfox.dev."
+            #expect(try play("present", key: key, algorithm: algorithm).contains("changed=1"))
+            #expect(Self.answers(name, .a, port: s.port) == [.a(IPv4Address(10, 3, 0, 1))])
+            #expect(try play("present", key: key, algorithm: algorithm).contains("changed=0"), "idempotent")
+            #expect(try play("absent", key: key, algorithm: algorithm).contains("changed=1"))
+            #expect(Self.answers(name, .a, port: s.port) != [.a(IPv4Address(10, 3, 0, 1))])
+        }
+        let log = Env.read(s.dir + "/jamdns.log")
+        #expect(log.contains("by=key ansible-md5.") && log.contains("by=key ansible."), "\(log)")
+        #expect(!log.contains(Self.ansibleSecret))
     }
 }

@@ -85,7 +85,8 @@ public final class Server {
             logger.warning("zone \(zone) was a secondary copy; its [zone] table has no 'primaries' now, so it is a primary zone here from now on (dnsctl may edit it)")
         }
         secondaries = Secondaries(zones: Self.secondaryZones(config), path: config.dbPath, keys: keys, logger: logger, served: catalog)
-        updater = Updater(path: config.dbPath, authority: authority, metrics: metrics.block(), logger: logger)
+        let nudge = WakePipe()
+        updater = Updater(path: config.dbPath, authority: authority, metrics: metrics.block(), logger: logger, committed: nudge)
         policies = PolicyBox(Policy(generation: 1, config: config, resolver: resolver, queryLog: queryLog, logger: logger, secondaries: secondaries,
                                     updater: updater))
         var publisher = CatalogPublisher()
@@ -119,7 +120,7 @@ public final class Server {
         for (origin, zone) in authority.snapshot().zones where policies.snapshot().zoneConfig(origin) != nil { notifier.zoneChanged(origin, serial: zone.soa.serial) }
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies, keys: keys,
                                    notifier: notifier,
-                                   stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics)
+                                   stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics, nudge: nudge)
         let handoff = UncheckedBox((store, version, loaded.changeID, publisher))
         threads.append(spawnThread { watcher.run(store: handoff.value.0, version: handoff.value.1, changeID: handoff.value.2, publisher: handoff.value.3) })
         probe.replace(with: boundAddresses.first)

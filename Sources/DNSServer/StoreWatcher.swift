@@ -5,6 +5,7 @@ import DNSStore
 import DNSWire
 import DNSZone
 import Logging
+import SystemIO
 
 /// Polls the store's PRAGMA data_version and, when another process committed (`dnsctl`), applies the store's
 /// journal to the served zones: each change touches only the node shards it changes, so an edit of a
@@ -26,6 +27,9 @@ struct StoreWatcher: Sendable {
     let reload: ReloadFlag
     let logger: Logger
     let metrics: ServerMetrics
+    /// Woken by this process's own writers (the UPDATE writer) right after a commit: no wait for the file
+    /// event and the 5 ms re-check.
+    var nudge: WakePipe? = nil
 
     /// - Parameters: `store`, `version`, `changeID`: the connection that loaded the first catalog, its
     ///   data_version before that load and the journal position of the load. The connection belongs to this
@@ -41,7 +45,7 @@ struct StoreWatcher: Sendable {
         let wake = StoreWake(path: path)
         var eager = 0  // fast re-checks left after a write to the store's files
         while !stop.isSet {
-            if wake.wait(ms: eager > 0 ? 5 : intervalMs) { eager = 40 } else if eager > 0 { eager -= 1 }
+            if wake.wait(ms: eager > 0 ? 5 : intervalMs, nudge: nudge) { eager = 40 } else if eager > 0 { eager -= 1 }
             release(&retired)
             do {
                 if store == nil {
@@ -159,13 +163,17 @@ final class StoreWake {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Waits up to `ms`; true when one of the store's files (the database, its -wal or -journal) was written.
-    func wait(ms: Int) -> Bool {
+    func wait(ms: Int, nudge: WakePipe? = nil) -> Bool {
         guard fd >= 0 else {
-            usleep(UInt32(ms) * 1000)
+            if let nudge { nudge.wait(ms: Int32(ms)) } else { usleep(UInt32(ms) * 1000) }
             return false
         }
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(ms)) > 0 else { return false }
+        var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: nudge?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
+        guard poll(&p, 2, Int32(ms)) > 0 else { return false }
+        if p[1].revents != 0 {
+            nudge?.drain()
+            return true
+        }
         var buf = [UInt8](repeating: 0, count: 4096)
         var ours = false
         while true {

@@ -27,6 +27,8 @@ package final class Updater: Sendable {
     let authority: Authority
     let metrics: MetricBlock
     let logger: Logger
+    /// Woken after each commit: the store watcher applies it at once.
+    let committed: WakePipe?
     private let jobs = Mutex<[Job]>([])
     private let wakeup = WakePipe()
     /// Forwards in flight: each holds a thread for at most a few seconds, and no more than this many run.
@@ -37,7 +39,8 @@ package final class Updater: Sendable {
     /// change is committed) and a warning says the watcher is slow.
     static let servedWaitMs: Int64 = 2000
 
-    package init(path: String, authority: Authority, metrics: MetricBlock, logger: Logger) {
+    package init(path: String, authority: Authority, metrics: MetricBlock, logger: Logger, committed: WakePipe? = nil) {
+        self.committed = committed
         self.path = path
         self.authority = authority
         self.metrics = metrics
@@ -112,6 +115,7 @@ package final class Updater: Sendable {
                 }
                 continue
             }
+            committed?.wake()
             waitServed(results)
             for (job, result) in zip(batch, results) {
                 switch result {

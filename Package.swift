@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(name: "ConfigFuzz", dependencies: ["ConfigFormat"], swiftSettings: strict),
         .executableTarget(name: "TSIGFuzz", dependencies: ["DNSTSIG"], swiftSettings: strict),
         .executableTarget(name: "TransferFuzz", dependencies: ["DNSZone"], swiftSettings: strict),
+        .executableTarget(name: "UpdateFuzz", dependencies: ["DNSZone"], swiftSettings: strict),
         // Micro-benchmarks of the query path (ns/op); scripts/bench measures the server as a whole.
         .executableTarget(name: "DNSBench", dependencies: ["DNSServer", "DNSZone", "DNSWire"], swiftSettings: strict),
 

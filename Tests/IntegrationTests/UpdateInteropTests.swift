@@ -247,6 +247,36 @@ import Glibc
     }
 }
 
+extension UpdateInteropTests {
+    @Test("a jamdns secondary with forward_updates passes a signed UPDATE to its primary as it came (RFC 2136 §6): the primary applies it and the client gets the primary's signed answer")
+    func forwardedBySecondary() throws {
+        let dir = Env.tempDir("update-forward")
+        let primaryCfg = Env.tempDir("forward-primary")
+        Env.write(primaryCfg + "/jamdns.toml", Self.config)
+        let primary = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", primaryCfg + "/jamdns.toml"]) { db in
+            try Self.addKeys(db, dir: primaryCfg)
+            try SecondaryInteropTests.addKey(db, dir: primaryCfg)
+        }
+        defer { primary.child.stop() }
+        let cfgDir = Env.tempDir("forward-secondary")
+        Env.write(cfgDir + "/jamdns.toml", SecondaryInteropTests.secondaryConfig("jamfox.dev.", primary: primary.port).replacing("allow_transfer = [\"127.0.0.0/8\"]", with: "allow_transfer = [\"127.0.0.0/8\"]\nforward_updates = true"))
+        let s = try JamdnsServer(zones: Env.tempDir("no-zones"), extraArgs: ["--config", cfgDir + "/jamdns.toml"]) { db in
+            try Self.addKeys(db, dir: cfgDir)
+            try SecondaryInteropTests.addKey(db, dir: cfgDir)
+        }
+        defer { s.child.stop() }
+        let serial = try #require(TransferInteropTests.serial(port: primary.port))
+        #expect(TransferInteropTests.waitFor(15) { TransferInteropTests.serial(port: s.port) == serial } != nil, "\(Env.read(s.dir + "/jamdns.log"))")
+        // nsupdate checks the answer's TSIG: it verifies, so the primary's signature came back unchanged.
+        let rcode = try Self.send("nsupdate", port: s.port, key: ("ddns", Self.ddnsSecret), ["update add fwd.vms.jamfox.dev. 300 A 10.4.0.1"], dir: dir)
+        #expect(rcode == "NOERROR", "\(Env.read(s.dir + "/jamdns.log"))")
+        #expect(DNSClient.ask("fwd.vms.jamfox.dev.", .a, port: primary.port)?.answers.first?.rdata == .a(IPv4Address(10, 4, 0, 1)))
+        #expect(Env.read(s.dir + "/jamdns.log").contains("UPDATE passed to the primary"))
+        // The primary's rules still apply: a name beyond the key's rule is refused there.
+        #expect(try Self.send("nsupdate", port: s.port, key: ("ddns", Self.ddnsSecret), ["update add www.jamfox.dev. 300 A 10.4.0.2"], dir: dir) == "REFUSED")
+    }
+}
+
 /// Knot or BIND as a primary that takes UPDATEs signed with key `admin`, for the differential.
 final class UpdatePeer: Sendable {
     enum Kind: Sendable { case knot, bind }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ConfigFormat
-import DNSForward
 import DNSWire
 import DNSZone
 import Synchronization
@@ -128,8 +127,6 @@ public struct UpdateLimits: Sendable, Equatable {
 /// RRset at a name.
 final class UpdateACL: Sendable {
     let rules: [DNSName: [UpdateRule]]
-    /// Zones whose UPDATEs go to their primaries (secondaries with forward_updates).
-    let forwards: [DNSName: [UpstreamServer]]
     let limits: UpdateLimits
     /// Address-only rules apply only inside allow_recursion too.
     let lan: PrefixMatcher
@@ -137,7 +134,6 @@ final class UpdateACL: Sendable {
 
     init(_ zones: [DNSName: ZoneConfig], limits: UpdateLimits, lan: [IPPrefix]) {
         rules = zones.filter { !$0.value.updateRules.isEmpty }.mapValues(\.updateRules)
-        forwards = zones.filter { $0.value.forwardUpdates && $0.value.isSecondary }.mapValues(\.primaries)
         self.limits = limits
         self.lan = PrefixMatcher(lan)
     }

@@ -21,42 +21,37 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             let store = try options.open(readOnly: true)
-            var rows: [ResourceRecord] = []
+            // Each record with the zone it was read from: its source is looked up in that zone.
+            var rows: [(zone: DNSName, record: ResourceRecord)] = []
             if let target {
                 let (name, owning) = try resolveName(target, zone: zone, store: store)
                 // A zone's apex lists the zone; any other name only its own records (read through the index).
-                rows = name == owning ? try store.records(zone: owning) : try store.records(zone: owning, at: name)
+                rows = (name == owning ? try store.records(zone: owning) : try store.records(zone: owning, at: name)).map { (owning, $0) }
                 if rows.isEmpty { throw Rejected("no records at \(name)") }
             } else {
-                for z in try store.zones() { rows += try store.records(zone: z.name) }
+                for z in try store.zones() { rows += try store.records(zone: z.name).map { (z.name, $0) } }
             }
-            rows.sort { $0.name != $1.name ? $0.name < $1.name : $0.type < $1.type }
-            var sources: [SourceKey: (source: String, at: Int64)] = [:]
+            rows.sort { $0.record.name != $1.record.name ? $0.record.name < $1.record.name : $0.record.type < $1.record.type }
+            var sources: [DNSName: [SourceKey: (source: String, at: Int64)]] = [:]
             if source {
-                // Read per zone listed: a name's records all come from its one zone.
-                var zones: [DNSName] = []
-                for r in rows { if let z = try store.zone(containing: r.name), !zones.contains(z) { zones.append(z) } }
-                for z in zones { sources.merge(try store.sources(zone: z)) { a, _ in a } }
+                for (z, _) in rows where sources[z] == nil { sources[z] = try store.sources(zone: z) }
             }
-            func by(_ r: ResourceRecord) -> (String, String) {
-                guard let s = sources[SourceKey(r)] else { return ("zone data", "-") }
-                return (s.source, utcTime(s.at))
-            }
+            func by(_ row: (zone: DNSName, record: ResourceRecord)) -> (source: String, at: Int64)? { sources[row.zone]?[SourceKey(row.record)] }
             if options.json {
-                say(JSON.array(rows.map { r in
-                    guard source, case .object(var fields) = recordJSON(r) else { return recordJSON(r) }
-                    let s = sources[SourceKey(r)]
+                say(JSON.array(rows.map { row in
+                    guard source, case .object(var fields) = recordJSON(row.record) else { return recordJSON(row.record) }
+                    let s = by(row)
                     fields.append(("source", s.map { .string($0.source) } ?? .null))
                     fields.append(("changed", s.map { .number($0.at) } ?? .null))
                     return .object(fields)
                 }).text)
             } else if source {
-                table(["NAME", "TTL", "TYPE", "DATA", "SOURCE", "CHANGED"], rows.map { r in
-                    let (who, when) = by(r)
-                    return [r.name.description, String(r.ttl), r.type.description, r.rdata.presentation, who, when]
+                table(["NAME", "TTL", "TYPE", "DATA", "SOURCE", "CHANGED"], rows.map { row in
+                    let r = row.record, s = by(row)
+                    return [r.name.description, String(r.ttl), r.type.description, r.rdata.presentation, s?.source ?? "zone data", s.map { utcTime($0.at) } ?? "-"]
                 })
             } else {
-                table(["NAME", "TTL", "TYPE", "DATA"], rows.map { [$0.name.description, String($0.ttl), $0.type.description, $0.rdata.presentation] })
+                table(["NAME", "TTL", "TYPE", "DATA"], rows.map { [$0.record.name.description, String($0.record.ttl), $0.record.type.description, $0.record.rdata.presentation] })
             }
         }
     }

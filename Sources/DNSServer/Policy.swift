@@ -102,7 +102,7 @@ package final class Policy: Sendable {
     func noteUpdate(_ zone: DNSName, client: IPBits, key: DNSName?, rcode: RCode, why: String) {
         guard let logger, mayNote() else { return }
         let md: Logger.Metadata = ["zone": "\(zone)", "client": "\(client.text)", "key": "\(key.map { $0.description } ?? "none")", "rcode": "\(rcode)"]
-        if [RCode.yxDomain, .yxRRSet, .nxDomain, .nxRRSet].contains(rcode) {
+        if Update.prerequisiteRCodes.contains(rcode) {
             logger.info("UPDATE not applied, a prerequisite does not hold: \(why)", metadata: md)
         } else {
             logger.warning("UPDATE refused: \(why)", metadata: md)

@@ -130,8 +130,7 @@ package final class Updater: Sendable {
                     }
                     job.reply.deliver(job.query.answer(.noError), source: .authoritative)
                 case .refused(let r):
-                    let prerequisite = [RCode.yxDomain, .yxRRSet, .nxDomain, .nxRRSet].contains(r.rcode)
-                    metrics.count(prerequisite ? .updatesFailedPrerequisite : .updatesRefused)
+                    metrics.count(r.isPrerequisite ? .updatesFailedPrerequisite : .updatesRefused)
                     job.reply.policy.noteUpdate(job.query.request.zone, client: job.client, key: job.key, rcode: r.rcode, why: r.reason)
                     job.reply.deliver(job.query.answer(r.rcode), source: .refused)
                 }

@@ -34,7 +34,12 @@ public enum Update {
             self.reason = reason
         }
         public var description: String { "\(rcode): \(reason)" }
+        /// True for the RCODEs of a prerequisite that did not hold (§2.4): an answer, not a refusal.
+        public var isPrerequisite: Bool { Update.prerequisiteRCodes.contains(rcode) }
     }
+
+    /// What §3.2 answers when a prerequisite does not hold.
+    public static let prerequisiteRCodes: [RCode] = [.yxDomain, .yxRRSet, .nxDomain, .nxRRSet]
 
     /// Meta types that never name data (RFC 2136 §3.4.1.2, RFC 6895).
     static func isMeta(_ t: RRType) -> Bool {

@@ -98,6 +98,22 @@ final class UnboundServer: Sendable {
     }
 }
 
+/// BIND's `options` for a test instance on loopback: authoritative only, no IPv6, AXFR to loopback (for the
+/// tests' own comparisons), everything under `dir`.
+func bindOptions(dir: String, port: UInt16) -> String {
+    """
+    options {
+        directory "\(dir)";
+        listen-on port \(port) { 127.0.0.1; };
+        listen-on-v6 { none; };
+        pid-file "\(dir)/named.pid";
+        recursion no;
+        dnssec-validation no;
+        allow-transfer { 127.0.0.1; };
+    };
+    """
+}
+
 /// Knot, NSD or BIND as a secondary of a primary on loopback: TSIG key `xfr` for transfers and NOTIFY, and
 /// AXFR out to loopback without a key (for the test's own comparison).
 final class SecondaryServer: Sendable {
@@ -189,15 +205,7 @@ final class SecondaryServer: Sendable {
                 argv = [path, "-d", "-c", dir + "/nsd.conf"]
             case .bind:
                 Env.write(dir + "/named.conf", """
-                    options {
-                        directory "\(dir)";
-                        listen-on port \(port) { 127.0.0.1; };
-                        listen-on-v6 { none; };
-                        pid-file "\(dir)/named.pid";
-                        recursion no;
-                        dnssec-validation no;
-                        allow-transfer { 127.0.0.1; };
-                    };
+                    \(bindOptions(dir: dir, port: port))
                     key "xfr" { algorithm hmac-sha256; secret "\(secret)"; };
                     zone "\(zone)" {
                         type secondary;

@@ -325,15 +325,7 @@ final class UpdatePeer: Sendable {
                 argv = [path, "-c", dir + "/knot.conf"]
             case .bind:
                 Env.write(dir + "/named.conf", """
-                    options {
-                        directory "\(dir)";
-                        listen-on port \(port) { 127.0.0.1; };
-                        listen-on-v6 { none; };
-                        pid-file "\(dir)/named.pid";
-                        recursion no;
-                        dnssec-validation no;
-                        allow-transfer { 127.0.0.1; };
-                    };
+                    \(bindOptions(dir: dir, port: port))
                     key "admin" { algorithm hmac-sha256; secret "\(secret)"; };
                     zone "jamfox.dev" {
                         type primary;

@@ -204,10 +204,15 @@ import Glibc
         let secret = try #require(TSIGKey.secret(base64: Self.adminSecret))
         let key = TSIGKey(name: try DNSName("admin."), algorithm: .hmacSHA256, secret: secret)
         let port = s.port
-        // One update first: from then on every message moves the serial by one (the day's date-based serial
-        // is behind it), so 10,000 messages move it by exactly 10,000.
-        #expect(try Self.send("nsupdate", port: port, key: ("admin", Self.adminSecret), ["update add warmup.load.jamfox.dev. 60 A 10.9.0.1"], dir: cfgDir) == "NOERROR")
+        // One update first, which also sets the serial far ahead of any date-based serial (RFC 1982: a
+        // YYYYMMDDnn of any year to come is behind it), so every message after it moves the serial by one,
+        // midnight or not, and 10,000 messages move it by exactly 10,000.
+        #expect(try Self.send("nsupdate", port: port, key: ("admin", Self.adminSecret), [
+            "update add warmup.load.jamfox.dev. 60 A 10.9.0.1",
+            "update add jamfox.dev. 3600 SOA rpi0.jamfox.dev. hostmaster.jamfox.dev. 4000000000 3600 600 1209600 300",
+        ], dir: cfgDir) == "NOERROR")
         let before = try #require(TransferInteropTests.serial(port: s.port))
+        #expect(before == 4_000_000_000, "the UPDATE's SOA sets the serial")
         let perClient = 2500
         let failures = Mutex(0)
         let threads = (0..<4).map { c in

@@ -95,6 +95,16 @@ public final class ZoneStore {
     /// Changes whenever another connection commits (PRAGMA data_version): the server polls this.
     public func dataVersion() throws(StoreError) -> Int64 { try db.scalarInt("PRAGMA data_version") }
 
+    /// Bytes this connection's page cache holds now.
+    public var cacheBytes: Int {
+        var current: Int32 = 0, high: Int32 = 0
+        sqlite3_db_status(db.handle, SQLITE_DBSTATUS_CACHE_USED, &current, &high, 0)
+        return Int(current)
+    }
+
+    /// Drops this connection's page cache (pages in use stay).
+    public func releaseCache() { sqlite3_db_release_memory(db.handle) }
+
     public func integrityCheck() throws(StoreError) -> String {
         let s = try db.prepare("PRAGMA integrity_check")
         var out: [String] = []

@@ -22,9 +22,11 @@ public struct RRSet: Sendable, Equatable {
 /// The RDATA of one RRset in the order added. Nearly every RRset of a large zone has one record, so the first
 /// is held inline and only the rest in an array: a one-record RRset costs no allocation of its own.
 public struct RDatas: RandomAccessCollection, Sendable, Equatable, ExpressibleByArrayLiteral {
+    // `tail` first: Swift lays fields out in order and the next field may use a struct's tail padding, so
+    // the 17-byte optional last leaves 7 bytes an enclosing RRSet, RRSets and Node can use (8 bytes a node).
+    private var tail: [RData] = []
     /// Nil only when empty; `tail` is then empty too, so the synthesized equality is element-wise.
     private var head: RData?
-    private var tail: [RData] = []
 
     public init() {}
     public init(_ items: some Sequence<RData>) { for r in items { append(r) } }
@@ -52,12 +54,12 @@ public struct RDatas: RandomAccessCollection, Sendable, Equatable, ExpressibleBy
 /// The RRsets of one name, in type order. Most names hold one, so the lowest is held inline and the others in
 /// a short array searched in order: no hashing on the query path and, for a one-RRset name, no allocation.
 public struct RRSets: Sendable, Equatable {
+    /// The types above `head`'s, in order. First, so that `head`'s tail padding is left for Node's flags.
+    private var tail: [RRSet] = []
     /// The RRset of the lowest type, or `none` (type 0, which no zone holds) when empty. Not an optional:
     /// reading a field of an optional RRset copied the whole RRset out (a retain of its name and RDATA), and
     /// the zone check reads the head type of every node.
     private var head = RRSets.none
-    /// The types above `head`'s, in order.
-    private var tail: [RRSet] = []
     private static let none = RRSet(name: .root, type: RRType(0), ttl: 0, rdatas: [])
 
     public init() {}

@@ -26,8 +26,10 @@ struct NodeMap: Sendable {
         static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.name == b.name }
     }
 
+    /// A node and its name. The name's hash is not kept: the slot's tag already passes over other keys, and
+    /// only a removal or a rehash (off the query path, a shard at a time) needs it again. 8 bytes a node.
     struct Entry: Sendable {
-        let key: Key
+        let name: DNSName
         var node: Node
     }
 
@@ -35,41 +37,49 @@ struct NodeMap: Sendable {
     /// probing, at most 3/4 full). Denser than a dictionary of nodes, whose buckets are half empty on average
     /// and each the size of a node. A slot also holds 32 bits of the key's hash, so a probe passes over
     /// other keys without reading their entries (a cache miss each in a large zone).
+    /// The table is any length, not a power of two (the home slot is the hash scaled to it): sized to the
+    /// nodes it holds, it costs 1.3–1.7 slots a node, where doubling cost 1.3–2.7.
     struct Shard: Sendable {
         private(set) var entries: [Entry] = []
-        /// 0: empty; else the tag in the high half and the entry index + 1 in the low. A power of two long.
+        /// 0: empty; else the tag in the high half and the entry index + 1 in the low.
         private var slots: [UInt64] = []
 
         init(capacity: Int) {
             entries.reserveCapacity(capacity)
-            var n = 8
-            while n * 3 < capacity * 4 { n <<= 1 }
-            slots = [UInt64](repeating: 0, count: n)
+            slots = [UInt64](repeating: 0, count: Self.slotCount(for: capacity))
         }
 
-        @inline(__always) private func home(_ key: Key) -> Int { Int(truncatingIfNeeded: key.hash >> 40) & (slots.count - 1) }
+        /// Slots for `n` entries at most 3/4 full, so every probe run ends at an empty slot.
+        private static func slotCount(for n: Int) -> Int { max(8, n + n / 3 + 1) }
+
+        /// The hash's bits 32–63 scaled to the table (Lemire's multiply-shift): independent of the shard's
+        /// bits (the lowest) and uniform over any length.
+        @inline(__always) private func home(_ key: Key) -> Int {
+            Int(truncatingIfNeeded: ((key.hash >> 32) &* UInt64(slots.count)) >> 32)
+        }
+        @inline(__always) private func next(_ i: Int) -> Int { i + 1 == slots.count ? 0 : i + 1 }
         /// Bits independent of the shard (low bits) and of the home slot (high bits).
         @inline(__always) private static func tag(_ key: Key) -> UInt64 { (key.hash &* 0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000 }
 
         /// The index of the entry for `key`, if present.
         @inline(__always) func find(_ key: Key) -> Int? {
-            let m = slots.count - 1, tag = Self.tag(key)
+            let tag = Self.tag(key)
             var i = home(key)
             while true {
                 let v = slots[i]
                 if v == 0 { return nil }
                 if v & 0xFFFF_FFFF_0000_0000 == tag {
                     let e = Int(truncatingIfNeeded: v & 0xFFFF_FFFF) - 1
-                    if entries[e].key == key { return e }
+                    if entries[e].name == key.name { return e }
                 }
-                i = (i + 1) & m
+                i = next(i)
             }
         }
 
         @inline(__always) private func slot(ofEntry e: Int) -> Int {
-            let m = slots.count - 1, want = UInt64(e + 1)
-            var i = home(entries[e].key)
-            while slots[i] & 0xFFFF_FFFF != want { i = (i + 1) & m }
+            let want = UInt64(e + 1)
+            var i = home(Key(entries[e].name))
+            while slots[i] & 0xFFFF_FFFF != want { i = next(i) }
             return i
         }
 
@@ -79,34 +89,32 @@ struct NodeMap: Sendable {
         /// Adds an entry for a key not present. Growth is by an eighth, not the array's doubling: a shard is
         /// copied on its first change after a snapshot, and doubling would leave every edited shard half empty.
         mutating func insert(_ key: Key, _ node: Node) {
-            if (entries.count + 1) * 4 > slots.count * 3 { rehash(slots.count * 2) }
+            if (entries.count + 1) * 4 > slots.count * 3 { rehash(Self.slotCount(for: entries.count + max(4, entries.count / 8))) }
             if entries.count == entries.capacity { entries.reserveCapacity(entries.count + max(4, entries.count / 8)) }
             place(key, entries.count)
-            entries.append(Entry(key: key, node: node))
+            entries.append(Entry(name: key.name, node: node))
         }
 
         private mutating func place(_ key: Key, _ e: Int) {
-            let m = slots.count - 1
             var i = home(key)
-            while slots[i] != 0 { i = (i + 1) & m }
+            while slots[i] != 0 { i = next(i) }
             slots[i] = Self.tag(key) | UInt64(e + 1)
         }
 
         /// Removes the entry at `index`: its slot is closed by shifting the probe run back (no tombstones), and
         /// the last entry moves into its place.
         mutating func remove(at index: Int) {
-            let m = slots.count - 1
             var hole = slot(ofEntry: index)
-            var j = (hole + 1) & m
+            var j = next(hole)
             while slots[j] != 0 {
-                let h = home(entries[Int(truncatingIfNeeded: slots[j] & 0xFFFF_FFFF) - 1].key)
+                let h = home(Key(entries[Int(truncatingIfNeeded: slots[j] & 0xFFFF_FFFF) - 1].name))
                 // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
                 let stays = hole < j ? (h > hole && h <= j) : (h > hole || h <= j)
                 if !stays {
                     slots[hole] = slots[j]
                     hole = j
                 }
-                j = (j + 1) & m
+                j = next(j)
             }
             slots[hole] = 0
             let last = entries.count - 1
@@ -120,7 +128,7 @@ struct NodeMap: Sendable {
 
         private mutating func rehash(_ n: Int) {
             slots = [UInt64](repeating: 0, count: n)
-            for e in entries.indices { place(entries[e].key, e) }
+            for e in entries.indices { place(Key(entries[e].name), e) }
         }
     }
 
@@ -212,7 +220,7 @@ struct NodeMap: Sendable {
                 guard let base = b.baseAddress else { return }
                 for i in b.indices {
                     guard let node = (base + i).pointer(to: \.node), keep(node) else { continue }
-                    out.append((b[i].key.name, b[i].node))
+                    out.append((b[i].name, b[i].node))
                 }
             }
         }
@@ -220,7 +228,7 @@ struct NodeMap: Sendable {
     }
 
     /// Every node (order unspecified).
-    var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap(\.entries).map { ($0.key.name, $0.node) } }
+    var all: some Sequence<(key: DNSName, value: Node)> { shards.lazy.flatMap(\.entries).map { ($0.name, $0.node) } }
 
     /// Counts a new node; past `maxPerShard` on average, the shards are split.
     private mutating func inserted() {
@@ -230,7 +238,12 @@ struct NodeMap: Sendable {
 
     private mutating func reshard() {
         var bigger = NodeMap(expected: count * 4)
-        for shard in shards { for e in shard.entries { bigger.shards[bigger.shard(e.key)].insert(e.key, e.node) } }
+        for shard in shards {
+            for e in shard.entries {
+                let k = Key(e.name)
+                bigger.shards[bigger.shard(k)].insert(k, e.node)
+            }
+        }
         bigger.count = count
         self = bigger
     }

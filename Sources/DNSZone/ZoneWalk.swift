@@ -20,7 +20,7 @@ public struct ZoneWalk: Sendable {
         while shard < shards.count, taken < limit {
             shards[shard].entries.withUnsafeBufferPointer { entries in
                 while entry < entries.count, taken < limit {
-                    let isApex = entries[entry].key.name == origin
+                    let isApex = entries[entry].name == origin
                     entries[entry].node.rrsets.forEach { set in
                         guard !(isApex && set.type == .soa) else { return }
                         for rd in set.rdatas { out.append(ResourceRecord(name: set.name, type: set.type, ttl: set.ttl, rdata: rd)) }

@@ -171,3 +171,12 @@ import TestSupport
         #expect(r.isEmpty && r == RDatas())
     }
 }
+
+/// What a node of a large zone costs, held to: a million-name zone is a million of these (plus the name's own
+/// bytes and its slot). The field order in `RDatas` and `RRSets`, and no stored hash, keep it at 64.
+@Suite struct NodeLayoutTests {
+    @Test func entryIsSixtyFourBytes() {
+        #expect(MemoryLayout<NodeMap.Entry>.stride == 64)
+        #expect(MemoryLayout<Node>.size <= 56)
+    }
+}

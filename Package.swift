@@ -3,6 +3,19 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// How the three programs are linked, for memory: a Pi serving a small zone spends most of its RSS on code
+/// pages, not data. lld (shipped with the Swift toolchain) instead of gold for two options gold lacks:
+/// packed relative relocations (DT_RELR, glibc 2.36+: the 670 KB relocation table is read at every start
+/// and stays resident) and identical code folding (generic specializations that compiled alike). The C++
+/// runtime the Swift runtime needs is linked statically from its archive (scripts/link/libstdc++.so is a
+/// linker script found ahead of the shared library), which keeps only the parts used. Together: 1.6 MB less
+/// RSS at start, same code.
+let packageDirectory = String(#filePath.dropLast("Package.swift".count))
+let lean: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--icf=all",
+                  "-L\(packageDirectory)scripts/link"], .when(platforms: [.linux])),
+]
+
 let package = Package(
     name: "JamDNS",
     platforms: [.macOS(.v15)],
@@ -61,15 +74,15 @@ let package = Package(
             name: "jamdns",
             // No ArgumentParser here: it pulls in FoundationEssentials (~3 MB of RSS) for five options.
             dependencies: ["DNSServer", "DNSStore", "JamVersion", "SystemIO", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict, linkerSettings: lean),
         .executableTarget(
             name: "dnsctl",
             dependencies: [
                 "DNSStore", "DNSZone", "DNSWire", "DNSTSIG", "Importers", "ConfigFormat", "JamVersion", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict),
-        .executableTarget(name: "jamdns-ddns", dependencies: ["DDNS", "Exposition", "JamVersion"], swiftSettings: strict),
+            swiftSettings: strict, linkerSettings: lean),
+        .executableTarget(name: "jamdns-ddns", dependencies: ["DDNS", "Exposition", "JamVersion"], swiftSettings: strict, linkerSettings: lean),
         // libFuzzer targets: build with scripts/fuzz (--sanitize fuzzer); their corpus is Tests/Vectors.
         .executableTarget(name: "DNSWireFuzz", dependencies: ["DNSWire"], swiftSettings: strict),
         .executableTarget(name: "ZoneFileFuzz", dependencies: ["DNSZone"], swiftSettings: strict),

@@ -37,8 +37,10 @@ struct NodeMap: Sendable {
     /// probing, at most 3/4 full). Denser than a dictionary of nodes, whose buckets are half empty on average
     /// and each the size of a node. A slot also holds 32 bits of the key's hash, so a probe passes over
     /// other keys without reading their entries (a cache miss each in a large zone).
-    /// The table is any length, not a power of two (the home slot is the hash scaled to it): sized to the
-    /// nodes it holds, it costs 1.3–1.7 slots a node, where doubling cost 1.3–2.7.
+    /// The table is any length, not a power of two (the home slot is the tag scaled to it): sized to the
+    /// nodes it holds, it costs 1.3–1.7 slots a node, where doubling cost 1.3–2.7. Because the home slot
+    /// follows from the tag, a rehash or a removal finds every slot's home without reading its entry or
+    /// hashing its name again (entries keep no hash).
     struct Shard: Sendable {
         private(set) var entries: [Entry] = []
         /// 0: empty; else the tag in the high half and the entry index + 1 in the low.
@@ -52,14 +54,15 @@ struct NodeMap: Sendable {
         /// Slots for `n` entries at most 3/4 full, so every probe run ends at an empty slot.
         private static func slotCount(for n: Int) -> Int { max(8, n + n / 3 + 1) }
 
-        /// The hash's bits 32–63 scaled to the table (Lemire's multiply-shift): independent of the shard's
-        /// bits (the lowest) and uniform over any length.
-        @inline(__always) private func home(_ key: Key) -> Int {
-            Int(truncatingIfNeeded: ((key.hash >> 32) &* UInt64(slots.count)) >> 32)
+        /// The hash's bits 32–63, in place: independent of the shard's bits (the lowest).
+        @inline(__always) private static func tag(_ key: Key) -> UInt64 { key.hash & 0xFFFF_FFFF_0000_0000 }
+        /// A tag scaled to the table (Lemire's multiply-shift), uniform over any length. Keys of one probe run
+        /// share the tag's top bits; the other 20-odd still tell them apart.
+        @inline(__always) private func home(tag: UInt64) -> Int {
+            Int(truncatingIfNeeded: ((tag >> 32) &* UInt64(slots.count)) >> 32)
         }
+        @inline(__always) private func home(_ key: Key) -> Int { home(tag: Self.tag(key)) }
         @inline(__always) private func next(_ i: Int) -> Int { i + 1 == slots.count ? 0 : i + 1 }
-        /// Bits independent of the shard (low bits) and of the home slot (high bits).
-        @inline(__always) private static func tag(_ key: Key) -> UInt64 { (key.hash &* 0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000 }
 
         /// The index of the entry for `key`, if present.
         @inline(__always) func find(_ key: Key) -> Int? {
@@ -107,7 +110,7 @@ struct NodeMap: Sendable {
             var hole = slot(ofEntry: index)
             var j = next(hole)
             while slots[j] != 0 {
-                let h = home(Key(entries[Int(truncatingIfNeeded: slots[j] & 0xFFFF_FFFF) - 1].name))
+                let h = home(tag: slots[j] & 0xFFFF_FFFF_0000_0000)
                 // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
                 let stays = hole < j ? (h > hole && h <= j) : (h > hole || h <= j)
                 if !stays {
@@ -127,8 +130,13 @@ struct NodeMap: Sendable {
         }
 
         private mutating func rehash(_ n: Int) {
+            let old = slots
             slots = [UInt64](repeating: 0, count: n)
-            for e in entries.indices { place(Key(entries[e].name), e) }
+            for v in old where v != 0 {
+                var i = home(tag: v & 0xFFFF_FFFF_0000_0000)
+                while slots[i] != 0 { i = next(i) }
+                slots[i] = v
+            }
         }
     }
 

@@ -35,3 +35,9 @@ int jam_set_recv_timeout_ms(int fd, int ms) {
 int jam_malloc_trim(void) {
     return malloc_trim(0);
 }
+
+void jam_heap_bytes(size_t *in_use, size_t *free_held) {
+    struct mallinfo2 m = mallinfo2();
+    *in_use = m.uordblks + m.hblkhd;
+    *free_held = m.fordblks;
+}

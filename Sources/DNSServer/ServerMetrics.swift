@@ -240,6 +240,11 @@ public final class ServerMetrics: Sendable {
         p.sample("jamdns_start_time_seconds", [], Double(started))
         p.family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.")
         p.sample("process_resident_memory_bytes", [], Double(Self.residentBytes()))
+        var used = 0, held = 0
+        jam_heap_bytes(&used, &held)
+        p.family("jamdns_heap_bytes", .gauge, "malloc's heap: bytes in use, and bytes freed but held (fragments it cannot hand back).")
+        p.sample("jamdns_heap_bytes", [("state", "in_use")], Double(used))
+        p.sample("jamdns_heap_bytes", [("state", "free")], Double(held))
     }
 
     /// RSS from /proc/self/statm (its second field, in pages).

@@ -18,6 +18,8 @@ int jam_set_v6only(int fd);
 int jam_set_recv_timeout_ms(int fd, int ms);
 // malloc_trim(0): glibc's malloc.h is not in the Swift Glibc module.
 int jam_malloc_trim(void);
+// mallinfo2(), every arena: bytes allocated (heap and mmap) and bytes free but held by malloc.
+void jam_heap_bytes(size_t *in_use, size_t *free_held);
 #include <stdint.h>
 // Relaxed atomic counters for metrics: each thread mostly writes its own block, the scraper reads them all.
 static inline void jam_counter_add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }

@@ -31,6 +31,31 @@ public func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     return t
 }
 
+/// One value handed from one thread to another, the taker blocking until it is put: a start-up step run on
+/// the thread that will own its result. Put once, taken once. (The semaphore orders the value's write before
+/// its read.)
+public final class Handoff<T>: @unchecked Sendable {
+    private var value: T?
+    private let ready = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    public init() { sem_init(ready, 0, 0) }
+    deinit {
+        sem_destroy(ready)
+        ready.deallocate()
+    }
+
+    public func put(_ v: T) {
+        value = v
+        sem_post(ready)
+    }
+
+    public func take() -> T {
+        while sem_wait(ready) != 0 {}  // EINTR: wait again
+        defer { value = nil }
+        return value!
+    }
+}
+
 /// The same, for callers that can refuse the work instead (the forwarder, the metrics endpoint): nil when
 /// the system refuses a thread, with the error number in `errno`.
 public func trySpawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {

@@ -33,9 +33,10 @@ let package = Package(
         .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // recvmmsg/sendmmsg and friends, which Glibc's Swift module does not export.
         .target(name: "CSys"),
+        // OpenSSL 3's libcrypto (libssl-dev's headers), opened on first TSIG use rather than linked.
+        .target(name: "CCrypto", linkerSettings: [.linkedLibrary("dl")]),
 
         // Wire format: stdlib only, no I/O.
         .target(name: "DNSWire", swiftSettings: strict),

@@ -100,7 +100,7 @@ public final class Server {
         let first = try loadedHere.take().get().value
         let store = first.store, catalog = first.loaded.catalog, loaded = first.loaded, version = first.version
         authority = Authority(catalog)
-        keys = KeyBox(KeyRing(first.keys))
+        keys = KeyBox(KeyRing.loading(first.keys, logger: logger))
         logger.info("zones loaded", metadata: ["zones": "\(catalog.zones.count)"])
 
         let resolver = config.resolver.enabled ? try Resolver(config: config.resolver, ednsPayload: config.ednsUDPPayload) : nil

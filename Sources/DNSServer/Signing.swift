@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DNSTSIG
 import DNSWire
+import Logging
 
 /// The TSIG keys the server verifies and signs with: the store's (`dnsctl tsig add`), by lowercased name.
 /// Replaced whole when the store's keys change.
@@ -16,6 +17,13 @@ package struct KeyRing: Sendable {
     }
 
     package static let empty = KeyRing([])
+
+    /// The ring for these keys. With any key, OpenSSL's libcrypto is loaded now (it is opened on first use, not
+    /// linked) and an error logged if it cannot be: otherwise every signed request would fail BADKEY unexplained.
+    static func loading(_ list: [TSIGKey], logger: Logger) -> KeyRing {
+        if !list.isEmpty, let why = TSIGAlgorithm.cryptoUnavailable { logger.error("TSIG keys cannot be used: \(why)") }
+        return KeyRing(list)
+    }
     package func key(_ name: DNSName) -> TSIGKey? { keys[name.lowercased] }
     var isEmpty: Bool { keys.isEmpty }
 }

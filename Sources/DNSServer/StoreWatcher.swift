@@ -64,7 +64,7 @@ struct StoreWatcher: Sendable {
                 guard let step = try next(store: s, current: current, after: forced ? nil : applied, generation: generation + 1) else { continue }
                 generation += 1
                 applied = step.position
-                if step.fullLoad || step.settingsChanged { keys.replace(with: KeyRing(try s.tsigKeys())) }
+                if step.fullLoad || step.settingsChanged { keys.replace(with: KeyRing.loading(try s.tsigKeys(), logger: logger)) }
                 for p in step.problems { logger.error("\(p)") }
                 if step.fullLoad || step.settingsChanged { publisher.storeUpstream = Array(step.catalog.upstreamNames) }
                 let served = publisher.decorate(step.catalog, position: step.position, policy: policies.snapshot()) { logger.warning("\($0)") }

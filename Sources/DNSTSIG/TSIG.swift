@@ -40,20 +40,25 @@ public struct TSIGAlgorithm: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { mnemonic }
 
-    /// HMAC of `data` under `key`, by OpenSSL (EVP_Q_mac): nil only if OpenSSL refuses the digest, as a FIPS
-    /// build refuses MD5.
+    /// nil once OpenSSL's libcrypto is loaded (this loads it: it is opened on first use, not linked), else why
+    /// it cannot be, with the fix. A server with keys asks at start so a missing library is said once, there.
+    public static var cryptoUnavailable: String? {
+        jam_crypto_load().map { String(cString: $0) }
+    }
+
+    /// HMAC of `data` under `key`, by OpenSSL (EVP_Q_mac): nil only if libcrypto cannot be loaded
+    /// (`TSIGAlgorithm.cryptoUnavailable` says why) or refuses the digest, as a FIPS build refuses MD5.
     func mac(key: [UInt8], _ data: [UInt8]) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: 64)
         var written = 0
         let ok = key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in
                 out.withUnsafeMutableBytes { o in
-                    EVP_Q_mac(nil, "HMAC", nil, digest, nil, k.baseAddress, k.count, d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count,
-                              o.baseAddress?.assumingMemoryBound(to: UInt8.self), o.count, &written)
+                    jam_crypto_hmac(digest, k.baseAddress, k.count, d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), o.count, &written)
                 }
             }
         }
-        guard ok != nil, written == macLength else { return nil }
+        guard ok == 1, written == macLength else { return nil }
         return Array(out.prefix(written))
     }
 }
@@ -273,7 +278,7 @@ public enum TSIG {
         guard let mac = key.algorithm.mac(key: key.secret, digestInput(preceding + unsigned, s.tsig, requestMAC: requestMAC, timersOnly: timersOnly)) else {
             return .failure(.badKey)
         }
-        let same = mac.withUnsafeBytes { a in s.tsig.mac.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, got) } }
+        let same = mac.withUnsafeBytes { a in s.tsig.mac.withUnsafeBytes { b in jam_crypto_memcmp(a.baseAddress, b.baseAddress, got) } }
         guard same == 0 else { return .failure(.badSig) }
         let skew = now > s.tsig.timeSigned ? now - s.tsig.timeSigned : s.tsig.timeSigned - now
         guard skew <= UInt64(s.tsig.fudge) else { return .failure(.badTime) }
@@ -325,7 +330,7 @@ extension TSIGKey {
     /// generator.
     public static func generate(name: DNSName, algorithm: TSIGAlgorithm) -> TSIGKey? {
         var secret = [UInt8](repeating: 0, count: algorithm.macLength)
-        guard RAND_bytes(&secret, Int32(secret.count)) == 1 else { return nil }
+        guard jam_crypto_random(&secret, Int32(secret.count)) == 1 else { return nil }
         return TSIGKey(name: name, algorithm: algorithm, secret: secret)
     }
 

@@ -47,7 +47,7 @@ struct TSIGCommand: ParsableCommand {
                 guard secret.count >= 16 else { throw Rejected("the secret in \(secretFile) is \(secret.count) bytes; RFC 8945 §6 asks for at least half the MAC length, and jamdns for 16 bytes") }
                 key = TSIGKey(name: n, algorithm: alg, secret: secret)
             } else {
-                guard let k = TSIGKey.generate(name: n, algorithm: alg) else { throw Rejected("OpenSSL's random generator failed; no key was made") }
+                guard let k = TSIGKey.generate(name: n, algorithm: alg) else { throw Rejected("\(TSIGAlgorithm.cryptoUnavailable ?? "OpenSSL's random generator failed"); no key was made") }
                 key = k
             }
             try options.open(create: true).addTSIGKey(key)

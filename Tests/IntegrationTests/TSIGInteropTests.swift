@@ -108,6 +108,30 @@ import Glibc
         #expect(listed.contains("xfr.jamfox.dev.") && !listed.contains(String(quoted)), "\(listed)")
     }
 
+    @Test("OpenSSL's libcrypto is opened on first use: a server without TSIG keys never maps it; a key added with dnsctl loads it and signed queries are answered signed")
+    func cryptoLoadedOnFirstUse() throws {
+        let s = try JamdnsServer(zones: Env.root + "/zones")
+        defer { s.child.stop() }
+        func mapsCrypto() -> Bool { Env.read("/proc/\(s.child.pid)/maps").contains("libcrypto.so") }
+        #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port)?.rcode == .noError)
+        #expect(!mapsCrypto(), "libcrypto mapped with no TSIG key in the store")
+        let secret = Array(repeating: UInt8(0x3C), count: 32)
+        Env.write(s.dir + "/k.secret", Base64.encode(secret) + "\n")
+        let (st, out) = try s.dnsctl(["tsig", "add", "ops", "--secret-file", s.dir + "/k.secret"])
+        #expect(st == 0, "\(out)")
+        // The store watcher picks the key up (and loads libcrypto then); until it has, the key is unknown.
+        let kdig = try #require(Env.which("kdig"))
+        var answer = ""
+        for _ in 0..<50 {
+            answer = try runTool(kdig, ["@127.0.0.1", "-p", "\(s.port)", "-y", "hmac-sha256:ops:\(Base64.encode(secret))", "vs0.jamfox.dev", "A",
+                                        "+retry=0", "+time=3"], dir: s.dir).1
+            if !answer.contains("BADKEY") { break }
+            usleep(100_000)
+        }
+        #expect(answer.contains("NOERROR") && answer.contains("TSIG") && !answer.contains("failed"), "\(answer)")
+        #expect(mapsCrypto(), "a key is in use, yet libcrypto is not mapped")
+    }
+
     @Test("against the running server, one case per TSIG error class: kdig with the key gets a signed answer, an unknown key BADKEY, a wrong secret BADSIG; a query signed an hour ago BADTIME with the server's time; a MAC cut below half FORMERR")
     func serverErrorClasses() throws {
         let dir = Env.tempDir("tsig-server")

@@ -56,7 +56,8 @@ public final class Server {
     private static func firstLoad(_ config: ServerConfig, _ logger: Logger) throws -> FirstLoad {
         let store = try ZoneStore(path: config.dbPath)
         if let fixed = store.modeTightened { logger.warning("\(fixed)") }
-        if try store.zones().isEmpty, !config.seedZones.isEmpty {
+        // The zones table alone (fallthroughModes): zones() would count every zone's records and find its SOA.
+        if try store.fallthroughModes().isEmpty, !config.seedZones.isEmpty {
             let imported = try ZoneFiles.importDirectory(config.seedZones, into: store)
             for (zone, count) in imported { logger.info("seeded zone from \(config.seedZones)", metadata: ["zone": "\(zone)", "records": "\(count)"]) }
         }

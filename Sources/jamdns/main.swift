@@ -108,9 +108,9 @@ func preflight(_ c: ServerConfig) -> [String] {
     }
     // A forward zone that is also a served zone never takes effect (served zones win), unless the zone falls
     // through: then it gets what the zone has no data for.
-    if access(c.dbPath, R_OK) == 0, let store = try? ZoneStore(path: c.dbPath, readOnly: true), let zones = try? store.zones() {
+    if access(c.dbPath, R_OK) == 0, let store = try? ZoneStore(path: c.dbPath, readOnly: true), let modes = try? store.fallthroughModes() {
         for f in c.resolver.zones {
-            if let z = zones.first(where: { $0.name == f.name }), z.fallthroughMode == .off {
+            if modes[f.name] == .off {
                 out.append("[forward.\"\(f.name)\"] can never take effect: \(f.name) is a zone served from \(c.dbPath), and served zones answer first; remove one, or let the zone fall through ('dnsctl zone set \(f.name) --fallthrough types')")
             }
         }

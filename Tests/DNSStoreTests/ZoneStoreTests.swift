@@ -163,6 +163,29 @@ final class FakeClock: @unchecked Sendable {
         #expect(try s.records(zone: Self.origin).count == recs.count + 1)
     }
 
+    @Test("a new zone's import (checked on a second thread while the rows are written): duplicates and mixed TTLs are stored settled, a rejected zone leaves no zone and no row, a dry run writes nothing")
+    func newZoneImportChecks() throws {
+        let s = try ZoneStore(path: tempPath("new"))
+        var p = ZoneFileParser(text: Self.lab + "\nvs0 A 192.168.10.130\nvs0 60 A 192.168.10.131\n", origin: nil)
+        let recs = try p.all().map(\.record)
+        let diff = try s.importZone(Self.origin, records: recs)
+        let stored = try s.records(zone: Self.origin)
+        #expect(stored.count == recs.count - 1, "the duplicate vs0 record is stored once")
+        #expect(Set(stored.filter { $0.name.description == "vs0.jamfox.dev." }.map(\.ttl)) == [3600], "one TTL for the RRset")
+        #expect(Set(diff.added) == Set(stored))
+        // An error (a CNAME beside other data) found by the check: the rows written meanwhile are taken back.
+        let other = try DNSName("other.test.")
+        var bad = ZoneFileParser(text: "$ORIGIN other.test.\n@ SOA ns h 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\nns CNAME x\n", origin: nil)
+        #expect(throws: StoreError.self) { try s.importZone(other, records: try bad.all().map(\.record)) }
+        #expect(try s.zoneID(other) == nil)
+        #expect(try s.db.scalarInt("SELECT COUNT(*) FROM records") == Int64(stored.count))
+        var good = ZoneFileParser(text: "$ORIGIN other.test.\n@ SOA ns h 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n", origin: nil)
+        let dry = try s.importZone(other, records: try good.all().map(\.record), dryRun: true)
+        #expect(dry.added.count == 3)
+        #expect(try s.zoneID(other) == nil)
+        #expect(try s.db.scalarInt("SELECT COUNT(*) FROM records") == Int64(stored.count))
+    }
+
     @Test("export → import into a fresh store → the same export")
     func exportReimport() throws {
         let s = try store()

@@ -24,6 +24,7 @@ package struct KeyRing: Sendable {
         if !list.isEmpty, let why = TSIGAlgorithm.cryptoUnavailable { logger.error("TSIG keys cannot be used: \(why)") }
         return KeyRing(list)
     }
+
     package func key(_ name: DNSName) -> TSIGKey? { keys[name.lowercased] }
     var isEmpty: Bool { keys.isEmpty }
 }

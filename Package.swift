@@ -2,8 +2,10 @@
 import PackageDescription
 
 /// Every Swift target: language mode 6, and each function in a section of its own, so that the linker can drop
-/// the unused ones and lay out jamdns's by its profile (`jamdnsLayout`).
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6), .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux]))]
+/// the unused ones and lay out jamdns's by its profile (`jamdnsLayout`). LLVM's function merging is off: it
+/// turned near-identical functions into thunks without a name, which no order file can place (lld's identical
+/// code folding still merges the exact copies).
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6), .unsafeFlags(["-Xfrontend", "-function-sections", "-Xfrontend", "-disable-llvm-merge-functions-pass"], .when(platforms: [.linux]))]
 
 /// How the three programs are linked, for memory: a Pi serving a small zone spends most of its RSS on code
 /// pages, not data. lld (shipped with the Swift toolchain) instead of gold for two options gold lacks:
@@ -37,7 +39,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries from Debian, found by pkg-config; shim.h wraps what Swift cannot call (variadics, cast macros).
@@ -63,6 +64,8 @@ let package = Package(
         // Small system helpers shared by every target that does I/O: clocks, thread start, capped file reads,
         // Unix socket addresses, the control-socket client.
         .target(name: "SystemIO", swiftSettings: strict),
+        // Leveled log lines on standard error (the journal, under systemd).
+        .target(name: "JamLog", swiftSettings: strict),
         // The release number every binary reports.
         .target(name: "JamVersion", swiftSettings: strict),
         // The strict TOML subset both daemons' configs use.
@@ -78,14 +81,14 @@ let package = Package(
             name: "DNSServer",
             dependencies: [
                 "DNSWire", "DNSZone", "DNSStore", "DNSTSIG", "DNSCache", "DNSForward", "CSys", "ConfigFormat", "Exposition", "SystemIO",
-                .product(name: "Logging", package: "swift-log"),
+                "JamLog",
             ],
             swiftSettings: strict),
 
         .executableTarget(
             name: "jamdns",
             // No ArgumentParser here: it pulls in FoundationEssentials (~3 MB of RSS) for five options.
-            dependencies: ["DNSServer", "DNSStore", "JamVersion", "SystemIO", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DNSServer", "DNSStore", "JamVersion", "SystemIO", "JamLog"],
             swiftSettings: strict, linkerSettings: lean + jamdnsLayout),
         .executableTarget(
             name: "dnsctl",
@@ -114,9 +117,10 @@ let package = Package(
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSTSIGTests", dependencies: ["DNSTSIG", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "DNSTSIG", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "JamLog", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),
+        .testTarget(name: "JamLogTests", dependencies: ["JamLog"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS", "DNSTSIG", "TestSupport"], swiftSettings: strict),
     ]
 )

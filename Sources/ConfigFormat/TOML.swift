@@ -261,7 +261,9 @@ extension TOMLDocument {
 extension TOMLDocument {
     /// "unknown key 'lsten' in [server] (did you mean 'listen'? keys there: listen, udp_workers, ...)":
     /// `known` holds full keys ("server.listen"); the suggestion is the nearest known key of that section.
-    public static func unknownKeyMessage(_ key: String, known: [String]) -> String {
+    /// `table` names the section as the file spelled it when that differs from the key's first part
+    /// (`[zone."lab."]` for the keys checked as `zone.*`).
+    public static func unknownKeyMessage(_ key: String, known: [String], table: String? = nil) -> String {
         let dot = key.firstIndex(of: ".")
         let section = dot.map { String(key[..<$0]) } ?? ""
         let field = dot.map { String(key[key.index(after: $0)...]) } ?? key
@@ -273,7 +275,7 @@ extension TOMLDocument {
         }
         let near = here.min { distance($0, field) < distance($1, field) }
         let hint = near.flatMap { distance($0, field) <= max(2, field.count / 3) ? "did you mean '\($0)'? " : nil } ?? ""
-        return "unknown key '\(field)' in [\(section)] (\(hint)keys there: \(here.joined(separator: ", ")))"
+        return "unknown key '\(field)' in \(table ?? "[\(section)]") (\(hint)keys there: \(here.joined(separator: ", ")))"
     }
 
     /// Levenshtein distance, for suggestions.

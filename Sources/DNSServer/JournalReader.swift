@@ -4,7 +4,7 @@ import Glibc
 import DNSStore
 import DNSWire
 import DNSZone
-import Logging
+import JamLog
 import Synchronization
 import SystemIO
 

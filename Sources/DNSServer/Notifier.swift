@@ -5,7 +5,7 @@ import DNSForward
 import DNSTSIG
 import DNSWire
 import DNSZone
-import Logging
+import JamLog
 import Synchronization
 import SystemIO
 

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DNSWire
 import DNSZone
-import Logging
+import JamLog
 import Synchronization
 
 /// Everything a query consults besides the zones, built from one config: the engine's settings, the resolver

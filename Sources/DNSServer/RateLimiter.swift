@@ -23,9 +23,9 @@ public struct RateLimitConfig: Sendable, Equatable {
     public init() {}
 }
 
-/// A token bucket per client prefix in a fixed table (64 Ki slots, allocated on the first non-exempt client):
-/// memory stays bounded whatever the number of spoofed sources. Two prefixes that hash to the same slot while
-/// both are active share its budget, which only ever limits more, never less.
+/// A token bucket per client prefix in a fixed table (64 Ki slots, 2 MB, reserved on the first non-exempt
+/// client): memory stays bounded whatever the number of spoofed sources. Two prefixes that hash to the same slot
+/// while both are active share its budget, which only ever limits more, never less.
 final class RateLimiter: Sendable {
     enum Verdict { case pass, drop, slip }
 
@@ -36,10 +36,18 @@ final class RateLimiter: Sendable {
         var limited: UInt32 = 0
     }
 
+    /// The slots in zeroed memory: an all-zero Slot is an empty one, and a page of the table takes RAM only
+    /// once a client prefix hashing into it is seen. (Filled in Swift, all 2 MB were resident from the first
+    /// client from outside the LAN on.)
+    final class Table {
+        let memory = ZeroedMemory(count: RateLimiter.slots * MemoryLayout<Slot>.stride)
+        var slots: UnsafeMutablePointer<Slot> { memory.base.bindMemory(to: Slot.self, capacity: RateLimiter.slots) }
+    }
+
     let config: RateLimitConfig
     let exempt: PrefixMatcher
     static let slots = 1 << 16
-    private let table = Mutex<[Slot]>([])
+    private let table = Mutex<Table?>(nil)
 
     init(config: RateLimitConfig, lanRanges: [IPPrefix]) {
         self.config = config
@@ -65,8 +73,9 @@ final class RateLimiter: Sendable {
         let k = key(ip)
         let rate = Int64(config.responsesPerSecond)
         let slip = UInt32(config.slip)
-        return table.withLock { t in
-            if t.isEmpty { t = [Slot](repeating: Slot(), count: Self.slots) }
+        return table.withLock { table in
+            if table == nil { table = Table() }
+            let t = table!.slots
             let i = Int(truncatingIfNeeded: (k >> 16) ^ k) & (Self.slots - 1)
             if t[i].key != k && (t[i].key == 0 || nowMs - t[i].lastMs > 1000) {
                 t[i] = Slot(key: k, tokensMilli: rate * 1000, lastMs: nowMs, limited: 0)

@@ -150,8 +150,8 @@ extension ServerConfig {
             for key in doc.values.keys where key.hasPrefix(prefix) {
                 let field = key.dropFirst(prefix.count)
                 guard ["servers", "cache", "min_ttl", "serve_stale"].contains(String(field)) else {
-                    throw ConfigError("\(file):\(line(key)): " + TOMLDocument.unknownKeyMessage("forward.\(field)", known: ["forward.servers", "forward.cache", "forward.min_ttl", "forward.serve_stale"])
-                    .replacing("[forward]", with: "[forward.\"\(z)\"]"))
+                    throw ConfigError("\(file):\(line(key)): " + TOMLDocument.unknownKeyMessage("forward.\(field)", known: ["forward.servers", "forward.cache", "forward.min_ttl", "forward.serve_stale"],
+                                                   table: "[forward.\"\(z)\"]"))
                 }
             }
             guard let name = try? DNSName(z.hasSuffix(".") ? z : z + ".") else {

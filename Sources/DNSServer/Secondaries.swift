@@ -6,7 +6,7 @@ import DNSStore
 import DNSTSIG
 import DNSWire
 import DNSZone
-import Logging
+import JamLog
 import Synchronization
 import SystemIO
 

@@ -6,7 +6,7 @@ import DNSTSIG
 import DNSWire
 import DNSZone
 import Exposition
-import Logging
+import JamLog
 import Synchronization
 import SystemIO
 

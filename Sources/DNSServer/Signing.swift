@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DNSTSIG
 import DNSWire
-import Logging
+import JamLog
 
 /// The TSIG keys the server verifies and signs with: the store's (`dnsctl tsig add`), by lowercased name.
 /// Replaced whole when the store's keys change.

@@ -4,7 +4,7 @@ import Glibc
 import DNSStore
 import DNSWire
 import DNSZone
-import Logging
+import JamLog
 import SystemIO
 
 /// Polls the store's PRAGMA data_version and, when another process committed (`dnsctl`), applies the store's

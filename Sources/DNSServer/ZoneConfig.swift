@@ -78,8 +78,7 @@ extension ServerConfig {
             for key in doc.values.keys where key.hasPrefix(prefix) {
                 let field = String(key.dropFirst(prefix.count))
                 guard zoneFields.contains(field) else {
-                    throw ConfigError("\(file):\(line(key)): " + TOMLDocument.unknownKeyMessage("zone.\(field)", known: zoneFields.map { "zone.\($0)" })
-                        .replacing("[zone]", with: table))
+                    throw ConfigError("\(file):\(line(key)): " + TOMLDocument.unknownKeyMessage("zone.\(field)", known: zoneFields.map { "zone.\($0)" }, table: table))
                 }
             }
             let at = doc.tables["zone.\"\(z)\""] ?? 0

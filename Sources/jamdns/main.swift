@@ -5,7 +5,7 @@ import DNSServer
 import DNSStore
 import JamVersion
 import SystemIO
-import Logging
+import JamLog
 
 /// `jamdns`: the DNS server. Reads its options and config, then hands everything to `DNSServer`.
 /// Options are parsed by hand: swift-argument-parser would pull FoundationEssentials into the daemon.
@@ -143,12 +143,7 @@ options.override(&cfg)
 guard let level = Logger.Level(rawValue: cfg.logLevel) else {
     fail("unknown log level '\(cfg.logLevel)' (trace, debug, info, notice, warning, error, critical)", status: 2)
 }
-LoggingSystem.bootstrap { label in
-    var h = StreamLogHandler.standardError(label: label)
-    h.logLevel = level
-    return h
-}
-let logger = Logger(label: "jamdns")
+let logger = Logger(label: "jamdns", level: level)
 
 // Signals are taken synchronously by this thread; every other thread inherits the mask.
 var signals = sigset_t()

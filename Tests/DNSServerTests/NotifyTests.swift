@@ -2,7 +2,7 @@ import DNSForward
 import DNSTSIG
 import DNSWire
 import DNSZone
-import Logging
+import JamLog
 import Testing
 import TestSupport
 #if canImport(Glibc)

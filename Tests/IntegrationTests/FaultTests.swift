@@ -8,14 +8,6 @@ import Glibc
 /// Faults a Pi meets: a store that cannot be opened or written, a store locked by a long writer, kill -9 and
 /// restart, floods of random names and of TCP connections that never send.
 @Suite(.serialized) struct FaultTests {
-    /// Resident memory of a process in KiB (VmRSS).
-    static func rssKiB(_ pid: pid_t) -> Int {
-        for line in Env.read("/proc/\(pid)/status").split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-        }
-        return 0
-    }
-
     @Test("RSS stays flat over edits of a 60,000-record zone: the catalog an edit replaces is handed back to the system")
     func flatOverEdits() throws {
         let dir = Env.tempDir("flat")
@@ -33,7 +25,7 @@ import Glibc
         }, log: { _ in Env.read(dir + "/jamdns.log") })
         defer { child.stop() }
         usleep(1_000_000)
-        let start = Self.rssKiB(child.pid)
+        let start = rssKB(child.pid)
         var settled: [Int] = []
         for e in 0..<5 {
             let (rc, out) = try runTool(Env.bin + "/dnsctl", ["--db", db, "record", "add", "e\(e).scale.test", "A", "192.0.2.\(e + 10)"], dir: dir)
@@ -45,7 +37,7 @@ import Glibc
             }
             #expect(live)
             usleep(1_000_000)  // the watcher trims on its next tick after the swap
-            settled.append(Self.rssKiB(child.pid))
+            settled.append(rssKB(child.pid))
         }
         print("RSS at start and after each edit of a 60,000-record zone (KiB): \(start) \(settled)")
         // Each edit reached the server through the journal, applied in place, not as a reload of the store.
@@ -212,7 +204,7 @@ import Glibc
             """)
         let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
         usleep(300_000)
-        let before = Self.rssKiB(s.child.pid)
+        let before = rssKB(s.child.pid)
         // 30,000 queries for names never seen before (half in our zone, half forwarded), sent from one socket
         // at full speed for at most 20 s, answers read as they come.
         final class Flood: @unchecked Sendable { var sent = 0 }
@@ -251,7 +243,7 @@ import Glibc
         let entries = metric(text, "jamdns_cache_entries") ?? -1
         #expect(entries >= 0 && entries <= 2000, "cache entries \(entries) over the 2000 bound")
         #expect((metric(text, "jamdns_cache_evictions_total") ?? 0) > 0, "the flood should have forced evictions")
-        let grown = Self.rssKiB(s.child.pid) - before
+        let grown = rssKB(s.child.pid) - before
         // Bounds: 2,000 cache entries and 4,096 memo slots per worker, a few KB each at most.
         #expect(grown < 64 * 1024, "RSS grew \(grown) KiB during a flood of \(flood.sent) random names")
     }
@@ -262,7 +254,7 @@ import Glibc
         let mport = Env.freePort()
         Env.write(dir + "/c.toml", "[server]\ntcp_max_connections = 64\ntcp_idle_timeout_ms = 3000\n[metrics]\nlisten = \"127.0.0.1:\(mport)\"\n")
         let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/c.toml"])
-        let before = Self.rssKiB(s.child.pid)
+        let before = rssKB(s.child.pid)
         var silent: [Int32] = []
         defer { for f in silent { close(f) } }
         for _ in 0..<300 { if let fd = DNSClient.connectTCP(port: s.port, timeoutMs: 500) { silent.append(fd) } }
@@ -278,6 +270,6 @@ import Glibc
         #expect(DNSClient.ask("vs1.jamfox.dev.", .a, port: s.port)?.answers.count == 1)
         let text = httpGet(port: mport, "/metrics").1
         #expect((metric(text, "jamdns_tcp_connections_evicted_total") ?? 0) > 0)
-        #expect(Self.rssKiB(s.child.pid) - before < 16 * 1024)
+        #expect(rssKB(s.child.pid) - before < 16 * 1024)
     }
 }

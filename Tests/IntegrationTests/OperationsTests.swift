@@ -134,6 +134,23 @@ import Glibc
         child.stop()
     }
 
+    /// The limiter's table of 64 Ki client slots is 2 MB. It used to be filled in full on the first client from
+    /// outside the exempt ranges; now a page of it takes memory only when a prefix hashing into it is seen.
+    /// Compared with the same server and questions with the limiter off (the readiness check has already asked
+    /// by the time a server is handed over, so there is no "before" on the limited one).
+    @Test("the first limited client costs the server a page of the rate-limit table, not 2 MB")
+    func rateLimitTableGrowsWithClients() throws {
+        var rss: [Int] = []
+        for table in ["exempt = [\"10.0.0.0/8\"]", "enabled = false"] {
+            let dir = Env.tempDir("rrl-memory")
+            Env.write(dir + "/jamdns.toml", "[rate_limit]\n\(table)\n")
+            let s = try JamdnsServer(zones: Env.root + "/zones", extraArgs: ["--config", dir + "/jamdns.toml"])
+            for _ in 0..<5 { #expect(DNSClient.ask("vs0.jamfox.dev.", .a, port: s.port)?.answers.count == 1) }
+            rss.append(rssKB(s.child.pid))
+        }
+        #expect(rss[1] > 0 && rss[0] - rss[1] < 1024, "limited: \(rss[0]) KB, not limited: \(rss[1]) KB")
+    }
+
     @Test("metrics count queries by type, rcode, transport and source; /healthz asks the server; the query log has every answer")
     func metricsAndQueryLog() throws {
         let dir = Env.tempDir("metrics")

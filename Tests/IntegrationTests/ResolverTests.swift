@@ -321,9 +321,3 @@ import Glibc
     }
 }
 
-func rssKB(_ pid: pid_t) -> Int {
-    for line in Env.read("/proc/\(pid)/status").split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
-    }
-    return 0
-}

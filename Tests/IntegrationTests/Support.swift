@@ -383,3 +383,11 @@ func metric(_ text: String, _ series: String) -> Double? {
     }
     return nil
 }
+
+/// Resident memory of a process in KiB (VmRSS).
+func rssKB(_ pid: pid_t) -> Int {
+    for line in Env.read("/proc/\(pid)/status").split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+    }
+    return 0
+}

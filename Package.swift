@@ -44,11 +44,12 @@ let package = Package(
         // C libraries from Debian, found by pkg-config; shim.h wraps what Swift cannot call (variadics, cast macros).
         .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // recvmmsg/sendmmsg and friends, which Glibc's Swift module does not export.
         .target(name: "CSys"),
         // OpenSSL 3's libcrypto (libssl-dev's headers), opened on first TSIG use rather than linked.
         .target(name: "CCrypto", linkerSettings: [.linkedLibrary("dl")]),
+        // SQLite (libsqlite3-dev's header), opened while a connection is open rather than linked.
+        .target(name: "CSQLite", linkerSettings: [.linkedLibrary("dl")]),
 
         // Wire format: stdlib only, no I/O.
         .target(name: "DNSWire", swiftSettings: strict),

@@ -38,9 +38,15 @@ final class JournalReader: Sendable {
 
     func run(stop: StopFlag) {
         var store: ZoneStore?
+        var lastUse = monotonicMs()
         while !stop.isSet {
             wakeup.wait(ms: 200)
             let batch = jobs.withLock { q -> [Job] in defer { q.removeAll() }; return q }
+            if batch.isEmpty {
+                if store != nil && monotonicMs() - lastUse >= ZoneStore.idleCloseMs { store = nil }
+                continue
+            }
+            lastUse = monotonicMs()
             for job in batch {
                 var diffs: [SerialDiff]?
                 do {

@@ -123,6 +123,7 @@ package final class Secondaries: Sendable {
 
     func run(stop: StopFlag) {
         var store: ZoneStore?
+        var lastUse = monotonicMs()
         var next: [DNSName: Int64] = [:]
         var warned: Set<DNSName> = []
         // The persisted state: the expire clock runs from the last success, across restarts. No secondary
@@ -147,7 +148,11 @@ package final class Secondaries: Sendable {
             let asked = events.withLock { q -> [(DNSName, Bool)] in defer { q.removeAll() }; return q }
             for (z, _) in asked { next[z] = now }
             for z in configured where next[z.name] == nil { next[z.name] = now }  // new (or at start): check now
+            if store != nil && !configured.contains(where: { next[$0.name]! <= now }) && monotonicMs() - lastUse >= ZoneStore.idleCloseMs {
+                store = nil
+            }
             for z in configured where next[z.name]! <= now {
+                lastUse = monotonicMs()
                 do {
                     if store == nil { store = try ZoneStore(path: path) }
                     next[z.name] = refresh(z, store: store!, now: now)

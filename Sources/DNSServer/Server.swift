@@ -151,7 +151,7 @@ public final class Server {
         let watcher = StoreWatcher(path: config.dbPath, intervalMs: config.pollIntervalMs, authority: authority, policies: policies, keys: keys,
                                    notifier: notifier,
                                    stop: stopFlag, reload: reloadRequested, logger: logger, metrics: metrics, nudge: nudge)
-        let handoff = UncheckedBox((store, version, loaded.changeID, publisher))
+        let handoff = UncheckedBox((ConnectionHandoff(store), version, loaded.changeID, publisher))
         watcherRun.put { watcher.run(store: handoff.value.0, version: handoff.value.1, changeID: handoff.value.2, publisher: handoff.value.3) }
         watching = true
         threads.append(zoneThread)

@@ -33,10 +33,10 @@ struct StoreWatcher: Sendable {
 
     /// - Parameters: `store`, `version`, `changeID`: the connection that loaded the first catalog, its
     ///   data_version before that load and the journal position of the load. The connection belongs to this
-    ///   thread from here on.
-    func run(store first: ZoneStore, version: Int64, changeID: Int64, publisher start: CatalogPublisher) {
+    ///   thread from here on: taken out of the handoff, so that closing it here closes it.
+    func run(store first: ConnectionHandoff, version: Int64, changeID: Int64, publisher start: CatalogPublisher) {
         var publisher = start
-        var store: ZoneStore? = first
+        var store: ZoneStore? = first.take()
         var lastVersion = version
         var applied: Int64? = changeID
         var generation: UInt64 = authority.snapshot().generation
@@ -44,42 +44,40 @@ struct StoreWatcher: Sendable {
         var retired: [Catalog] = []
         let wake = StoreWake(path: path)
         var eager = 0  // fast re-checks left after a write to the store's files
+        // Closed while nothing happens, when file events say when something does: no connection, so no SQLite
+        // mapped (1.2 MB). Reopened on the next event, the next reload, and every `recheckMs` regardless.
+        var idle = false
+        var idleSince = monotonicMs()
+        // The first check runs at once, now that file events are watched: a commit since the first load is
+        // applied, and the load's connection closed, without waiting for a tick.
+        var started = false
         while !stop.isSet {
-            if wake.wait(ms: eager > 0 ? 5 : intervalMs, nudge: nudge) { eager = 40 } else if eager > 0 { eager -= 1 }
+            let woke = started ? wake.wait(ms: eager > 0 ? 5 : intervalMs, nudge: nudge) : false
+            started = true
+            if woke { eager = 40 } else if eager > 0 { eager -= 1 }
             release(&retired)
+            let forced = reload.take()
+            if idle && !woke && !forced && monotonicMs() - idleSince < Self.recheckMs { continue }
             do {
                 if store == nil {
-                    // After an error: a fresh connection, and a full load to be sure nothing was missed.
                     store = try ZoneStore(path: path)
                     lastVersion = -1
-                    applied = nil
+                    // After an error: a fresh connection, and a full load to be sure nothing was missed. After
+                    // an idle close: the journal since the last entry applied, as after any commit.
+                    if !idle { applied = nil }
+                    idle = false
                 }
                 guard let s = store else { continue }
                 let v = try s.dataVersion()
-                let forced = reload.take()
-                guard v != lastVersion || forced else { continue }
-                lastVersion = v
-                eager = 0
-                let current = authority.snapshot()
-                guard let step = try next(store: s, current: current, after: forced ? nil : applied, generation: generation + 1) else { continue }
-                generation += 1
-                applied = step.position
-                if step.fullLoad || step.settingsChanged { keys.replace(with: KeyRing.loading(try s.tsigKeys(), logger: logger)) }
-                for p in step.problems { logger.error("\(p)") }
-                if step.fullLoad || step.settingsChanged { publisher.storeUpstream = Array(step.catalog.upstreamNames) }
-                let served = publisher.decorate(step.catalog, position: step.position, policy: policies.snapshot()) { logger.warning("\($0)") }
-                authority.replace(with: served)
-                if let notifier {
-                    for (origin, zone) in served.zones where current.zones[origin]?.soa.serial != zone.soa.serial {
-                        notifier.zoneChanged(origin, serial: zone.soa.serial)
-                    }
+                if v != lastVersion || forced {
+                    // A fresh connection's first data_version says nothing about a new commit: the fast re-checks
+                    // go on until the commit that woke the watcher is visible (it may not be yet).
+                    let fresh = lastVersion == -1
+                    lastVersion = v
+                    if !fresh { eager = 0 }
+                    if try step(store: s, forced: forced, applied: &applied, generation: &generation, publisher: &publisher, retired: &retired) { eager = 0 }
+                    failing = false
                 }
-                _ = policies.snapshot().routes(for: served)
-                retired.append(current)
-                metrics.zoneReloads.add(1, ordering: .relaxed)
-                failing = false
-                logger.info(step.fullLoad ? "zones reloaded" : "zones updated",
-                            metadata: ["zones": "\(step.catalog.zones.count)", "generation": "\(generation)", "journal": "\(step.position)"])
             } catch {
                 // Keep serving the old snapshot; try again next tick with a fresh connection (logged once per
                 // outage, not every tick).
@@ -87,8 +85,45 @@ struct StoreWatcher: Sendable {
                 if !failing { logger.error("store reload failed, still serving the previous zones: \(error)") }
                 failing = true
                 store = nil
+                idle = false
+                continue
+            }
+            if eager == 0 && wake.watching && !failing {
+                store = nil
+                idle = true
+                idleSince = monotonicMs()
             }
         }
+    }
+
+    /// How often an idle watcher looks at the store without a file event (one that was lost, or a store on a
+    /// filesystem that does not report them).
+    static let recheckMs: Int64 = 30_000
+
+    /// Applies what the store committed since `applied` (everything when `forced`) and serves it; false when
+    /// nothing served changed.
+    private func step(store s: ZoneStore, forced: Bool, applied: inout Int64?, generation: inout UInt64, publisher: inout CatalogPublisher,
+                      retired: inout [Catalog]) throws(StoreError) -> Bool {
+        let current = authority.snapshot()
+        guard let step = try next(store: s, current: current, after: forced ? nil : applied, generation: generation + 1) else { return false }
+        generation += 1
+        applied = step.position
+        if step.fullLoad || step.settingsChanged { keys.replace(with: KeyRing.loading(try s.tsigKeys(), logger: logger)) }
+        for p in step.problems { logger.error("\(p)") }
+        if step.fullLoad || step.settingsChanged { publisher.storeUpstream = Array(step.catalog.upstreamNames) }
+        let served = publisher.decorate(step.catalog, position: step.position, policy: policies.snapshot()) { logger.warning("\($0)") }
+        authority.replace(with: served)
+        if let notifier {
+            for (origin, zone) in served.zones where current.zones[origin]?.soa.serial != zone.soa.serial {
+                notifier.zoneChanged(origin, serial: zone.soa.serial)
+            }
+        }
+        _ = policies.snapshot().routes(for: served)
+        retired.append(current)
+        metrics.zoneReloads.add(1, ordering: .relaxed)
+        logger.info(step.fullLoad ? "zones reloaded" : "zones updated",
+                    metadata: ["zones": "\(step.catalog.zones.count)", "generation": "\(generation)", "journal": "\(step.position)"])
+        return true
     }
 
     /// Frees the retired snapshots no reader holds any more, on this thread (a query thread dropping the last
@@ -139,21 +174,40 @@ struct StoreWatcher: Sendable {
     }
 }
 
+/// A connection passed to the thread that keeps it. The receiver takes it out, leaving no other reference.
+final class ConnectionHandoff: @unchecked Sendable {
+    private var store: ZoneStore?
+    init(_ store: ZoneStore) { self.store = store }
+    func take() -> ZoneStore? {
+        defer { store = nil }
+        return store
+    }
+}
+
 /// Wakes the store watcher when a file beside the store is written: a commit writes the -wal file, so an edit
 /// is seen in milliseconds instead of at the next poll. The commit becomes visible only once SQLite has
 /// synced the log and updated its shared index (no file event for that), so the watcher then checks every
 /// 5 ms for a while. The poll interval stays the fallback (no inotify, a store on a network filesystem).
+///
+/// Only writes count (and a store file created or renamed into place): the watcher's own connection opening
+/// and closing creates the -wal and -shm files and closes them after writing, and had those events woken it,
+/// a watcher that closes its connection when idle would reopen it for ever.
 final class StoreWake {
     let fd: Int32
-    /// The store file's name: events for other files in the directory (a query log) are passed over.
-    let base: [UInt8]
+    /// The store's files whose writes mean a commit: the database, its -wal and its -journal (not the -shm
+    /// index, which readers write too).
+    let names: [[UInt8]]
+
+    /// Whether file events arrive at all: without them the watcher must poll and keep its connection.
+    var watching: Bool { fd >= 0 }
 
     init(path: String) {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
-        base = Array((slash.map { String(path[path.index(after: $0)...]) } ?? path).utf8)
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        names = [base, base + "-wal", base + "-journal"].map { Array($0.utf8) }
         var f = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        if f >= 0 && inotify_add_watch(f, dir.isEmpty ? "/" : dir, UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO)) < 0 {
+        if f >= 0 && inotify_add_watch(f, dir.isEmpty ? "/" : dir, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO)) < 0 {
             close(f)
             f = -1
         }
@@ -162,7 +216,8 @@ final class StoreWake {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Waits up to `ms`; true when one of the store's files (the database, its -wal or -journal) was written.
+    /// Waits up to `ms`; true when one of the store's files (the database, its -wal or -journal) was written,
+    /// the database file was created or renamed into place, or events were lost (the queue overflowed).
     func wait(ms: Int, nudge: WakePipe? = nil) -> Bool {
         guard fd >= 0 else {
             if let nudge { nudge.wait(ms: Int32(ms)) } else { usleep(UInt32(ms) * 1000) }
@@ -182,9 +237,16 @@ final class StoreWake {
             // struct inotify_event: wd, mask, cookie, len (4 bytes each), then len bytes of NUL-padded name.
             var i = 0
             while i + 16 <= n {
+                let mask = UInt32(buf[i + 4]) | UInt32(buf[i + 5]) << 8 | UInt32(buf[i + 6]) << 16 | UInt32(buf[i + 7]) << 24
                 let len = Int(buf[i + 12]) | Int(buf[i + 13]) << 8 | Int(buf[i + 14]) << 16 | Int(buf[i + 15]) << 24
-                let name = buf[(i + 16)..<min(n, i + 16 + len)].prefix { $0 != 0 }
-                if name.starts(with: base) { ours = true }
+                let name = Array(buf[min(n, i + 16)..<min(n, i + 16 + len)].prefix { $0 != 0 })
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                    ours = true
+                } else if mask & UInt32(IN_CREATE) != 0 {
+                    if name == names[0] { ours = true }  // the database itself: not the -wal its readers create
+                } else if names.contains(name) {
+                    ours = true
+                }
                 i += 16 + len
             }
         }

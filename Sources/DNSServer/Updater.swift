@@ -92,6 +92,7 @@ package final class Updater: Sendable {
 
     func run(stop: StopFlag) {
         var store: ZoneStore?
+        var lastUse = monotonicMs()
         while !stop.isSet {
             wakeup.wait(ms: 200)
             let batch = jobs.withLock { q -> [Job] in
@@ -99,7 +100,11 @@ package final class Updater: Sendable {
                 defer { q.removeFirst(n) }
                 return Array(q.prefix(n))
             }
-            guard !batch.isEmpty else { continue }
+            guard !batch.isEmpty else {
+                if store != nil && monotonicMs() - lastUse >= ZoneStore.idleCloseMs { store = nil }
+                continue
+            }
+            lastUse = monotonicMs()
             if !jobs.withLock({ $0.isEmpty }) { wakeup.wake() }
             let results: [UpdateResult]
             do {

@@ -33,7 +33,7 @@ final class Database {
         }
         let rc = sqlite3_open_v2(name, &h, flags, nil)
         guard rc == SQLITE_OK, let h else {
-            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? jam_sqlite_load_error().map { String(cString: $0) } ?? "out of memory"
             if let h { sqlite3_close_v2(h) }
             throw StoreError(.io, "cannot open store \(path): \(msg)\(Self.openHint(path))", sqliteCode: rc)
         }

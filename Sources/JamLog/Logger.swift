@@ -7,7 +7,7 @@ import Glibc
 /// Written here rather than taken from swift-log: swift-log's `Logger` reads a task-local, which links the
 /// Swift concurrency runtime and libdispatch into jamdns (about 200 KB of resident memory at start, and
 /// neither is otherwise used). This is the part of its API jamdns used, and its line format:
-/// `2026-12-07T05:25:33+0000 info jamdns: zone=lab. records=12 message`.
+/// `2026-12-07T05:25:33+0000 info jamdns: records=12 zone=lab. seeded zone`.
 public struct Logger: Sendable {
     public enum Level: String, Sendable, CaseIterable, Comparable {
         case trace, debug, info, notice, warning, error, critical
@@ -38,14 +38,13 @@ public struct Logger: Sendable {
             for (k, v) in m.sorted(by: { $0.key < $1.key }) { line += " " + k + "=" + v }
         }
         line += " " + message() + "\n"
-        // One write per line: lines from several threads never interleave within a line.
-        var bytes = Array(line.utf8)
+        // One write per line (the loop only finishes a short write): lines from several threads do not mix.
+        let bytes = Array(line.utf8)
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { break }
         }
-        bytes.removeAll()
     }
 
     public func trace(_ message: @autoclosure () -> String, metadata: @autoclosure () -> Metadata? = nil) { log(level: .trace, message(), metadata: metadata()) }

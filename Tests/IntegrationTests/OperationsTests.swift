@@ -134,6 +134,45 @@ import Glibc
         child.stop()
     }
 
+    /// A server between edits holds no store connection, so no SQLite (1.2 MB of RSS at start): the watcher
+    /// closes its connection once nothing is pending and file events tell it of the next commit; the UPDATE
+    /// writer closes its own after a second idle. Edits from dnsctl and UPDATEs still go live, each time.
+    @Test("between edits the server has SQLite unmapped; dnsctl edits and UPDATEs are served, then it is unmapped again")
+    func storeClosedBetweenEdits() throws {
+        let s = try UpdateInteropTests.startJamdns()
+        defer { s.child.stop() }
+        func mapped() -> Bool { Env.read("/proc/\(s.child.pid)/maps").contains("libsqlite3") }
+        /// Unmapped within 5 s (the UPDATE writer's idle second, then a poll), and still unmapped at each of 20
+        /// looks over the second after: a watcher woken by its own connection's files would reopen it every
+        /// 200 ms or so.
+        func unmappedSoon() -> Bool {
+            for _ in 0..<50 where mapped() { usleep(100_000) }
+            for _ in 0..<20 {
+                if mapped() { return false }
+                usleep(50_000)
+            }
+            return true
+        }
+        #expect(unmappedSoon(), "SQLite still mapped after start")
+        for round in 0..<3 {
+            let (st, out) = try s.dnsctl(["record", "add", "idle\(round).jamfox.dev", "A", "192.0.2.\(round + 1)"])
+            #expect(st == 0, "\(out)")
+            var served = false
+            for _ in 0..<200 where !served {
+                served = DNSClient.ask("idle\(round).jamfox.dev.", .a, port: s.port)?.answers.first?.rdata == .a(IPv4Address(192, 0, 2, UInt8(round + 1)))
+                if !served { usleep(10_000) }
+            }
+            #expect(served, "the edit of round \(round) was not served within 2 s")
+            #expect(unmappedSoon(), "SQLite still mapped after the edit of round \(round)")
+            let dir = Env.tempDir("idle-update")
+            let rcode = try UpdateInteropTests.send("nsupdate", port: s.port, key: ("admin", UpdateInteropTests.adminSecret),
+                                                    ["update add upd\(round).jamfox.dev. 300 A 10.9.0.\(round + 1)"], dir: dir)
+            #expect(rcode == "NOERROR")
+            #expect(DNSClient.ask("upd\(round).jamfox.dev.", .a, port: s.port)?.answers.count == 1, "an UPDATE is answered once served")
+            #expect(unmappedSoon(), "SQLite still mapped after the UPDATE of round \(round)")
+        }
+    }
+
     /// The limiter's table of 64 Ki client slots is 2 MB. It used to be filled in full on the first client from
     /// outside the exempt ranges; now a page of it takes memory only when a prefix hashing into it is seen.
     /// Compared with the same server and questions with the limiter off (the readiness check has already asked

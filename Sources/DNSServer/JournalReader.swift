@@ -37,24 +37,21 @@ final class JournalReader: Sendable {
     }
 
     func run(stop: StopFlag) {
-        var store: ZoneStore?
-        var lastUse = monotonicMs()
+        var store = StoreOnDemand(path: path)
         while !stop.isSet {
             wakeup.wait(ms: 200)
             let batch = jobs.withLock { q -> [Job] in defer { q.removeAll() }; return q }
             if batch.isEmpty {
-                if store != nil && monotonicMs() - lastUse >= ZoneStore.idleCloseMs { store = nil }
+                store.closeIfIdle()
                 continue
             }
-            lastUse = monotonicMs()
             for job in batch {
                 var diffs: [SerialDiff]?
                 do {
-                    if store == nil { store = try ZoneStore(path: path) }
-                    diffs = try store!.journalDiffs(zone: job.zone, from: job.from, to: job.to, maxRecords: job.maxRecords)
+                    diffs = try store.get().journalDiffs(zone: job.zone, from: job.from, to: job.to, maxRecords: job.maxRecords)
                 } catch {
                     logger.error("IXFR journal read failed, sending the zone whole: \(error)", metadata: ["zone": "\(job.zone)"])
-                    store = nil
+                    store.drop()
                 }
                 job.done(diffs)
             }

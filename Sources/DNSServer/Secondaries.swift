@@ -122,8 +122,7 @@ package final class Secondaries: Sendable {
     }
 
     func run(stop: StopFlag) {
-        var store: ZoneStore?
-        var lastUse = monotonicMs()
+        var store = StoreOnDemand(path: path)
         var next: [DNSName: Int64] = [:]
         var warned: Set<DNSName> = []
         // The persisted state: the expire clock runs from the last success, across restarts. No secondary
@@ -135,7 +134,7 @@ package final class Secondaries: Sendable {
                     st[e.zone, default: Status()].failures = e.failures
                 }
             }
-            store = s
+            store = StoreOnDemand(path: path, open: s)
             for z in configured where z.isCatalog { syncMembers(of: z, store: s) }
             for z in configured {
                 let expire = (try? s.records(zone: z.name, at: z.name))?.first { $0.type == .soa }?.rdata.soa?.expire
@@ -148,17 +147,13 @@ package final class Secondaries: Sendable {
             let asked = events.withLock { q -> [(DNSName, Bool)] in defer { q.removeAll() }; return q }
             for (z, _) in asked { next[z] = now }
             for z in configured where next[z.name] == nil { next[z.name] = now }  // new (or at start): check now
-            if store != nil && !configured.contains(where: { next[$0.name]! <= now }) && monotonicMs() - lastUse >= ZoneStore.idleCloseMs {
-                store = nil
-            }
+            store.closeIfIdle()
             for z in configured where next[z.name]! <= now {
-                lastUse = monotonicMs()
                 do {
-                    if store == nil { store = try ZoneStore(path: path) }
-                    next[z.name] = refresh(z, store: store!, now: now)
+                    next[z.name] = refresh(z, store: try store.get(), now: now)
                 } catch {
                     logger.error("secondary zone \(z.name): the store cannot be read: \(error)")
-                    store = nil
+                    store.drop()
                     next[z.name] = now + 10
                 }
             }

@@ -91,8 +91,7 @@ package final class Updater: Sendable {
     }
 
     func run(stop: StopFlag) {
-        var store: ZoneStore?
-        var lastUse = monotonicMs()
+        var store = StoreOnDemand(path: path)
         while !stop.isSet {
             wakeup.wait(ms: 200)
             let batch = jobs.withLock { q -> [Job] in
@@ -101,19 +100,17 @@ package final class Updater: Sendable {
                 return Array(q.prefix(n))
             }
             guard !batch.isEmpty else {
-                if store != nil && monotonicMs() - lastUse >= ZoneStore.idleCloseMs { store = nil }
+                store.closeIfIdle()
                 continue
             }
-            lastUse = monotonicMs()
             if !jobs.withLock({ $0.isEmpty }) { wakeup.wake() }
             let results: [UpdateResult]
             do {
-                if store == nil { store = try ZoneStore(path: path) }
                 let served = authority.snapshot()
-                results = try store!.update(batch.map(\.edit)) { served.zones[$0]?.recordCount ?? 0 }
+                results = try store.get().update(batch.map(\.edit)) { served.zones[$0]?.recordCount ?? 0 }
             } catch {
                 logger.error("UPDATEs could not be written to the store, answered SERVFAIL: \(error)", metadata: ["updates": "\(batch.count)"])
-                store = nil
+                store.drop()
                 for job in batch {
                     metrics.count(.updatesFailed)
                     job.reply.deliver(job.query.answer(.servFail), source: .refused)

@@ -7,13 +7,16 @@ import Glibc
 
 /// The libcurl client against a local HTTP server (loopback only).
 @Suite(.serialized) struct HTTPClientTests {
-    /// A Python fixture server from Tests/Fixtures that writes its port to a file.
+    /// A Python fixture server from Tests/Fixtures that writes its port to a file. Shared by the suite, so it
+    /// lives as long as the slowest run of the suite could (on a busy machine the suite has taken 150 s; with
+    /// 120 s the last test found the server gone). It is killed when the test process exits; the bound is for a
+    /// test process that is itself killed.
     final class Fake: Sendable {
         let port: Int
         let child: Child
         init(script: String = "fake_http.py", extra: [String] = []) throws {
             let dir = Env.tempDir("http")
-            child = try Child(["/usr/bin/env", "python3", Env.root + "/Tests/Fixtures/" + script, "--port-file", dir + "/port", "--seconds", "120"] + extra,
+            child = try Child(["/usr/bin/env", "python3", Env.root + "/Tests/Fixtures/" + script, "--port-file", dir + "/port", "--seconds", "1800"] + extra,
                               log: dir + "/log")
             var p = 0
             for _ in 0..<100 where p == 0 {

@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "DDNSTests", dependencies: ["DDNS", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSZoneTests", dependencies: ["DNSZone", "DNSWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSTSIGTests", dependencies: ["DNSTSIG", "DNSWire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "DNSTSIG", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DNSStoreTests", dependencies: ["DNSStore", "DNSZone", "DNSWire", "DNSTSIG", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSStore", "DNSZone", "DNSWire", "Exposition", "DNSForward", "SystemIO", "JamLog", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),

@@ -54,7 +54,12 @@ static void release_locked(void) {
     }
 }
 
-const char *jam_sqlite_load_error(void) { return last_failure; }
+const char *jam_sqlite_load_error(void) {
+    pthread_mutex_lock(&lock);
+    const char *why = last_failure;
+    pthread_mutex_unlock(&lock);
+    return why;
+}
 
 int jam_sqlite_loaded(void) {
     pthread_mutex_lock(&lock);

@@ -36,7 +36,7 @@ static int load_locked(void) {
     }
 #define JAM_RESOLVE(f)                                                                                        \
     if ((p_##f = (__typeof__(p_##f))dlsym(library, #f)) == NULL) {                                            \
-        snprintf(failure, sizeof failure, "libsqlite3.so.0 has no %s: jamdns needs SQLite 3.22 or newer", #f); \
+        snprintf(failure, sizeof failure, "libsqlite3.so.0 has no %s: not the SQLite 3 jamdns was built for", #f); \
         dlclose(library);                                                                                     \
         library = NULL;                                                                                       \
         return 0;                                                                                             \
@@ -61,13 +61,6 @@ const char *jam_sqlite_load_error(void) {
     return why;
 }
 
-int jam_sqlite_loaded(void) {
-    pthread_mutex_lock(&lock);
-    int loaded = library != NULL;
-    pthread_mutex_unlock(&lock);
-    return loaded;
-}
-
 int sqlite3_open_v2(const char *filename, sqlite3 **db, int flags, const char *vfs) {
     pthread_mutex_lock(&lock);
     if (!load_locked()) {
@@ -84,10 +77,8 @@ int sqlite3_open_v2(const char *filename, sqlite3 **db, int flags, const char *v
     return rc;
 }
 
-// Both close a connection whole: its statements are finalized first (a Statement keeps its Database alive). If
-// one still is not, the connection is left to close itself (close_v2) and the library is never unloaded.
-int sqlite3_close(sqlite3 *db) { return sqlite3_close_v2(db); }
-
+// Closes a connection whole: its statements are finalized first (a Statement keeps its Database alive). If one
+// still is not, the connection is left to close itself (close_v2) and the library is never unloaded.
 int sqlite3_close_v2(sqlite3 *db) {
     if (db == NULL) return SQLITE_OK;
     pthread_mutex_lock(&lock);

@@ -127,14 +127,13 @@ package final class Secondaries: Sendable {
         var warned: Set<DNSName> = []
         // The persisted state: the expire clock runs from the last success, across restarts. No secondary
         // zone, no connection: two connections closing at once at exit both leave the WAL file behind.
-        if !configured.isEmpty, let s = try? ZoneStore(path: path), let saved = try? s.secondaryStates() {
+        if !configured.isEmpty, let s = try? store.get(), let saved = try? s.secondaryStates() {
             status.withLock { st in
                 for e in saved {
                     st[e.zone, default: Status()].lastSuccess = e.lastSuccess
                     st[e.zone, default: Status()].failures = e.failures
                 }
             }
-            store = StoreOnDemand(path: path, open: s)
             for z in configured where z.isCatalog { syncMembers(of: z, store: s) }
             for z in configured {
                 let expire = (try? s.records(zone: z.name, at: z.name))?.first { $0.type == .soa }?.rdata.soa?.expire

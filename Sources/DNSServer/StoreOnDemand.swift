@@ -1,18 +1,18 @@
 import DNSStore
 import SystemIO
 
-/// A store connection opened when needed and closed after `ZoneStore.idleCloseMs` unused: with the last
+/// A store connection opened when needed and closed after `idleCloseMs` unused: with the last
 /// connection closed SQLite is unmapped, and the UPDATE writer, the IXFR reader and the secondary-zone
 /// refresher need the store only now and then. Confined to its owner's thread, like the connection.
 struct StoreOnDemand {
+    /// How long a connection with nothing to do is kept.
+    static let idleCloseMs: Int64 = 1000
+
     let path: String
     private var open: ZoneStore?
     private var lastUse = monotonicMs()
 
-    init(path: String, open: ZoneStore? = nil) {
-        self.path = path
-        self.open = open
-    }
+    init(path: String) { self.path = path }
 
     /// The connection, opened if it is not.
     mutating func get() throws(StoreError) -> ZoneStore {
@@ -26,8 +26,8 @@ struct StoreOnDemand {
     /// After an error: the next `get` opens a fresh connection.
     mutating func drop() { open = nil }
 
-    /// Closes the connection if it has not been used for `ZoneStore.idleCloseMs`.
+    /// Closes the connection if it has not been used for `idleCloseMs`.
     mutating func closeIfIdle() {
-        if open != nil && monotonicMs() - lastUse >= ZoneStore.idleCloseMs { open = nil }
+        if open != nil && monotonicMs() - lastUse >= Self.idleCloseMs { open = nil }
     }
 }

@@ -93,10 +93,6 @@ public final class ZoneStore {
         return String(path[...slash]) + "jamdns.ctl"
     }
 
-    /// How long the server's writers and readers (UPDATE, IXFR, secondary zones) keep a connection with nothing
-    /// to do: closing the last one unmaps SQLite, which a server between edits does not need.
-    public static let idleCloseMs: Int64 = 1000
-
     /// Changes whenever another connection commits (PRAGMA data_version): the server polls this.
     public func dataVersion() throws(StoreError) -> Int64 { try db.scalarInt("PRAGMA data_version") }
 

@@ -1,5 +1,4 @@
 import DNSWire
-import DNSZone
 import Synchronization
 import SystemIO
 import Testing
@@ -15,12 +14,7 @@ import Glibc
 @Suite struct SQLiteLoaderTests {
     @Test("four threads open, read and close the store 50 times each at once: every connection works while SQLite is loaded and unloaded around them")
     func connectionsFromThreads() throws {
-        let path = tempPath("loader")
-        do {
-            let s = try ZoneStore(path: path)
-            var p = ZoneFileParser(text: ZoneStoreTests.lab, origin: nil)
-            try s.importZone(ZoneStoreTests.origin, records: try p.all().map(\.record))
-        }
+        let path = try ZoneStoreTests().store().db.path
         let failures = Mutex<[String]>([])
         var threads: [pthread_t] = []
         for t in 0..<4 {

@@ -12,6 +12,4 @@ static inline sqlite3_destructor_type jam_sqlite_transient(void) { return SQLITE
 
 // Why the last sqlite3_open_v2 got no connection when the library itself could not be loaded, else NULL.
 const char *jam_sqlite_load_error(void);
-// Whether the library is mapped now (a connection is open somewhere in this process).
-int jam_sqlite_loaded(void);
 #endif

@@ -122,6 +122,7 @@ let package = Package(
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "DNSWire"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], swiftSettings: strict),
         .testTarget(name: "JamLogTests", dependencies: ["JamLog"], swiftSettings: strict),
+        .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSForward", "DDNS", "DNSTSIG", "TestSupport"], swiftSettings: strict),
     ]
 )

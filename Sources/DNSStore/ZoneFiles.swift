@@ -21,16 +21,51 @@ public enum ZoneFiles {
     /// Parses a zone file. `$INCLUDE` may only name files inside the zone file's own directory (symlinks
     /// resolved), by a relative path or by an absolute one. The origin defaults to the file name without ".zone".
     public static func parse(path: String, origin: DNSName?) throws -> (DNSName, [ParsedRecord]) {
+        let o = try zoneName(path: path, origin: origin)
+        var parser = try parser(path: path, origin: o)
+        return (o, try parser.all())
+    }
+
+    /// The zone a file is for (as `parse` tells it) and its records for `ZoneStore.importZone(_:producing:)`:
+    /// the file is read and parsed on the producer's thread, in batches, each owner checked against the zone.
+    /// Errors name the file and line.
+    public static func producer(path: String, origin: DNSName?) throws(StoreError) -> (DNSName, ZoneStore.RecordProducer) {
+        let o = try zoneName(path: path, origin: origin)
+        return (o, { (emit) throws(StoreError) in
+            var parser = try parser(path: path, origin: o)
+            var batch: [ResourceRecord] = []
+            batch.reserveCapacity(ZoneBuilder.batchSize)
+            while true {
+                let next: ParsedRecord?
+                do throws(ZoneParseError) { next = try parser.next() } catch { throw StoreError(.rejected, error.description) }
+                guard let p = next else { break }
+                guard p.record.name.isSubdomain(of: o) else {
+                    throw StoreError(.rejected, "\(p.file):\(p.line): owner \(p.record.name) is outside zone \(o); fix the name or $ORIGIN")
+                }
+                batch.append(p.record)
+                if batch.count == ZoneBuilder.batchSize {
+                    try emit(batch)
+                    batch = []
+                    batch.reserveCapacity(ZoneBuilder.batchSize)
+                }
+            }
+            try emit(batch)
+        })
+    }
+
+    static func zoneName(path: String, origin: DNSName?) throws(StoreError) -> DNSName {
+        if let origin { return origin }
+        let name = String(path.split(separator: "/").last ?? "")
+        if name.hasSuffix(".zone"), let n = try? DNSName(String(name.dropLast(5)) + ".") { return n }
+        throw StoreError(.rejected, "\(path): cannot tell the zone's name from the file name; pass --zone NAME")
+    }
+
+    /// A parser over the file's text, with `$INCLUDE` confined as `parse` says.
+    static func parser(path: String, origin: DNSName) throws(StoreError) -> ZoneFileParser {
         let dir: String = {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
             return parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
         }()
-        let name = String(path.split(separator: "/").last ?? "")
-        let guessed = name.hasSuffix(".zone") ? String(name.dropLast(5)) : nil
-        let o: DNSName
-        if let origin { o = origin } else if let g = guessed, let n = try? DNSName(g + ".") { o = n } else {
-            throw StoreError(.rejected, "\(path): cannot tell the zone's name from the file name; pass --zone NAME")
-        }
         // One rule however the zone file was named (relative or absolute): includes resolve against the zone
         // file's real directory and must stay inside it, lexically and with symlinks followed.
         let rootReal = realPath(dir.isEmpty ? "/" : dir) ?? dir
@@ -40,8 +75,7 @@ public enum ZoneFiles {
             }
             return try read(real)
         }
-        var parser = ZoneFileParser(text: try read(path), file: path, origin: o, includeRoot: rootReal, includeLoader: loader)
-        return (o, try parser.all())
+        return ZoneFileParser(text: try read(path), file: path, origin: origin, includeRoot: rootReal, includeLoader: loader)
     }
 
     /// Imports every `NAME.zone` file of a directory (the first-start seed).
@@ -55,8 +89,8 @@ public enum ZoneFiles {
         closedir(d)
         var out: [(DNSName, Int)] = []
         for n in names.sorted() {
-            let (origin, parsed) = try parse(path: dir + "/" + n, origin: nil)
-            let diff = try store.importZone(origin, records: parsed.map(\.record))
+            let (origin, records) = try producer(path: dir + "/" + n, origin: nil)
+            let diff = try store.importZone(origin, producing: records)
             out.append((origin, diff.added.count))
         }
         return out

@@ -50,8 +50,10 @@ extension ZoneStore {
     }
 
     func journal(zoneKey: SQLValue, kind: ChangeKind, removed: [ResourceRecord] = [], added: [ResourceRecord] = []) throws(StoreError) {
-        let rows = removed.count + added.count, bytes = Self.journalBytes(removed) + Self.journalBytes(added)
-        // Too many rows, or more bytes than the zone's whole journal may hold: journaled as "replaced".
+        let rows = removed.count + added.count
+        // Too many rows, or more bytes than the zone's whole journal may hold: journaled as "replaced". Too
+        // many rows is enough (no need to size a million records).
+        let bytes = rows > journalLimits.maxRecords ? 0 : Self.journalBytes(removed) + Self.journalBytes(added)
         let big = kind == .records && (rows > journalLimits.maxRecords || bytes > journalLimits.maxBytes)
         let serialFrom = removed.first { $0.type == .soa }?.rdata.soa?.serial
         let serialTo = added.first { $0.type == .soa }?.rdata.soa?.serial

@@ -280,16 +280,33 @@ public final class ZoneStore {
         for r in removed {
             try del.run([.int(id), .blob(r.name.lowercased.wire), .int(Int64(r.type.rawValue)), .blob(r.rdata.wireBytes(canonical: true))])
         }
-        let ins = try db.prepare("INSERT INTO records(zone_id, owner, owner_key, type, ttl, rdata, rdata_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        var row = RecordRow()
-        for r in added {
-            ins.reset()
-            try ins.bind(1, id)
-            try row.bind(r, to: ins, from: 2)
-            while try ins.step() {}
-        }
+        var rows = try RowInserter(self, zoneID: id)
+        try rows.insert(added)
+        try applied(zoneID: id, added: added, removed: removed)
+    }
+
+    /// What every write of records ends with: the zone's change time and its journal entry.
+    func applied(zoneID id: Int64, added: [ResourceRecord], removed: [ResourceRecord]) throws(StoreError) {
         try db.prepare("UPDATE zones SET updated_at = ? WHERE id = ?").run([.int(now()), .int(id)])
         try journal(zoneID: id, kind: .records, removed: removed, added: added)
+    }
+
+    /// Record rows written into one zone through one prepared statement, in as many calls as the caller likes.
+    struct RowInserter {
+        let ins: Statement, id: Int64
+        var row = RecordRow()
+        init(_ store: ZoneStore, zoneID: Int64) throws(StoreError) {
+            ins = try store.db.prepare("INSERT INTO records(zone_id, owner, owner_key, type, ttl, rdata, rdata_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            id = zoneID
+        }
+        mutating func insert(_ records: [ResourceRecord]) throws(StoreError) {
+            for r in records {
+                ins.reset()
+                try ins.bind(1, id)
+                try row.bind(r, to: ins, from: 2)
+                while try ins.step() {}
+            }
+        }
     }
 
     struct Key: Hashable {
@@ -411,39 +428,60 @@ public final class ZoneStore {
         return try q.step()
     }
 
+    /// Records handed over in batches (`emit`) by a producer that runs on a thread of its own: a zone file
+    /// parsed while the import writes what was parsed before. A batch of `ZoneBuilder.batchSize` records loses
+    /// the checks nothing; smaller ones start the writing sooner.
+    public typealias RecordProducer = @Sendable (_ emit: (_ batch: [ResourceRecord]) throws(StoreError) -> Void) throws(StoreError) -> Void
+
     /// Replaces a zone's whole contents (creating the zone if needed). Idempotent: importing the same data
     /// twice changes nothing, serial included.
     @discardableResult
     public func importZone(_ origin: DNSName, records new: [ResourceRecord], dryRun: Bool = false) throws(StoreError) -> ZoneDiff {
-        try db.transaction { () throws(StoreError) -> ZoneDiff in
-            if try zoneID(origin) != nil { return try replace(zoneID: try editableZoneID(origin), origin: origin, new: new, dryRun: dryRun) }
-            // The zone checks need every record, the write only the rows: the checks run on a second thread while
-            // this one writes (a million records: a fifth less time). A failed check throws and the transaction
-            // takes the write back; records the builder settled (duplicates, one TTL per RRset) are written again.
-            let checked = Handoff<(settled: [ResourceRecord]?, problems: [ZoneProblem])>()
-            let checker = spawnThread {
-                var b = ZoneBuilder(origin: origin, expectedRecords: new.count)
-                let settled = Self.settled(new, in: &b)
-                checked.put((settled, b.checkPart { _ in false }))
-            }
-            defer { pthread_join(checker, nil) }
-            var wrote = false
+        // One batch: the array itself, no copy of it.
+        try importZone(origin, dryRun: dryRun) { (emit) throws(StoreError) in try emit(new) }
+    }
+
+    /// The same, with the records from `produce`. A new zone is written as the batches come, while the
+    /// producer's thread also runs the zone checks on them (a million records: parse, checks and write
+    /// overlap on two cores). An error from the producer, the checks or the write takes everything back.
+    @discardableResult
+    public func importZone(_ origin: DNSName, dryRun: Bool = false, producing produce: @escaping RecordProducer) throws(StoreError) -> ZoneDiff {
+        // Closed (the producer's thread joined) after the commit: that thread frees the checks' copy of the
+        // zone meanwhile.
+        var started: ImportStream?
+        defer { started?.close() }
+        return try db.transaction { () throws(StoreError) -> ZoneDiff in
+            let exists = try zoneID(origin) != nil
+            let stream = ImportStream(origin: origin, checking: !exists, produce: produce)
+            started = stream
+            // An existing zone is compared with what it holds, which needs every record first.
+            if exists { return try replace(zoneID: try editableZoneID(origin), origin: origin, new: try stream.all(), dryRun: dryRun) }
+            var all: [ResourceRecord] = []
+            var writer: RowInserter?, zoneID: Int64 = 0
             if !dryRun {
                 try db.exec("SAVEPOINT import_rows")
-                // A duplicate record fails the write here; the settled records are written below instead.
-                do { try apply(zoneID: try insertZone(origin), added: new, removed: []); wrote = true } catch {}
+                zoneID = try insertZone(origin)
+                writer = try RowInserter(self, zoneID: zoneID)
             }
-            let (settled, problems) = checked.take()
+            while let batch = try stream.next() {
+                if all.isEmpty { all = batch } else { all += batch }
+                // A duplicate record fails the write here; the settled records are written below instead.
+                do throws(StoreError) { try writer?.insert(batch) } catch { writer = nil }
+            }
+            let (changed, problems) = try stream.outcome()
             let errors = problems.filter { $0.severity == .error }
             if !errors.isEmpty { throw StoreError(.rejected, "zone \(origin): " + errors.map(\.description).joined(separator: "; ")) }
+            let settled = Self.settled(all, changed)
             if !dryRun {
-                if !wrote || settled != nil {
+                if writer == nil || settled != nil {
                     try db.exec("ROLLBACK TO import_rows")
-                    try apply(zoneID: try insertZone(origin), added: settled ?? new, removed: [])
+                    try apply(zoneID: try insertZone(origin), added: settled ?? all, removed: [])
+                } else {
+                    try applied(zoneID: zoneID, added: all, removed: [])
                 }
                 try db.exec("RELEASE import_rows")
             }
-            let dedup = settled ?? new
+            let dedup = settled ?? all
             var diff = ZoneDiff(zone: origin, added: dedup, serial: dedup.first { $0.type == .soa }?.rdata.soa?.serial)
             diff.warnings = problems.filter { $0.severity == .warning }.map(\.description)
             return diff
@@ -452,12 +490,14 @@ public final class ZoneStore {
 
     /// The records as the zone holds them, through the builder (duplicates dropped, each RRset one TTL). The
     /// common case, nothing to settle, returns the caller's array itself: no copy of a million records.
-    static func settle(_ records: [ResourceRecord], in b: inout ZoneBuilder) -> [ResourceRecord] { settled(records, in: &b) ?? records }
-
-    /// The same, nil when nothing was settled.
-    static func settled(_ records: [ResourceRecord], in b: inout ZoneBuilder) -> [ResourceRecord]? {
+    static func settle(_ records: [ResourceRecord], in b: inout ZoneBuilder) -> [ResourceRecord] {
         var changed: [Int: ResourceRecord?] = [:]
         b.add(contentsOf: records) { i, kept in changed[i] = kept }
+        return settled(records, changed) ?? records
+    }
+
+    /// `records` with the builder's changes (by index; nil: dropped) made, nil when there are none.
+    static func settled(_ records: [ResourceRecord], _ changed: [Int: ResourceRecord?]) -> [ResourceRecord]? {
         if changed.isEmpty { return nil }
         var out: [ResourceRecord] = []
         out.reserveCapacity(records.count)

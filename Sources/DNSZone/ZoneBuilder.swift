@@ -38,7 +38,7 @@ public struct ZoneBuilder {
     private var staged: [ResourceRecord] = []
     /// Records per batch: enough that a million-name zone's 16 k shards get several each, few enough that the
     /// batch and its hashes and order stay a few megabytes (they are freed, but they raise the peak).
-    var batch = 1 << 16
+    var batch = batchSize
     /// Records added (duplicates not counted); staged ones count once a check or build has added them.
     var count: Int { contents.recordCount }
 
@@ -67,16 +67,21 @@ public struct ZoneBuilder {
     /// Adds records as `add` would one at a time (the same zone, the same problems in the same order), in
     /// batches visited shard by shard, which is much faster for a large zone (`ZoneContents.add(contentsOf:)`).
     /// `changed` hears, by index, of every record the zone holds in another form (its RRset's TTL) or not at
-    /// all (nil: a duplicate or rejected); the rest are held as given.
-    public mutating func add(contentsOf rrs: [ResourceRecord], changed: (Int, ResourceRecord?) -> Void) {
+    /// all (nil: a duplicate or rejected); the rest are held as given. `numberedFrom`: the index of `rrs[0]`,
+    /// for a zone added in several calls.
+    public mutating func add(contentsOf rrs: [ResourceRecord], numberedFrom first: Int = 0, changed: (Int, ResourceRecord?) -> Void) {
         addStaged()
         var from = 0
         while from < rrs.count {
             let to = min(rrs.count, from + batch)
-            addBatch(rrs[from..<to], changed: changed)
+            addBatch(rrs[from..<to]) { i, kept in changed(first + i, kept) }
             from = to
         }
     }
+
+    /// Records per call of `add(contentsOf:)` that make one batch: a caller handing a large zone over in parts
+    /// loses nothing by parts of this size.
+    public static let batchSize = 1 << 16
 
     /// Adds a record with others later, in one batch (see `add(contentsOf:)`): the fast way to load a large zone
     /// when the caller needs no per-record outcome. Its problems appear once the batch is added, which any

@@ -44,7 +44,7 @@ struct GlobalOptions: ParsableArguments {
     /// Opens the store. Only commands that make zones (`zone add`, imports, `restore`) pass `create`; every
     /// other command needs an existing store and says where it looked. Read-only commands pass `readOnly`, so
     /// a user who may read but not write the store can still list, export and explain.
-    func open(create: Bool = false, readOnly: Bool = false) throws -> ZoneStore {
+    func open(create: Bool = false, readOnly: Bool = false, announce: Bool = true) throws -> ZoneStore {
         let (path, from) = try location()
         let exists = access(path, F_OK) == 0
         if !exists && !create {
@@ -52,10 +52,26 @@ struct GlobalOptions: ParsableArguments {
         }
         do {
             let store = try ZoneStore(path: path, readOnly: readOnly && exists)
-            if !exists { note("created the store \(path) (from \(from))") }
+            if !exists && announce { note("created the store \(path) (from \(from))") }
             if let fixed = store.modeTightened { note(fixed) }
             return store
         } catch { throw Rejected(error.description) }
+    }
+
+    /// Runs `body` on the store, creating it if missing. A store created here is removed again when `body`
+    /// fails: an import that reads its input while writing leaves no empty store behind.
+    func withCreatedStore<T>(_ body: (ZoneStore) throws -> T) throws -> T {
+        let (path, from) = try location()
+        guard access(path, F_OK) != 0 else { return try body(try open(create: true)) }
+        do {
+            let out = try body(try open(create: true, announce: false))
+            note("created the store \(path) (from \(from))")
+            return out
+        } catch {
+            // The connection is closed by now (nothing holds the store): its files go.
+            for p in [path, path + "-wal", path + "-shm"] { unlink(p) }
+            throw error
+        }
     }
 }
 
@@ -254,7 +270,7 @@ func describe(_ diff: ZoneDiff, json: Bool) {
     if shown != Int.max {
         say("... \(diff.removed.count) records removed, \(diff.added.count) added in all (--json lists every one)")
     }
-    for w in diff.warnings { say("warning: \(w)") }
+    for w in diff.warnings { say(w) }  // each already says "warning: "
     if diff.isEmpty { say("no change to \(diff.zone)") } else if let s = diff.serial { say("\(diff.zone) serial \(s)") }
 }
 

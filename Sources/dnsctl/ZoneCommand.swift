@@ -121,21 +121,11 @@ struct ZoneCommand: ParsableCommand {
         @Flag(name: .long, help: "Print the difference without changing anything.") var dryRun = false
 
         func run() throws {
-            let origin = try zone.map { try absolute($0) }
-            let (o, records) = try Self.records(file, origin: origin)
-            let diff = try options.open(create: true).importZone(o, records: records, dryRun: dryRun)
+            // The file is parsed on a second thread while the store writes what was parsed before it.
+            let (origin, records) = try ZoneFiles.producer(path: file, origin: try zone.map { try absolute($0) })
+            let diff = try options.withCreatedStore { try $0.importZone(origin, dryRun: dryRun, producing: records) }
             if dryRun && !options.json { say("dry run: nothing written") }
             describe(diff, json: options.json)
-        }
-
-        /// The file's records, each owner checked against the zone (naming file and line). The parsed form
-        /// (with file and line per record) is dropped here, before the import holds the zone.
-        static func records(_ file: String, origin: DNSName?) throws -> (DNSName, [ResourceRecord]) {
-            let (o, parsed) = try ZoneFiles.parse(path: file, origin: origin)
-            for p in parsed where !p.record.name.isSubdomain(of: o) {
-                throw Rejected("\(p.file):\(p.line): owner \(p.record.name) is outside zone \(o); fix the name or $ORIGIN")
-            }
-            return (o, parsed.map(\.record))
         }
     }
 

@@ -1,4 +1,5 @@
 import DNSWire
+import DNSZone
 import Testing
 @testable import DNSStore
 
@@ -49,4 +50,29 @@ import Glibc
             }
         }
     }
+}
+
+@Suite struct ZoneFilesProducerTests {
+    @Test("a zone file longer than one batch is handed over in batches of ZoneBuilder.batchSize, the records parse gives; an owner outside the zone in a later batch is an error naming file and line")
+    func batches() throws {
+        let dir = String(tempPath("producer").dropLast("/store.sqlite".count))
+        let hosts = ZoneBuilder.batchSize + 1000
+        var text = "$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n"
+        for i in 0..<hosts { text += "h\(i) A 10.\((i >> 16) & 255).\((i >> 8) & 255).\(i & 255)\n" }
+        ZoneFilesTests.write(dir + "/big.test.zone", text)
+        let (origin, produce) = try ZoneFiles.producer(path: dir + "/big.test.zone", origin: nil)
+        #expect(origin.description == "big.test.")
+        let batches = Batches()
+        try produce { (b) throws(StoreError) in batches.list.append(b) }
+        #expect(batches.list.map(\.count) == [ZoneBuilder.batchSize, hosts + 3 - ZoneBuilder.batchSize])
+        #expect(batches.list.flatMap { $0 } == (try ZoneFiles.parse(path: dir + "/big.test.zone", origin: nil)).1.map(\.record))
+
+        ZoneFilesTests.write(dir + "/out.test.zone", text + "stray.other.test. A 192.0.2.9\n")
+        let (_, stray) = try ZoneFiles.producer(path: dir + "/out.test.zone", origin: nil)
+        let e = #expect(throws: StoreError.self) { try stray { (_) throws(StoreError) in } }
+        #expect(e?.message == "\(dir)/out.test.zone:\(hosts + 5): owner stray.other.test. is outside zone out.test.; fix the name or $ORIGIN")
+        #expect(throws: StoreError.self) { try ZoneFiles.producer(path: dir + "/noname", origin: nil) }
+    }
+
+    final class Batches { var list: [[ResourceRecord]] = [] }
 }

@@ -99,6 +99,15 @@ import Testing
         // Told of exactly the records not held as given (the mix has duplicates, TTL joins and rejections).
         #expect(changed == records.indices.filter { keptSingly[$0] != records[$0] }.count && changed >= 15)
 
+        // The same records handed over in parts of 13 (as an import's producer does): told by the whole list's index.
+        var parted = ZoneBuilder(origin: origin)
+        parted.batch = batch
+        var keptParted = records.map(Optional.some)
+        for from in stride(from: 0, to: records.count, by: 13) {
+            parted.add(contentsOf: Array(records[from..<min(records.count, from + 13)]), numberedFrom: from) { i, k in keptParted[i] = k }
+        }
+        #expect(keptParted == keptSingly)
+
         var staged = ZoneBuilder(origin: origin)
         staged.batch = batch
         for r in records { staged.stage(r) }
@@ -108,8 +117,9 @@ import Testing
                 && want.contains { $0.message.contains("above 2147483647") } && want.contains { $0.message.contains("class") })
         #expect(batched.checkPart { _ in false } == want)
         #expect(staged.checkPart { _ in false } == want)
+        #expect(parted.checkPart { _ in false } == want)
         let expected = Self.nodes(single)
-        for other in [batched, staged] {
+        for other in [batched, staged, parted] {
             let got = Self.nodes(other)
             #expect(got.count == expected.count && other.count == single.count)
             for (name, node) in expected {

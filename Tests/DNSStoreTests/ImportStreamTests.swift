@@ -1,0 +1,80 @@
+import DNSWire
+import DNSZone
+import Testing
+@testable import DNSStore
+
+/// `importZone(_:producing:)`: records handed over in batches from the producer's thread are written as
+/// they come and checked on that thread; the outcome is the one-array import's, and a failure anywhere
+/// leaves the store as it was.
+@Suite struct ImportStreamTests {
+    static let origin = try! DNSName("batch.test.")
+
+    /// A zone of `hosts` A records after SOA, NS and glue, with a duplicate and a differing TTL placed late.
+    static func records(hosts: Int) throws -> [ResourceRecord] {
+        var p = ZoneFileParser(text: "$ORIGIN batch.test.\n$TTL 300\n@ SOA ns h 7 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n", origin: nil)
+        var out = try p.all().map(\.record)
+        for i in 0..<hosts {
+            out.append(ResourceRecord(name: try DNSName("h\(i).batch.test."), type: .a, ttl: 300, rdata: .a(IPv4Address(UInt32(0x0A00_0000 + i)))))
+        }
+        // Late in the list, so in a later batch than the records they settle against.
+        out.append(out[5])  // h2 again: a duplicate, stored once
+        out.append(ResourceRecord(name: try DNSName("h3.batch.test."), type: .a, ttl: 60, rdata: .a(IPv4Address(0x0B00_0000))))  // joins h3's RRset at 300
+        return out
+    }
+
+    /// A producer handing `records` over in batches of `size`.
+    static func batches(_ records: [ResourceRecord], of size: Int) -> ZoneStore.RecordProducer {
+        { (emit) throws(StoreError) in
+            for from in stride(from: 0, to: records.count, by: size) { try emit(Array(records[from..<min(records.count, from + size)])) }
+        }
+    }
+
+    @Test("a zone handed over in many batches (more than the queue holds) is stored and reported as the one array is, duplicates and TTLs settled across batches",
+          arguments: [1, 7, 100])
+    func batchesAsOneArray(size: Int) throws {
+        let recs = try Self.records(hosts: 200)
+        let whole = try ZoneStore(path: tempPath("whole"))
+        let want = try whole.importZone(Self.origin, records: recs)
+        let parted = try ZoneStore(path: tempPath("parted"))
+        let got = try parted.importZone(Self.origin, producing: Self.batches(recs, of: size))
+        #expect(got == want && got.added.count == recs.count - 1 && got.warnings.count == 1, "\(got.warnings)")
+        let stored = try parted.records(zone: Self.origin)
+        #expect(Set(stored) == Set(try whole.records(zone: Self.origin)))
+        #expect(stored.filter { $0.name.description == "h3.batch.test." }.map(\.ttl) == [300, 300])
+        #expect(try parted.integrityCheck() == "ok")
+        // A zone that exists already goes through the comparison with what it holds: nothing changed.
+        #expect(try parted.importZone(Self.origin, producing: Self.batches(recs, of: size)).isEmpty)
+    }
+
+    @Test("a producer that fails after several batches were written: its error, and no zone, no row, no journal entry")
+    func producerFailureTakesAllBack() throws {
+        let s = try ZoneStore(path: tempPath("fail"))
+        let before = try s.lastChangeID()
+        let recs = try Self.records(hosts: 50)
+        let e = #expect(throws: StoreError.self) {
+            try s.importZone(Self.origin) { (emit) throws(StoreError) in
+                for from in stride(from: 0, to: 40, by: 5) { try emit(Array(recs[from..<from + 5])) }
+                throw StoreError(.rejected, "zone.file:41: something is wrong")
+            }
+        }
+        #expect(e?.message == "zone.file:41: something is wrong")
+        #expect(try s.zoneID(Self.origin) == nil)
+        #expect(try s.db.scalarInt("SELECT COUNT(*) FROM records") == 0)
+        #expect(try s.lastChangeID() == before)
+        // The store still works: the same records, all of them, go in.
+        #expect(try s.importZone(Self.origin, producing: Self.batches(recs, of: 5)).added.count == recs.count - 1)
+    }
+
+    @Test("a zone the checks reject, found only after the last batch: nothing written; a dry run writes nothing")
+    func checksAfterTheLastBatch() throws {
+        let s = try ZoneStore(path: tempPath("checks"))
+        var recs = try Self.records(hosts: 30)
+        recs.append(ResourceRecord(name: try DNSName("h1.batch.test."), type: .cname, ttl: 300, rdata: .cname(try DNSName("ns.batch.test."))))
+        #expect(throws: StoreError.self) { try s.importZone(Self.origin, producing: Self.batches(recs, of: 4)) }
+        #expect(try s.zoneID(Self.origin) == nil)
+        #expect(try s.db.scalarInt("SELECT COUNT(*) FROM records") == 0)
+        let dry = try s.importZone(Self.origin, dryRun: true, producing: Self.batches(try Self.records(hosts: 30), of: 4))
+        #expect(dry.added.count == 30 + 3 + 1)
+        #expect(try s.zoneID(Self.origin) == nil)
+    }
+}

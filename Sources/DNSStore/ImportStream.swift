@@ -5,52 +5,72 @@ import DNSWire
 import DNSZone
 import SystemIO
 
-/// A producer's records on their way into an import. The producer runs on a thread of its own and hands each
-/// batch over (a few at most wait, so a fast producer does not fill memory); for a new zone that thread also
-/// adds each batch to the zone checks once handed over, and runs the checks when the records end.
+/// A producer's records on their way into an import, on two threads of their own: the producer's, which hands
+/// each batch to the writer and to the checks, and the checks', which adds each batch to a ZoneBuilder and runs
+/// the zone checks once the records end. So parsing, checking and writing overlap; a few batches at most wait
+/// in each queue, so a fast producer does not fill memory.
 final class ImportStream {
     enum Item: Sendable {
         case batch([ResourceRecord])
-        /// The builder's changes by record index (nil: dropped) and the checks' problems.
-        case done(changed: [Int: ResourceRecord?], problems: [ZoneProblem])
+        case end
         case failed(StoreError)
     }
 
-    private let queue = BoundedQueue<Item>(capacity: 4)
-    private var thread: pthread_t?
-    private var end: Item?
+    /// The builder's changes by record index (nil: dropped) and the problems the checks found.
+    typealias Outcome = (changed: [Int: ResourceRecord?], problems: [ZoneProblem])
 
-    init(origin: DNSName, checking: Bool, produce: @escaping ZoneStore.RecordProducer) {
-        let queue = self.queue
-        thread = spawnThread {
-            var builder = checking ? ZoneBuilder(origin: origin) : nil
-            var changed: [Int: ResourceRecord?] = [:], count = 0
+    private let toWriter = BoundedQueue<Item>(capacity: 4)
+    private let toChecks = BoundedQueue<Item>(capacity: 4)
+    private let checked = Handoff<Outcome>()
+    private var threads: [pthread_t] = []
+    private var ended = false
+
+    init(origin: DNSName, produce: @escaping ZoneStore.RecordProducer) {
+        let (toWriter, toChecks, checked) = (self.toWriter, self.toChecks, self.checked)
+        threads.append(spawnThread {
             do throws(StoreError) {
                 try produce { (batch) throws(StoreError) in
-                    // Handed over first: the writer starts on it while the checks take it in.
-                    guard queue.put(.batch(batch)) else { throw StoreError(.rejected, "the import was stopped") }
-                    builder?.add(contentsOf: batch, numberedFrom: count) { i, kept in changed[i] = kept }
-                    count += batch.count
+                    guard toWriter.put(.batch(batch)), toChecks.put(.batch(batch)) else { throw StoreError(.rejected, "the import was stopped") }
                 }
-                _ = queue.put(.done(changed: changed, problems: builder?.checkPart { _ in false } ?? []))
+                _ = toChecks.put(.end)
+                _ = toWriter.put(.end)
             } catch {
-                _ = queue.put(.failed(error))
+                toChecks.cancel()  // nothing to check
+                _ = toWriter.put(.failed(error))
             }
-        }
+        })
+        threads.append(spawnThread {
+            var builder: ZoneBuilder? = ZoneBuilder(origin: origin)
+            var changed: [Int: ResourceRecord?] = [:], count = 0
+            while let item = toChecks.take() {
+                guard case .batch(let batch) = item else {
+                    let problems = builder!.checkPart { _ in false }
+                    // Freed before the outcome is told: a re-import then sorts the records' keys, and the peak is
+                    // the records with the checks' zone or with the keys, not with both.
+                    builder = nil
+                    checked.put((changed, problems))
+                    return
+                }
+                builder!.add(contentsOf: batch, numberedFrom: count) { i, kept in changed[i] = kept }
+                count += batch.count
+            }
+        })
     }
 
     deinit { close() }
 
     /// The next batch; nil once the producer is done. Throws the producer's error.
     func next() throws(StoreError) -> [ResourceRecord]? {
-        guard end == nil else { return nil }
-        let item = queue.take()
-        switch item {
-        case .batch(let b): return b
-        case .done: end = item
-        case .failed(let e): end = item; throw e
+        guard !ended else { return nil }
+        switch toWriter.take() {
+        case .batch(let b)?: return b
+        case .failed(let e)?:
+            ended = true
+            throw e
+        case .end?, nil:
+            ended = true
+            return nil
         }
-        return nil
     }
 
     /// Every record still to come, in one array.
@@ -60,22 +80,17 @@ final class ImportStream {
         return out
     }
 
-    /// The checks' outcome (for a stream that was not `checking`: nothing changed, no problems), once the
-    /// records are taken; any left are skipped.
-    func outcome() throws(StoreError) -> (changed: [Int: ResourceRecord?], problems: [ZoneProblem]) {
+    /// The checks' outcome, once every record is taken (any left are skipped).
+    func outcome() throws(StoreError) -> Outcome {
         while try next() != nil {}
-        switch end {
-        case .done(let changed, let problems): return (changed, problems)
-        case .failed(let e): throw e
-        default: return ([:], [])  // not reached: next() returns nil only at the end
-        }
+        return checked.take()
     }
 
-    /// Stops the producer if it is still going, and waits for its thread.
+    /// Stops both threads if they are still going, and waits for them.
     func close() {
-        guard let t = thread else { return }
-        queue.cancel()
-        pthread_join(t, nil)
-        thread = nil
+        toWriter.cancel()
+        toChecks.cancel()
+        for t in threads { pthread_join(t, nil) }
+        threads = []
     }
 }

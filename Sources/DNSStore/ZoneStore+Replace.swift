@@ -9,10 +9,15 @@ import Glibc
 /// sorted the same way, so the old side is read row by row and never held. A re-import of a million records
 /// costs the new zone and its sorted keys, not a copy of the old zone and a set of its keys (680 MB before).
 extension ZoneStore {
-    /// `exactSerial`: a secondary's AXFR, whose SOA is stored as the primary sent it.
-    func replace(zoneID id: Int64, origin: DNSName, new proposed: [ResourceRecord], dryRun: Bool, exactSerial: Bool = false) throws(StoreError) -> ZoneDiff {
+    /// `exactSerial`: a secondary's AXFR, whose SOA is stored as the primary sent it. `checked`: the zone
+    /// checks' outcome for `proposed`, when they ran already (an import's, beside the parsing).
+    func replace(zoneID id: Int64, origin: DNSName, new proposed: [ResourceRecord], dryRun: Bool, exactSerial: Bool = false,
+                 checked done: (changed: [Int: ResourceRecord?], problems: [ZoneProblem])? = nil) throws(StoreError) -> ZoneDiff {
         let new: [ResourceRecord], warnings: [String]
-        do {
+        if let done {
+            warnings = try Self.verdict(done.problems)
+            new = Self.settled(proposed, done.changed) ?? proposed
+        } else {
             // The built zone serves the checks only, and goes before the stored rows are walked: the peak is
             // the records and the zone, or the records and their sorted keys, never all three.
             var b = ZoneBuilder(origin: origin, expectedRecords: proposed.count)

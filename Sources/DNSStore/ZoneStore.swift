@@ -441,21 +441,23 @@ public final class ZoneStore {
         try importZone(origin, dryRun: dryRun) { (emit) throws(StoreError) in try emit(new) }
     }
 
-    /// The same, with the records from `produce`. A new zone is written as the batches come, while the
-    /// producer's thread also runs the zone checks on them (a million records: parse, checks and write
-    /// overlap on two cores). An error from the producer, the checks or the write takes everything back.
+    /// The same, with the records from `produce`. A new zone is written as the batches come, while a third
+    /// thread runs the zone checks on them (a million records: parse, checks and write overlap on two cores);
+    /// a zone that exists is compared with what it holds once all are in. An error from the producer, the
+    /// checks or the write takes everything back.
     @discardableResult
     public func importZone(_ origin: DNSName, dryRun: Bool = false, producing produce: @escaping RecordProducer) throws(StoreError) -> ZoneDiff {
-        // Closed (the producer's thread joined) after the commit: that thread frees the checks' copy of the
-        // zone meanwhile.
-        var started: ImportStream?
-        defer { started?.close() }
-        return try db.transaction { () throws(StoreError) -> ZoneDiff in
+        try db.transaction { () throws(StoreError) -> ZoneDiff in
             let exists = try zoneID(origin) != nil
-            let stream = ImportStream(origin: origin, checking: !exists, produce: produce)
-            started = stream
-            // An existing zone is compared with what it holds, which needs every record first.
-            if exists { return try replace(zoneID: try editableZoneID(origin), origin: origin, new: try stream.all(), dryRun: dryRun) }
+            let stream = ImportStream(origin: origin, produce: produce)
+            defer { stream.close() }
+            // An existing zone (refused at once if it is a secondary's copy) is compared with what it holds,
+            // which needs every record first.
+            if exists {
+                let id = try editableZoneID(origin)
+                let all = try stream.all()
+                return try replace(zoneID: id, origin: origin, new: all, dryRun: dryRun, checked: try stream.outcome())
+            }
             var all: [ResourceRecord] = []
             var writer: RowInserter?, zoneID: Int64 = 0
             if !dryRun {
@@ -469,8 +471,7 @@ public final class ZoneStore {
                 do throws(StoreError) { try writer?.insert(batch) } catch { writer = nil }
             }
             let (changed, problems) = try stream.outcome()
-            let errors = problems.filter { $0.severity == .error }
-            if !errors.isEmpty { throw StoreError(.rejected, "zone \(origin): " + errors.map(\.description).joined(separator: "; ")) }
+            let warnings = try Self.verdict(problems, zone: origin)
             let settled = Self.settled(all, changed)
             if !dryRun {
                 if writer == nil || settled != nil {
@@ -483,7 +484,7 @@ public final class ZoneStore {
             }
             let dedup = settled ?? all
             var diff = ZoneDiff(zone: origin, added: dedup, serial: dedup.first { $0.type == .soa }?.rdata.soa?.serial)
-            diff.warnings = problems.filter { $0.severity == .warning }.map(\.description)
+            diff.warnings = warnings
             return diff
         }
     }
@@ -566,8 +567,16 @@ public final class ZoneStore {
         } else {
             problems = b.checkPart { _ in false }
         }
+        return try Self.verdict(problems)
+    }
+
+    /// The checks' problems as an edit takes them: any error rejects it (all of them named, after `zone`'s
+    /// name when given), warnings come back as text.
+    static func verdict(_ problems: [ZoneProblem], zone: DNSName? = nil) throws(StoreError) -> [String] {
         let errors = problems.filter { $0.severity == .error }
-        if !errors.isEmpty { throw StoreError(.rejected, errors.map(\.description).joined(separator: "; ")) }
+        if !errors.isEmpty {
+            throw StoreError(.rejected, (zone.map { "zone \($0): " } ?? "") + errors.map(\.description).joined(separator: "; "))
+        }
         return problems.filter { $0.severity == .warning }.map(\.description)
     }
 }

@@ -4,9 +4,9 @@ import Glibc
 import Synchronization
 
 /// Values handed from one producing thread to one consuming thread, in order, with at most `capacity` waiting:
-/// a producer that runs ahead blocks instead of filling memory (a zone file parsed beside its import). The
-/// consumer may `cancel`, after which every `put` refuses at once, so a producer never blocks on a consumer
-/// that has stopped taking.
+/// a producer that runs ahead blocks instead of filling memory (a zone file parsed beside its import). Either
+/// side may `cancel`: then every `put` refuses and every `take` returns nil at once, so neither side blocks on
+/// one that has stopped.
 public final class BoundedQueue<T: Sendable>: Sendable {
     private struct Ring: ~Copyable {
         var items: [T?]
@@ -48,22 +48,25 @@ public final class BoundedQueue<T: Sendable>: Sendable {
         return accepted
     }
 
-    /// Waits for the next value.
-    public func take() -> T {
+    /// Waits for the next value; nil once the queue is cancelled.
+    public func take() -> T? {
         while sem_wait(filled) != 0 {}
         let capacity = self.capacity
-        let value = ring.withLock { r -> T in
-            let v = r.items[r.head]!
+        let value = ring.withLock { r -> T? in
+            if r.cancelled { return nil }
+            let v = r.items[r.head]
             r.items[r.head] = nil
             r.head = (r.head + 1) % capacity
             r.count -= 1
             return v
         }
-        sem_post(free)
+        // A cancelled take hands its wake-up on, as a refused put does.
+        sem_post(value == nil ? filled : free)
         return value
     }
 
-    /// Stops the stream from the consumer's side: what waits is dropped, and a blocked or later `put` returns false.
+    /// Stops the stream: what waits is dropped, a blocked or later `put` returns false and a blocked or later
+    /// `take` nil.
     public func cancel() {
         ring.withLock { r in
             r.cancelled = true
@@ -71,5 +74,6 @@ public final class BoundedQueue<T: Sendable>: Sendable {
             r.count = 0
         }
         sem_post(free)
+        sem_post(filled)
     }
 }

@@ -1,5 +1,6 @@
 import DNSWire
 import DNSZone
+import Synchronization
 import Testing
 @testable import DNSStore
 
@@ -76,5 +77,39 @@ import Testing
         let dry = try s.importZone(Self.origin, dryRun: true, producing: Self.batches(try Self.records(hosts: 30), of: 4))
         #expect(dry.added.count == 30 + 3 + 1)
         #expect(try s.zoneID(Self.origin) == nil)
+    }
+
+    @Test("a re-import the checks reject leaves the zone as it was")
+    func reimportRejected() throws {
+        let s = try ZoneStore(path: tempPath("reimport"))
+        let recs = try Self.records(hosts: 20)
+        try s.importZone(Self.origin, producing: Self.batches(recs, of: 3))
+        let before = try s.records(zone: Self.origin)
+        var bad = recs
+        bad.append(ResourceRecord(name: try DNSName("h1.batch.test."), type: .cname, ttl: 300, rdata: .cname(try DNSName("ns.batch.test."))))
+        bad.append(ResourceRecord(name: try DNSName("new.batch.test."), type: .a, ttl: 300, rdata: .a(IPv4Address(1))))
+        let e = #expect(throws: StoreError.self) { try s.importZone(Self.origin, producing: Self.batches(bad, of: 3)) }
+        #expect(e?.message.contains("CNAME") == true, "\(String(describing: e))")
+        #expect(Set(try s.records(zone: Self.origin)) == Set(before))
+    }
+
+    final class Emitted: Sendable { let count = Atomic<Int>(0) }
+
+    @Test("an import refused before the records are read through (a secondary's copy) stops the producer, which was blocked on the full queue")
+    func refusalStopsProducer() throws {
+        let s = try ZoneStore(path: tempPath("refused"))
+        try s.storeTransfer(zone: Self.origin, records: try Self.records(hosts: 3).dropLast(2).map { $0 })
+        let recs = try Self.records(hosts: 200), emitted = Emitted()
+        let e = #expect(throws: StoreError.self) {
+            try s.importZone(Self.origin) { (emit) throws(StoreError) in
+                for r in recs {
+                    try emit([r])
+                    emitted.count.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(e?.message.contains("is a secondary") == true)
+        // The writer's queue holds 4: the producer got a few batches out, then waited until the import stopped it.
+        #expect(emitted.count.load(ordering: .relaxed) < 10)
     }
 }

@@ -21,7 +21,7 @@ import Glibc
         for i in 0..<5_000 {
             // Taken values plus those waiting plus the one a put may be placing: the bound, whatever the timing.
             #expect(produced.load(ordering: .sequentiallyConsistent) <= i + 2)
-            got.append(q.take())
+            if let v = q.take() { got.append(v) }
         }
         pthread_join(t, nil)
         #expect(got == Array(0..<5_000))
@@ -45,5 +45,21 @@ import Glibc
         pthread_join(t, nil)
         #expect(accepted >= 1 && accepted <= 2, "\(accepted)")
         #expect(!q.put([7]) && !q.put([8]))
+        #expect(q.take() == nil && q.take() == nil)
+    }
+
+    @Test("cancel releases a consumer blocked on an empty queue, and every later take returns nil")
+    func cancelReleasesConsumer() {
+        let q = BoundedQueue<Int>(capacity: 3)
+        let started = Handoff<Bool>(), got = Handoff<Int?>()
+        let t = spawnThread {
+            started.put(true)
+            got.put(q.take())
+        }
+        _ = started.take()
+        q.cancel()  // whether the take is already waiting or not, it ends with nil
+        #expect(got.take() == nil)
+        pthread_join(t, nil)
+        #expect(q.take() == nil && !q.put(1))
     }
 }

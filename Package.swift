@@ -62,8 +62,8 @@ let package = Package(
         .target(name: "DNSForward", dependencies: ["DNSWire", "CAres", "SystemIO"], swiftSettings: strict),
         // The SQLite store: the only target with SQL.
         .target(name: "DNSStore", dependencies: ["DNSZone", "DNSWire", "DNSTSIG", "CSQLite", "SystemIO"], swiftSettings: strict),
-        // Small system helpers shared by every target that does I/O: clocks, thread start, capped file reads,
-        // Unix socket addresses, the control-socket client.
+        // Small system helpers shared by every target that does I/O: clocks, thread start, a bounded queue
+        // between two threads, capped file reads, Unix socket addresses, the control-socket client.
         .target(name: "SystemIO", swiftSettings: strict),
         // Leveled log lines on standard error (the journal, under systemd).
         .target(name: "JamLog", swiftSettings: strict),

@@ -476,7 +476,7 @@ public final class ZoneStore {
                 return try replace(zoneID: id, origin: origin, new: all, dryRun: dryRun, checked: try stream.outcome())
             }
             var all: [ResourceRecord] = []
-            var writer: RowInserter?, zoneID: Int64 = 0
+            var writer: RowInserter?, zoneID: Int64 = 0, writeError: StoreError?
             if !dryRun {
                 try db.exec("SAVEPOINT import_rows")
                 zoneID = try insertZone(origin)
@@ -485,14 +485,19 @@ public final class ZoneStore {
             while let batch = try stream.next() {
                 if all.isEmpty { all = batch } else { all += batch }
                 // A duplicate record fails the write here; the settled records are written below instead.
-                do throws(StoreError) { try writer?.insert(batch) } catch { writer = nil }
+                do throws(StoreError) { try writer?.insert(batch) } catch {
+                    writer = nil
+                    writeError = error
+                }
             }
             let (changed, problems) = try stream.outcome()
             let warnings = try Self.verdict(problems, zone: origin)
             let settled = Self.settled(all, changed)
             if !dryRun {
                 if writer == nil || settled != nil {
-                    try db.exec("ROLLBACK TO import_rows")
+                    // After some errors (a full disk) SQLite has ended the whole transaction, the savepoint with
+                    // it: that error is the one to report, not the missing savepoint.
+                    do throws(StoreError) { try db.exec("ROLLBACK TO import_rows") } catch { throw writeError ?? error }
                     try apply(zoneID: try insertZone(origin), added: settled ?? all, removed: [])
                 } else {
                     try applied(zoneID: zoneID, added: all, removed: [])

@@ -33,7 +33,7 @@ public final class BoundedQueue<T: Sendable>: Sendable {
         filled.deallocate()
     }
 
-    /// Waits for a free place and appends `value`; false (the value dropped) once the consumer has cancelled.
+    /// Waits for a free place and appends `value`; false (the value dropped) once the queue is cancelled.
     public func put(_ value: sending T) -> Bool {
         while sem_wait(free) != 0 {}  // EINTR: wait again
         let capacity = self.capacity

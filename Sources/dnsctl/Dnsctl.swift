@@ -59,17 +59,19 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Runs `body` on the store, creating it if missing. A store created here is removed again when `body`
-    /// fails: an import that reads its input while writing leaves no empty store behind.
-    func withCreatedStore<T>(_ body: (ZoneStore) throws -> T) throws -> T {
+    /// fails, or when it is not to be kept (a dry run): an import that reads its input while writing leaves
+    /// no empty store behind.
+    func withCreatedStore<T>(keep: Bool = true, _ body: (ZoneStore) throws -> T) throws -> T {
         let (path, from) = try location()
         guard access(path, F_OK) != 0 else { return try body(try open(create: true)) }
+        // The connection is closed by the time the files go (nothing else holds the store).
+        func remove() { for p in [path, path + "-wal", path + "-shm"] { unlink(p) } }
         do {
             let out = try body(try open(create: true, announce: false))
-            note("created the store \(path) (from \(from))")
+            if keep { note("created the store \(path) (from \(from))") } else { remove() }
             return out
         } catch {
-            // The connection is closed by now (nothing holds the store): its files go.
-            for p in [path, path + "-wal", path + "-shm"] { unlink(p) }
+            remove()
             throw error
         }
     }

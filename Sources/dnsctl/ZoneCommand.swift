@@ -123,7 +123,7 @@ struct ZoneCommand: ParsableCommand {
         func run() throws {
             // The file is parsed on a second thread while the store writes what was parsed before it.
             let (origin, records) = try ZoneFiles.producer(path: file, origin: try zone.map { try absolute($0) })
-            let diff = try options.withCreatedStore { try $0.importZone(origin, dryRun: dryRun, producing: records) }
+            let diff = try options.withCreatedStore(keep: !dryRun) { try $0.importZone(origin, dryRun: dryRun, producing: records) }
             if dryRun && !options.json { say("dry run: nothing written") }
             describe(diff, json: options.json)
         }

@@ -91,8 +91,8 @@ import TestSupport
     }
 
     @Test func outsideEveryZone() throws {
-        #expect(try Self.catalog.answer(try DNSName("example.com."), .a).inZone == false)
-        #expect(try Self.catalog.answer(try DNSName("test."), .a).inZone == false)
+        #expect(Self.catalog.answer(try DNSName("example.com."), .a).inZone == false)
+        #expect(Self.catalog.answer(try DNSName("test."), .a).inZone == false)
     }
 
     @Test("the longest zone wins; DS at a child apex comes from the parent")
@@ -101,7 +101,7 @@ import TestSupport
         let parent = try zone("$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nchild NS ns.child\nns.child A 192.0.2.2\nchild DS 1 13 2 AA\n", "p.test.")
         let child = try zone("$TTL 60\n@ SOA ns h 2 1 1 1 1\n@ NS ns\nns A 192.0.2.2\nwww A 192.0.2.3\n", "child.p.test.")
         let c = Catalog(zones: [parent, child])
-        #expect(try c.zone(for: try DNSName("www.child.p.test."))?.origin == child.origin)
+        #expect(c.zone(for: try DNSName("www.child.p.test."))?.origin == child.origin)
         let www = c.answer(try DNSName("www.child.p.test."), .a)
         #expect(www.authoritative && www.answer.count == 1)
         let ds = c.answer(try DNSName("child.p.test."), .ds)

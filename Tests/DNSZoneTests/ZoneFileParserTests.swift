@@ -27,7 +27,7 @@ import Testing
         #expect(rrs[0].type == .soa && rrs[0].ttl == 3600)
         #expect(try rrs[1].name == (try DNSName("example.test.")) && rrs[1].rdata == .ns(try DNSName("ns1.example.test.")))
         #expect(rrs[2].ttl == 300)
-        #expect(try rrs[3].name == (try DNSName("www.example.test.")) && rrs[3].ttl == 600)
+        #expect(rrs[3].name == (try DNSName("www.example.test.")) && rrs[3].ttl == 600)
         #expect(rrs[4].name.description == "a.sub.example.test.")
     }
 

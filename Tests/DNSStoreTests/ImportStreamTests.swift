@@ -5,8 +5,8 @@ import Testing
 @testable import DNSStore
 
 /// `importZone(_:producing:)`: records handed over in batches from the producer's thread are written as
-/// they come and checked on that thread; the outcome is the one-array import's, and a failure anywhere
-/// leaves the store as it was.
+/// they come and checked on a thread of their own; the outcome is the one-array import's, and a failure
+/// anywhere leaves the store as it was.
 @Suite struct ImportStreamTests {
     static let origin = try! DNSName("batch.test.")
 

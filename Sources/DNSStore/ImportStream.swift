@@ -24,6 +24,8 @@ final class ImportStream {
     private let checked = Handoff<Outcome>()
     private var threads: [pthread_t] = []
     private var ended = false
+    /// Every record `next` has handed out, in order: the import's whole list once the stream has ended.
+    private(set) var taken: [ResourceRecord] = []
 
     init(origin: DNSName, produce: @escaping ZoneStore.RecordProducer) {
         let (toWriter, toChecks, checked) = (self.toWriter, self.toChecks, self.checked)
@@ -59,11 +61,13 @@ final class ImportStream {
 
     deinit { close() }
 
-    /// The next batch; nil once the producer is done. Throws the producer's error.
+    /// The next batch (added to `taken`); nil once the producer is done. Throws the producer's error.
     func next() throws(StoreError) -> [ResourceRecord]? {
         guard !ended else { return nil }
         switch toWriter.take() {
-        case .batch(let b)?: return b
+        case .batch(let b)?:
+            if taken.isEmpty { taken = b } else { taken += b }  // one batch (an array import): no copy
+            return b
         case .failed(let e)?:
             ended = true
             throw e
@@ -73,14 +77,7 @@ final class ImportStream {
         }
     }
 
-    /// Every record still to come, in one array.
-    func all() throws(StoreError) -> [ResourceRecord] {
-        var out: [ResourceRecord] = []
-        while let b = try next() { if out.isEmpty { out = b } else { out += b } }
-        return out
-    }
-
-    /// The checks' outcome, once every record is taken (any left are skipped).
+    /// The checks' outcome, once every record is taken (into `taken`).
     func outcome() throws(StoreError) -> Outcome {
         while try next() != nil {}
         return checked.take()

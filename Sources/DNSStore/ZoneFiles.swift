@@ -18,17 +18,10 @@ public enum ZoneFiles {
         return String(cString: r)
     }
 
-    /// Parses a zone file. `$INCLUDE` may only name files inside the zone file's own directory (symlinks
-    /// resolved), by a relative path or by an absolute one. The origin defaults to the file name without ".zone".
-    public static func parse(path: String, origin: DNSName?) throws -> (DNSName, [ParsedRecord]) {
-        let o = try zoneName(path: path, origin: origin)
-        var parser = try parser(path: path, origin: o)
-        return (o, try parser.all())
-    }
-
-    /// The zone a file is for (as `parse` tells it) and its records for `ZoneStore.importZone(_:producing:)`:
-    /// the file is read and parsed on the producer's thread, in batches, each owner checked against the zone.
-    /// Errors name the file and line.
+    /// The zone a file is for (`origin`, else the file name without ".zone") and its records for
+    /// `ZoneStore.importZone(_:producing:)`: the file is read and parsed on the producer's thread, in batches,
+    /// each owner checked against the zone. Errors name the file and line. `$INCLUDE` may only name files
+    /// inside the zone file's own directory (symlinks resolved), by a relative path or by an absolute one.
     public static func producer(path: String, origin: DNSName?) throws(StoreError) -> (DNSName, ZoneStore.RecordProducer) {
         let o = try zoneName(path: path, origin: origin)
         return (o, { (emit) throws(StoreError) in
@@ -60,7 +53,7 @@ public enum ZoneFiles {
         throw StoreError(.rejected, "\(path): cannot tell the zone's name from the file name; pass --zone NAME")
     }
 
-    /// A parser over the file's text, with `$INCLUDE` confined as `parse` says.
+    /// A parser over the file's text, with `$INCLUDE` confined as `producer` says.
     static func parser(path: String, origin: DNSName) throws(StoreError) -> ZoneFileParser {
         let dir: String = {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)

@@ -12,7 +12,7 @@ extension ZoneStore {
     /// `exactSerial`: a secondary's AXFR, whose SOA is stored as the primary sent it. `checked`: the zone
     /// checks' outcome for `proposed`, when they ran already (an import's, beside the parsing).
     func replace(zoneID id: Int64, origin: DNSName, new proposed: [ResourceRecord], dryRun: Bool, exactSerial: Bool = false,
-                 checked done: (changed: [Int: ResourceRecord?], problems: [ZoneProblem])? = nil) throws(StoreError) -> ZoneDiff {
+                 checked done: ImportStream.Outcome? = nil) throws(StoreError) -> ZoneDiff {
         let new: [ResourceRecord], warnings: [String]
         if let done {
             warnings = try Self.verdict(done.problems)

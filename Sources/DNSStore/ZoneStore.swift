@@ -307,22 +307,21 @@ public final class ZoneStore {
         }
         mutating func insert(_ records: [ResourceRecord]) throws(StoreError) {
             var i = 0
-            while records.count - i >= Self.rowsPerStatement {
-                many.reset()
-                for k in 0..<Int32(Self.rowsPerStatement) {
-                    try many.bind(k * 7 + 1, id)
-                    try row.bind(records[i + Int(k)], to: many, from: k * 7 + 2)
-                }
-                while try many.step() {}
-                i += Self.rowsPerStatement
-            }
             while i < records.count {
-                one.reset()
-                try one.bind(1, id)
-                try row.bind(records[i], to: one, from: 2)
-                while try one.step() {}
-                i += 1
+                let n = records.count - i >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
+                try run(n == 1 ? one : many, records[i..<(i + n)])
+                i += n
             }
+        }
+
+        /// One run of `s`, its rows bound from `rows` (as many as it has).
+        private mutating func run(_ s: Statement, _ rows: ArraySlice<ResourceRecord>) throws(StoreError) {
+            s.reset()
+            for (k, r) in zip(Int32(0)..., rows) {
+                try s.bind(k * 7 + 1, id)
+                try row.bind(r, to: s, from: k * 7 + 2)
+            }
+            while try s.step() {}
         }
     }
 
@@ -472,10 +471,9 @@ public final class ZoneStore {
             // which needs every record first.
             if exists {
                 let id = try editableZoneID(origin)
-                let all = try stream.all()
-                return try replace(zoneID: id, origin: origin, new: all, dryRun: dryRun, checked: try stream.outcome())
+                let checked = try stream.outcome()
+                return try replace(zoneID: id, origin: origin, new: stream.taken, dryRun: dryRun, checked: checked)
             }
-            var all: [ResourceRecord] = []
             var writer: RowInserter?, zoneID: Int64 = 0, writeError: StoreError?
             if !dryRun {
                 try db.exec("SAVEPOINT import_rows")
@@ -483,7 +481,6 @@ public final class ZoneStore {
                 writer = try RowInserter(self, zoneID: zoneID)
             }
             while let batch = try stream.next() {
-                if all.isEmpty { all = batch } else { all += batch }
                 // A duplicate record fails the write here; the settled records are written below instead.
                 do throws(StoreError) { try writer?.insert(batch) } catch {
                     writer = nil
@@ -492,7 +489,7 @@ public final class ZoneStore {
             }
             let (changed, problems) = try stream.outcome()
             let warnings = try Self.verdict(problems, zone: origin)
-            let settled = Self.settled(all, changed)
+            let all = stream.taken, settled = Self.settled(all, changed)
             if !dryRun {
                 if writer == nil || settled != nil {
                     // After some errors (a full disk) SQLite has ended the whole transaction, the savepoint with
